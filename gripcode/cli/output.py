@@ -1,0 +1,71 @@
+"""Printing listings as an aligned table, JSON or CSV; one place so every listing behaves the same."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+LIST_FORMATS = ("table", "json", "csv")
+
+
+def format_option(formats: Sequence[str] = LIST_FORMATS, default: str = "table") -> Callable[[F], F]:
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(list(formats), case_sensitive=False),
+        default=default,
+        show_default=True,
+        help="Output format; json prints only JSON on stdout.",
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.3f}".rstrip("0").rstrip(".") if value == value else "nan"
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return str(_plain(value))
+
+
+def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    cells = [[_cell(row.get(c)).replace("\n", " ") for c in columns] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
+    lines.append("  ".join("-" * w for w in widths))
+    lines += ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in cells]
+    return "\n".join(lines)
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, default=_plain)
+
+
+def emit_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, *, empty: str = "") -> None:
+    """Print rows in the chosen format; JSON and CSV carry every column even when there are no rows."""
+    if fmt == "json":
+        click.echo(to_json([{c: _plain(r.get(c)) for c in columns} for r in rows]))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([[_cell(r.get(c)) for c in columns] for r in rows])
+        click.echo(buf.getvalue(), nl=False)
+    elif not rows and empty:
+        click.echo(empty)
+    else:
+        click.echo(render_table(rows, columns))

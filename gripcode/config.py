@@ -1,0 +1,69 @@
+"""Settings: where the database is and who is coding.
+
+Precedence, highest first: an explicit argument (the CLI's ``--db``/``--coder``), the environment
+(``GRIPCODE_DB``, ``GRIPCODE_CODER``), a ``gripcode.toml`` in the current folder, then the defaults
+(``sqlite:///gripcode.db`` in the current folder, and the login name).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gripcode.errors import ConfigError
+
+DEFAULT_DB_URL = "sqlite:///gripcode.db"
+CONFIG_FILE = "gripcode.toml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    db_url: str = DEFAULT_DB_URL
+    coder: str = "researcher"
+    # Trained spaCy pipelines per language, e.g. {"en": "en_core_web_sm"}; blank pipelines otherwise.
+    pipelines: dict[str, str] = field(default_factory=dict)
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return "researcher"
+
+
+def _read_toml(folder: Path) -> dict:
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+    return data.get("gripcode", data)
+
+
+def normalise_db_url(value: str) -> str:
+    """Accept a bare file path as shorthand for a SQLite database."""
+    value = value.strip()
+    if not value:
+        raise ConfigError("the database URL is empty")
+    if "://" in value:
+        if value.startswith("postgresql://") or value.startswith("postgres://"):
+            # psycopg 3 is the driver gripcode installs; make the plain form work too.
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value
+    return f"sqlite:///{value}"
+
+
+def load_settings(db: str | None = None, coder: str | None = None, folder: Path | None = None) -> Settings:
+    file_settings = _read_toml(folder or Path.cwd())
+    db_url = db or os.environ.get("GRIPCODE_DB") or file_settings.get("db") or DEFAULT_DB_URL
+    coder_name = coder or os.environ.get("GRIPCODE_CODER") or file_settings.get("coder") or _login_name()
+    pipelines = file_settings.get("pipelines", {})
+    if not isinstance(pipelines, dict):
+        raise ConfigError(f"{CONFIG_FILE}: [pipelines] must map language codes to pipeline names")
+    return Settings(db_url=normalise_db_url(db_url), coder=coder_name.strip() or _login_name(), pipelines=pipelines)

@@ -1,0 +1,51 @@
+"""Readers that turn one file into ``ParsedDocument`` objects, chosen by the file's suffix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from gripcode.corpus.parsed import ParsedDocument
+from gripcode.corpus.readers.docx import read_docx
+from gripcode.corpus.readers.markdown import read_markdown
+from gripcode.corpus.readers.media_csv import CsvOptions, read_media_csv
+from gripcode.corpus.readers.pdf import read_pdf
+from gripcode.corpus.readers.subtitles import read_srt, read_vtt
+from gripcode.corpus.readers.text import read_text
+from gripcode.errors import DocumentImportError
+
+__all__ = ["SUPPORTED_SUFFIXES", "CsvOptions", "read_file"]
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".pdf", ".csv", ".vtt", ".srt")
+
+_READERS: dict[str, Callable[..., list[ParsedDocument]]] = {
+    ".txt": read_text,
+    ".md": read_markdown,
+    ".markdown": read_markdown,
+    ".docx": read_docx,
+    ".pdf": read_pdf,
+    ".vtt": read_vtt,
+    ".srt": read_srt,
+}
+
+
+def read_file(
+    path: str | Path, *, encoding: str | None = None, csv_options: CsvOptions | None = None
+) -> list[ParsedDocument]:
+    """Read ``path`` with the reader for its suffix; ``encoding`` applies to the text-based formats."""
+    path = Path(path)
+    supported = ", ".join(SUPPORTED_SUFFIXES)
+    if path.is_dir():
+        raise DocumentImportError(f"{path} is a directory, not a file; import the files in it one by one.")
+    if not path.exists():
+        raise DocumentImportError(f"No such file: {path}")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return read_media_csv(path, encoding=encoding, options=csv_options)
+    reader = _READERS.get(suffix)
+    if reader is None:
+        described = f"'{path.suffix}' files" if path.suffix else "files without a suffix"
+        raise DocumentImportError(
+            f"Cannot import {path.name}: {described} are not supported. Supported: {supported}."
+        )
+    return reader(path, encoding=encoding)

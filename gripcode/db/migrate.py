@@ -1,0 +1,145 @@
+"""Schema migrations (Alembic), database creation and backups.
+
+The migration scripts live in the top-level ``migrations/`` folder of the source tree; wheels carry a copy
+as ``gripcode/_migrations`` so an installed (non-editable) package migrates too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from gripcode.db.engine import sqlite_path
+from gripcode.errors import DatabaseError
+
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+
+
+def migrations_dir() -> Path:
+    for candidate in (_PACKAGE_DIR / "_migrations", _PACKAGE_DIR.parent / "migrations"):
+        if (candidate / "env.py").is_file():
+            return candidate
+    raise DatabaseError("the migration scripts are missing from this installation of gripcode")
+
+
+def alembic_config() -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    return cfg
+
+
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from exc
+
+
+def _has_tables(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return bool(inspect(conn).get_table_names())
+
+
+def _run(engine: Engine, fn: str, revision: str) -> None:
+    cfg = alembic_config()
+    try:
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            getattr(command, fn)(cfg, revision)
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"migration failed and was rolled back: {exc}") from exc
+    except Exception as exc:  # alembic's CommandError for unknown revisions
+        if exc.__class__.__name__ == "CommandError":
+            raise DatabaseError(str(exc)) from exc
+        raise
+
+
+def init_database(engine: Engine) -> str:
+    """Create a fresh database at the newest schema; refuse one that already holds other tables."""
+    rev = current_revision(engine)
+    if rev == head_revision():
+        return "already"
+    if rev is not None:
+        raise DatabaseError(f"the database is at schema {rev}, not the newest; run `gripcode db upgrade`")
+    if _has_tables(engine):
+        raise DatabaseError("the database already has tables that are not a gripcode project")
+    _run(engine, "upgrade", "head")
+    return "created"
+
+
+def upgrade(engine: Engine, revision: str = "head", backup: bool = True) -> Path | None:
+    """Upgrade, first copying an older SQLite file to a timestamped backup. Returns the backup's path."""
+    before = current_revision(engine)
+    backup_path = None
+    if backup and before is not None and before != head_revision() and sqlite_path(engine):
+        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+        backup_path = Path(f"{sqlite_path(engine)}.{before}.{stamp}.bak")
+        backup_database(engine, backup_path)
+    _run(engine, "upgrade", revision)
+    return backup_path
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    _run(engine, "downgrade", revision)
+
+
+def require_current(engine: Engine) -> None:
+    """Commands call this before they read or write: a clear message instead of a missing-table error."""
+    rev = current_revision(engine)
+    where = engine.url.render_as_string(hide_password=True)
+    if rev is None:
+        raise DatabaseError(f"{where} is not a gripcode project yet; run `gripcode init` first")
+    if rev != head_revision():
+        raise DatabaseError(f"{where} is at schema {rev}; run `gripcode db upgrade` (a backup is made first)")
+
+
+def backup_database(engine: Engine, destination: str | Path) -> Path:
+    """A consistent copy: SQLite's online backup API, or pg_dump's custom format for PostgreSQL."""
+    dest = Path(destination)
+    if dest.exists():
+        raise DatabaseError(f"{dest} exists already; choose a new file name")
+    if not dest.parent.is_dir():
+        raise DatabaseError(f"folder {dest.parent} does not exist")
+    if engine.dialect.name == "sqlite":
+        path = sqlite_path(engine)
+        if path is None:
+            raise DatabaseError("an in-memory database cannot be backed up")
+        if not Path(path).is_file():
+            raise DatabaseError(f"no database file at {path}")
+        source = sqlite3.connect(path)
+        target = sqlite3.connect(dest)
+        try:
+            with target:
+                source.backup(target)
+        finally:
+            target.close()
+            source.close()
+        return dest
+    if engine.dialect.name == "postgresql":
+        pg_dump = shutil.which("pg_dump")
+        if pg_dump is None:
+            raise DatabaseError("pg_dump is not installed; install the PostgreSQL client tools to back up this database")
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        result = subprocess.run([pg_dump, "--format=custom", f"--file={dest}", f"--dbname={url}"], capture_output=True, text=True)
+        if result.returncode != 0:
+            dest.unlink(missing_ok=True)
+            raise DatabaseError(f"pg_dump failed: {result.stderr.strip()}")
+        return dest
+    raise DatabaseError(f"backups of {engine.dialect.name} databases are not supported")

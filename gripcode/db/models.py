@@ -1,0 +1,289 @@
+"""Typed SQLAlchemy 2.0 models of a gripcode project.
+
+Invariants that the schema itself enforces (the rest live in the services):
+- offsets are code-point indices into ``Document.text``, half-open, ``0 <= start < end``;
+- every coding keeps the ``quote`` it covered when it was made;
+- ``origin`` and ``status`` of codings are closed vocabularies (check constraints, not database enums, so
+  migrations stay simple on SQLite and PostgreSQL alike);
+- a code is never deleted while it has codings (``ondelete="RESTRICT"``); it is retired or merged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Named constraints let Alembic's batch mode on SQLite find and alter them.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+DOCUMENT_KINDS = ("interview", "policy", "media", "other")
+UNIT_KINDS = ("paragraph", "sentence", "turn")
+CODE_STATUSES = ("active", "retired", "merged")
+CODER_KINDS = ("person", "rules", "model", "import")
+CODING_ORIGINS = ("manual", "rule", "model", "import")
+CODING_STATUSES = ("suggested", "accepted", "rejected")
+ATTRIBUTE_TYPES = ("text", "number", "date")
+MEMO_TARGETS = ("project", "document", "code", "coding")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timestamps stored as UTC and always returned timezone-aware, on SQLite too."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    description: Mapped[str | None] = mapped_column(Text)
+    refi_guid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    attributes: Mapped[list[CaseAttribute]] = relationship(
+        back_populates="case", cascade="all, delete-orphan", order_by="CaseAttribute.key"
+    )
+    documents: Mapped[list[Document]] = relationship(back_populates="case")
+
+
+class CaseAttribute(Base):
+    """One typed attribute of a case; a row per attribute so analyses can group by it in SQL."""
+
+    __tablename__ = "case_attributes"
+    __table_args__ = (
+        UniqueConstraint("case_id", "key", name="uq_case_attributes_case_key"),
+        CheckConstraint(_in("value_type", ATTRIBUTE_TYPES), name="value_type"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    value_type: Mapped[str] = mapped_column(String(10))
+    value_text: Mapped[str | None] = mapped_column(Text)
+    value_number: Mapped[float | None] = mapped_column(Float)
+    value_date: Mapped[dt.date | None] = mapped_column(Date)
+
+    case: Mapped[Case] = relationship(back_populates="attributes")
+
+    @property
+    def value(self) -> str | float | dt.date | None:
+        return {"text": self.value_text, "number": self.value_number, "date": self.value_date}[self.value_type]
+
+
+class Document(Base):
+    __tablename__ = "documents"
+    __table_args__ = (CheckConstraint(_in("kind", DOCUMENT_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(500), index=True)
+    kind: Mapped[str] = mapped_column(String(20), default="other")
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="RESTRICT"), index=True)
+    language: Mapped[str] = mapped_column(String(16), default="en")
+    date: Mapped[dt.date | None] = mapped_column(Date)
+    source: Mapped[str | None] = mapped_column(String(500))
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON, default=dict)
+    original_name: Mapped[str | None] = mapped_column(String(500))
+    # Normalised once on import (NFC, \n, no BOM) and never changed: every offset points into it.
+    text: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    refi_guid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    case: Mapped[Case | None] = relationship(back_populates="documents")
+    units: Mapped[list[Unit]] = relationship(
+        back_populates="document", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Unit(Base):
+    """A precomputed segment of a document: paragraph, sentence or speaker turn."""
+
+    __tablename__ = "units"
+    __table_args__ = (
+        UniqueConstraint("document_id", "kind", "seq", name="uq_units_document_kind_seq"),
+        CheckConstraint(_in("kind", UNIT_KINDS), name="kind"),
+        CheckConstraint("start >= 0 AND \"end\" > start", name="span"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(12))
+    seq: Mapped[int] = mapped_column(Integer)  # 1-based within (document, kind), in text order
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str | None] = mapped_column(String(200))
+    begin_time: Mapped[float | None] = mapped_column(Float)  # seconds, for subtitle cues
+    end_time: Mapped[float | None] = mapped_column(Float)
+
+    document: Mapped[Document] = relationship(back_populates="units")
+
+
+class CodebookVersion(Base):
+    __tablename__ = "codebook_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    yaml_snapshot: Mapped[str] = mapped_column(Text)
+    synced_by: Mapped[str] = mapped_column(String(200))
+    synced_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    summary: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class Code(Base):
+    __tablename__ = "codes"
+    __table_args__ = (CheckConstraint(_in("status", CODE_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("codes.id", ondelete="SET NULL"), index=True)
+    definition: Mapped[str] = mapped_column(Text, default="")
+    include: Mapped[str] = mapped_column(Text, default="")
+    exclude: Mapped[str] = mapped_column(Text, default="")
+    examples: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    color: Mapped[str | None] = mapped_column(String(9))
+    status: Mapped[str] = mapped_column(String(10), default="active")
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("codes.id", ondelete="SET NULL"))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    refi_guid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("codebook_versions.id", ondelete="SET NULL"))
+
+    parent: Mapped[Code | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
+    merged_into: Mapped[Code | None] = relationship(remote_side=[id], foreign_keys=[merged_into_id])
+
+
+class Coder(Base):
+    __tablename__ = "coders"
+    __table_args__ = (CheckConstraint(_in("kind", CODER_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(10), default="person")
+    refi_guid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Coding(Base):
+    __tablename__ = "codings"
+    __table_args__ = (
+        UniqueConstraint("document_id", "code_id", "coder_id", "start", "end", name="uq_codings_span"),
+        CheckConstraint(_in("origin", CODING_ORIGINS), name="origin"),
+        CheckConstraint(_in("status", CODING_STATUSES), name="status"),
+        CheckConstraint("start >= 0 AND \"end\" > start", name="span"),
+        CheckConstraint("confidence IS NULL OR (confidence >= 0 AND confidence <= 1)", name="confidence"),
+        Index("ix_codings_code_status", "code_id", "status"),
+        Index("ix_codings_document_start", "document_id", "start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    code_id: Mapped[int] = mapped_column(ForeignKey("codes.id", ondelete="RESTRICT"))
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coders.id", ondelete="RESTRICT"), index=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    quote: Mapped[str] = mapped_column(Text)  # the text at coding time; `gripcode check` compares it
+    origin: Mapped[str] = mapped_column(String(10), default="manual")
+    status: Mapped[str] = mapped_column(String(10), default="accepted")
+    confidence: Mapped[float | None] = mapped_column(Float)
+    rule_ref: Mapped[str | None] = mapped_column(String(300))
+    model_ref: Mapped[str | None] = mapped_column(String(100))
+    codebook_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("codebook_versions.id", ondelete="SET NULL")
+    )
+    memo: Mapped[str | None] = mapped_column(Text)
+    refi_guid: Mapped[str | None] = mapped_column(String(40))
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("coders.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    document: Mapped[Document] = relationship()
+    code: Mapped[Code] = relationship()
+    coder: Mapped[Coder] = relationship(foreign_keys=[coder_id])
+    reviewed_by: Mapped[Coder | None] = relationship(foreign_keys=[reviewed_by_id])
+
+
+class Memo(Base):
+    __tablename__ = "memos"
+    __table_args__ = (CheckConstraint(_in("target", MEMO_TARGETS), name="target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target: Mapped[str] = mapped_column(String(10))
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), index=True)
+    code_id: Mapped[int | None] = mapped_column(ForeignKey("codes.id", ondelete="CASCADE"), index=True)
+    coding_id: Mapped[int | None] = mapped_column(ForeignKey("codings.id", ondelete="CASCADE"), index=True)
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coders.id", ondelete="RESTRICT"))
+    title: Mapped[str | None] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    refi_guid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    coder: Mapped[Coder] = relationship()
+
+
+class Event(Base):
+    """The audit log: who changed what, and when."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(50), index=True)
+    entity: Mapped[str | None] = mapped_column(String(30))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
