@@ -21,15 +21,12 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gripcode.db.engine import sqlite_path
 from gripcode.errors import DatabaseError
+from gripcode.resources import resource_dir
 
-_PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 
 def migrations_dir() -> Path:
-    for candidate in (_PACKAGE_DIR / "_migrations", _PACKAGE_DIR.parent / "migrations"):
-        if (candidate / "env.py").is_file():
-            return candidate
-    raise DatabaseError("the migration scripts are missing from this installation of gripcode")
+    return resource_dir("migrations")
 
 
 def alembic_config() -> Config:

@@ -1,0 +1,3 @@
+from gripcode.cli.main import main
+
+main()

@@ -1,0 +1,24 @@
+"""gripcode demo"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gripcode.demo import run_demo
+
+
+@click.command("demo")
+@click.argument("folder", default="gripcode-demo", type=click.Path(file_okay=False, path_type=Path))
+def demo(folder: Path) -> None:
+    """Build a demo project in FOLDER (default ./gripcode-demo) from the sample corpus."""
+    db_file = run_demo(folder, say=click.echo)
+    click.echo("\nTry next:")
+    for line in (f"export GRIPCODE_DB=sqlite:///{db_file}", "gripcode stats", "gripcode case list",
+                 "gripcode docs list --case Brazil", "gripcode show 1",
+                 f"gripcode codebook test {folder / 'grip-arm.yaml'}"):
+        click.echo(f"  {line}")
+
+
+COMMANDS = [demo]

@@ -1,0 +1,69 @@
+"""gripcode import"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gripcode.cli.context import App, pass_app
+from gripcode.cli.output import to_json
+from gripcode.corpus.importer import ImportItem, ImportOptions, import_items, read_manifest
+from gripcode.corpus.readers import CsvOptions
+from gripcode.db.engine import transaction
+from gripcode.db.models import DOCUMENT_KINDS
+from gripcode.errors import DocumentImportError
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--manifest", type=click.Path(path_type=Path), help="CSV of files: path,title,case,kind,language,date,source,...")
+@click.option("--case", help="Case of every document (must exist unless --create-cases).")
+@click.option("--kind", type=click.Choice(DOCUMENT_KINDS), help="Document kind.")
+@click.option("--lang", "language", help="Language code (en, pt, zh, ru, kk, ...); default en.")
+@click.option("--date", help="Date yyyy-mm-dd.")
+@click.option("--title", help="Title (default: the file's own title or name).")
+@click.option("--source", help="Source, outlet or informant.")
+@click.option("--encoding", help="Force a text encoding (default: BOM, UTF-8, then detection).")
+@click.option("--text-column", default="text", show_default=True, help="CSV column with the text.")
+@click.option("--title-column", default="title", show_default=True, help="CSV column with titles.")
+@click.option("--date-column", default="date", show_default=True, help="CSV column with dates.")
+@click.option("--create-cases", is_flag=True, help="Create cases that do not exist yet.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_app
+def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str | None, kind: str | None,
+            language: str | None, date: str | None, title: str | None, source: str | None,
+            encoding: str | None, text_column: str, title_column: str, date_column: str,
+            create_cases: bool, as_json: bool) -> None:
+    """Import documents (.txt .md .docx .pdf .csv .vtt .srt) in one transaction.
+
+    Text already in the project is skipped and reported. Paragraphs, sentences and speaker turns
+    are stored as units.
+    """
+    if not paths and not manifest:
+        raise DocumentImportError("name files to import, or a --manifest")
+    given = ImportOptions(case=case, kind=kind, language=language, date=date, title=title, source=source)
+    items = [ImportItem(p, given) for p in paths]
+    if manifest:
+        for item in read_manifest(manifest):
+            for attr in ("case", "kind", "language", "date", "source"):
+                if getattr(given, attr):
+                    setattr(item.options, attr, getattr(given, attr))
+            items.append(item)
+    csv_options = CsvOptions(text_column=text_column, title_column=title_column, date_column=date_column)
+    with transaction(app.engine()) as session:
+        report = import_items(session, items, actor=app.coder, encoding=encoding, csv_options=csv_options,
+                              create_cases=create_cases)
+    if as_json:
+        click.echo(to_json({"imported": report.imported, "skipped": report.skipped,
+                            "words": report.words, "units": report.units}))
+        return
+    for doc in report.imported:
+        click.echo(f"imported  {doc['id']:>5}  {doc['title']}  ({doc['words']} words)")
+    for skip in report.skipped:
+        click.echo(f"skipped   {skip['file']}: {skip['reason']}")
+    click.echo(f"{len(report.imported)} document(s), {report.words} words, {report.units} units imported; "
+               f"{len(report.skipped)} skipped")
+
+
+COMMANDS = [import_]

@@ -1,0 +1,61 @@
+"""Finding and listing documents, and project counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from gripcode.db.models import Case, Code, Coder, Coding, Document, Memo, Unit
+from gripcode.errors import NotFoundError
+
+
+def find_document(session: Session, ref: str) -> Document:
+    """A document by id, or by a title that names exactly one document."""
+    ref = ref.strip()
+    if ref.isdigit():
+        doc = session.get(Document, int(ref))
+        if doc is None:
+            raise NotFoundError(f"no document with id {ref}")
+        return doc
+    matches = session.scalars(select(Document).where(Document.title == ref)).all()
+    if not matches:
+        matches = session.scalars(select(Document).where(Document.title.ilike(f"%{ref}%")).limit(11)).all()
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise NotFoundError(f"no document has the id or title {ref!r}; see `gripcode docs list`")
+    listed = ", ".join(f"{d.id} ({d.title})" for d in matches[:10])
+    raise NotFoundError(f"{ref!r} names {len(matches)} documents: {listed}; use the id")
+
+
+def list_documents(session: Session, case: str | None = None, kind: str | None = None,
+                   language: str | None = None) -> list[dict[str, Any]]:
+    query = (select(Document.id, Document.title, Case.name.label("case"), Document.kind, Document.language,
+                    Document.date, Document.word_count.label("words"), Document.original_name.label("file"))
+             .outerjoin(Case, Document.case_id == Case.id).order_by(Document.id))
+    if case:
+        query = query.where(Case.name == case)
+    if kind:
+        query = query.where(Document.kind == kind)
+    if language:
+        query = query.where(Document.language == language.lower())
+    return [dict(row._mapping) for row in session.execute(query)]
+
+
+def paragraphs(session: Session, doc: Document) -> list[tuple[int, str]]:
+    spans = session.execute(select(Unit.seq, Unit.start, Unit.end).where(
+        Unit.document_id == doc.id, Unit.kind == "paragraph").order_by(Unit.seq)).all()
+    return [(seq, doc.text[start:end]) for seq, start, end in spans]
+
+
+def project_stats(session: Session) -> dict[str, int]:
+    def count(model: Any) -> int:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+    return {
+        "cases": count(Case), "documents": count(Document), "units": count(Unit), "codes": count(Code),
+        "codings": count(Coding), "coders": count(Coder), "memos": count(Memo),
+        "words": session.scalar(select(func.coalesce(func.sum(Document.word_count), 0))) or 0,
+    }

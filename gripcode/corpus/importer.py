@@ -1,0 +1,211 @@
+"""Importing files into a project: read, normalise, deduplicate, segment into units, bulk-insert.
+
+One call is one transaction (the caller's session): if any file fails, nothing of the import remains.
+Documents stream through in batches, so a large corpus never sits in memory whole, and sentences come from
+``nlp.pipe`` over each batch, grouped by language.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from gripcode.corpus.decode import decode_bytes
+from gripcode.corpus.normalize import count_words, text_sha256
+from gripcode.corpus.parsed import ParsedDocument
+from gripcode.corpus.readers import CsvOptions, read_file
+from gripcode.corpus.segment import paragraph_spans, sentence_spans_many
+from gripcode.db.audit import record_event
+from gripcode.db.models import DOCUMENT_KINDS, Case, Document, Unit
+from gripcode.errors import DocumentImportError
+from gripcode.nlp.languages import spacy_lang
+
+MANIFEST_COLUMNS = ("path", "title", "case", "kind", "language", "date", "source")
+
+
+@dataclass
+class ImportOptions:
+    """Values given on the command line or in a manifest row; they win over what a file says of itself."""
+
+    case: str | None = None
+    kind: str | None = None
+    language: str | None = None
+    date: str | None = None
+    title: str | None = None
+    source: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class ImportItem:
+    path: Path
+    options: ImportOptions
+
+
+@dataclass
+class ImportReport:
+    imported: list[dict[str, Any]] = field(default_factory=list)
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+    words: int = 0
+    units: int = 0
+
+
+def read_manifest(path: str | Path) -> list[ImportItem]:
+    """A CSV of files to import; paths are relative to the manifest. Extra columns become metadata."""
+    manifest = Path(path)
+    if not manifest.is_file():
+        raise DocumentImportError(f"manifest {manifest} does not exist")
+    text = decode_bytes(manifest.read_bytes(), name=str(manifest))
+    rows = list(csv.DictReader(text.splitlines()))
+    if not rows or "path" not in (rows[0].keys()):
+        raise DocumentImportError(f"manifest {manifest} needs a header with at least a 'path' column")
+    items, problems = [], []
+    for n, row in enumerate(rows, start=2):
+        if None in row:
+            problems.append(f"{manifest}:{n}: more cells than header columns")
+            continue
+        values = {k.strip().lower(): (v or "").strip() for k, v in row.items()}
+        if not values.get("path"):
+            problems.append(f"{manifest}:{n}: empty path")
+            continue
+        file_path = (manifest.parent / values["path"]).resolve()
+        if not file_path.is_file():
+            problems.append(f"{manifest}:{n}: file {values['path']} does not exist")
+        kind = values.get("kind") or None
+        if kind and kind not in DOCUMENT_KINDS:
+            problems.append(f"{manifest}:{n}: kind {kind!r} is not one of {', '.join(DOCUMENT_KINDS)}")
+        date = values.get("date") or None
+        if date:
+            try:
+                dt.date.fromisoformat(date)
+            except ValueError:
+                problems.append(f"{manifest}:{n}: date {date!r} is not yyyy-mm-dd")
+        extra = {k: v for k, v in values.items() if k not in MANIFEST_COLUMNS and k != "lang" and v}
+        items.append(ImportItem(file_path, ImportOptions(
+            case=values.get("case") or None, kind=kind, language=values.get("language") or values.get("lang") or None,
+            date=date, title=values.get("title") or None, source=values.get("source") or None, metadata=extra)))
+    if problems:
+        raise DocumentImportError(f"manifest {manifest} has {len(problems)} bad row(s):\n  " + "\n  ".join(problems))
+    return items
+
+
+def _resolve(parsed: ParsedDocument, opts: ImportOptions, multi_row: bool) -> dict[str, Any]:
+    title = (opts.title if not multi_row else None) or parsed.title or Path(parsed.original_name).stem
+    kind = opts.kind or parsed.kind or "other"
+    if kind not in DOCUMENT_KINDS:
+        raise DocumentImportError(f"{parsed.original_name}: kind {kind!r} is not one of {', '.join(DOCUMENT_KINDS)}")
+    date = opts.date or parsed.date
+    try:
+        date_value = dt.date.fromisoformat(date) if date else None
+    except ValueError:
+        raise DocumentImportError(f"{parsed.original_name}: date {date!r} is not yyyy-mm-dd") from None
+    meta = {**parsed.metadata, **opts.metadata}
+    return {
+        "title": title[:500], "kind": kind, "case": opts.case or parsed.case,
+        "language": (opts.language or parsed.language or "en").lower(), "date": date_value,
+        "source": opts.source or parsed.source, "meta": meta, "original_name": parsed.original_name,
+    }
+
+
+def _parsed_stream(items: Iterable[ImportItem], encoding: str | None,
+                   csv_options: CsvOptions | None) -> Iterator[tuple[ParsedDocument, dict[str, Any]]]:
+    for item in items:
+        docs = read_file(item.path, encoding=encoding, csv_options=csv_options)
+        for parsed in docs:
+            yield parsed, _resolve(parsed, item.options, multi_row=len(docs) > 1)
+
+
+def _batches(stream: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    batch: list[Any] = []
+    for entry in stream:
+        batch.append(entry)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class _CaseLookup:
+    def __init__(self, session: Session, create: bool, actor: str) -> None:
+        self.session, self.create, self.actor = session, create, actor
+        self.ids: dict[str, int] = dict(session.execute(select(Case.name, Case.id)).tuples().all())
+
+    def __call__(self, name: str | None, where: str) -> int | None:
+        if not name:
+            return None
+        if name not in self.ids:
+            if not self.create:
+                known = ", ".join(sorted(self.ids)) or "none yet"
+                raise DocumentImportError(
+                    f"{where}: unknown case {name!r} (known: {known}); add it with `gripcode case add {name}` "
+                    "or import with --create-cases")
+            case = Case(name=name)
+            self.session.add(case)
+            self.session.flush()
+            record_event(self.session, self.actor, "case.added", "case", case.id, name=name, by="import")
+            self.ids[name] = case.id
+        return self.ids[name]
+
+
+def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, encoding: str | None = None,
+                 csv_options: CsvOptions | None = None, create_cases: bool = False,
+                 batch_size: int = 256) -> ImportReport:
+    report = ImportReport()
+    cases = _CaseLookup(session, create_cases, actor)
+    seen: dict[str, str] = {}
+    for batch in _batches(_parsed_stream(items, encoding, csv_options), batch_size):
+        hashes = [text_sha256(p.text) for p, _ in batch]
+        existing = dict(session.execute(
+            select(Document.sha256, Document.title).where(Document.sha256.in_(hashes))).tuples().all())
+        rows, kept = [], []
+        for (parsed, fields), digest in zip(batch, hashes):
+            if digest in existing or digest in seen:
+                same_as = existing.get(digest) or seen[digest]
+                report.skipped.append({"file": parsed.original_name, "reason": f"same text as {same_as!r}"})
+                continue
+            seen[digest] = fields["title"]
+            case_id = cases(fields.pop("case"), parsed.original_name)
+            words = count_words(parsed.text)
+            rows.append({**fields, "case_id": case_id, "text": parsed.text, "sha256": digest, "word_count": words})
+            kept.append(parsed)
+            report.words += words
+        if not rows:
+            continue
+        ids = session.scalars(insert(Document).returning(Document.id, sort_by_parameter_order=True), rows).all()
+        units = _units(kept, rows, ids)
+        if units:
+            session.execute(insert(Unit), units)
+        report.units += len(units)
+        report.imported += [{"id": i, "title": r["title"], "file": r["original_name"], "words": r["word_count"]}
+                            for i, r in zip(ids, rows)]
+    record_event(session, actor, "import", "document", None, documents=len(report.imported),
+                 skipped=len(report.skipped), words=report.words, ids=[d["id"] for d in report.imported])
+    return report
+
+
+def _units(parsed_docs: list[ParsedDocument], rows: list[dict[str, Any]], ids: list[int]) -> list[dict[str, Any]]:
+    units: list[dict[str, Any]] = []
+    by_lang: dict[str, list[int]] = {}
+    for index, row in enumerate(rows):
+        by_lang.setdefault(spacy_lang(row["language"]), []).append(index)
+    sentences: dict[int, list[tuple[int, int]]] = {}
+    for lang, indexes in by_lang.items():
+        for index, spans in zip(indexes, sentence_spans_many((parsed_docs[i].text for i in indexes), lang)):
+            sentences[index] = spans
+    for index, (parsed, doc_id) in enumerate(zip(parsed_docs, ids)):
+        for seq, (start, end) in enumerate(paragraph_spans(parsed.text), start=1):
+            units.append({"document_id": doc_id, "kind": "paragraph", "seq": seq, "start": start, "end": end})
+        for seq, (start, end) in enumerate(sentences[index], start=1):
+            units.append({"document_id": doc_id, "kind": "sentence", "seq": seq, "start": start, "end": end})
+        for seq, turn in enumerate(parsed.turns, start=1):
+            units.append({"document_id": doc_id, "kind": "turn", "seq": seq, "start": turn.start, "end": turn.end,
+                          "speaker": turn.speaker, "begin_time": turn.begin_time, "end_time": turn.end_time})
+    return units

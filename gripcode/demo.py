@@ -1,0 +1,54 @@
+"""The demo project: a fresh SQLite database with the study's cases and sample corpus."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from gripcode.codebook.loader import load_codebook
+from gripcode.codebook.testing import run_codebook_tests
+from gripcode.corpus.cases import add_case
+from gripcode.corpus.importer import import_items, read_manifest
+from gripcode.db.engine import make_engine, transaction
+from gripcode.db.migrate import init_database
+from gripcode.errors import GripcodeError
+from gripcode.resources import resource_dir
+
+DEMO_CASES = {
+    "China": ["role=producer", "region=East Asia", "world_share_estimate_pct=80"],
+    "Brazil": ["role=producer", "region=South America"],
+    "Kazakhstan": ["role=producer", "region=Central Asia"],
+    "Japan-EU importers": ["role=importer", "region=Europe and East Asia"],
+}
+DEMO_ACTOR = "demo"
+
+
+def run_demo(folder: Path, say: Callable[[str], None] = print) -> Path:
+    """Build the demo project in ``folder`` (which must be new or empty) and return its database file."""
+    folder = Path(folder)
+    if folder.exists() and any(folder.iterdir()):
+        raise GripcodeError(f"{folder} is not empty; name a new folder for the demo")
+    folder.mkdir(parents=True, exist_ok=True)
+    db_file = folder / "gripcode.db"
+    engine = make_engine(f"sqlite:///{db_file}")
+    try:
+        init_database(engine)
+        say(f"Created a project in {db_file}")
+        corpus = resource_dir("corpus")
+        with transaction(engine) as session:
+            for name, attrs in DEMO_CASES.items():
+                add_case(session, name, attrs, DEMO_ACTOR)
+            say(f"Added {len(DEMO_CASES)} cases: {', '.join(DEMO_CASES)}")
+            report = import_items(session, read_manifest(corpus / "manifest.csv"), actor=DEMO_ACTOR)
+        say(f"Imported {len(report.imported)} documents ({report.words} words, {report.units} units) "
+            f"from {corpus / 'manifest.csv'}")
+        codebook_src = resource_dir("codebooks") / "grip-arm.yaml"
+        shutil.copy(codebook_src, folder / "grip-arm.yaml")
+        results = run_codebook_tests(load_codebook(codebook_src))
+        passed = sum(r.passed for r in results)
+        say(f"Copied the study's codebook to {folder / 'grip-arm.yaml'}; its example tests: "
+            f"{passed} of {len(results)} codes pass")
+    finally:
+        engine.dispose()
+    return db_file
