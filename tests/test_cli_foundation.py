@@ -1,0 +1,179 @@
+"""The foundation through the CLI: init, cases, import, listings, show, stats, errors, demo."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from gripcode.cli.main import cli
+from gripcode.db.engine import make_engine, transaction
+from gripcode.db.models import CaseAttribute, Document, Event, Unit
+
+from conftest import Gripcode
+
+
+def count(url: str, model) -> int:
+    engine = make_engine(url)
+    with transaction(engine) as s:
+        n = s.scalar(select(func.count()).select_from(model))
+    engine.dispose()
+    return n
+
+
+def test_every_command_has_help() -> None:
+    runner = CliRunner()
+
+    def walk(group, path):
+        for name, command in getattr(group, "commands", {}).items():
+            assert command.help, f"gripcode {' '.join(path + [name])} has no help text"
+            result = runner.invoke(cli, [*path, name, "--help"])
+            assert result.exit_code == 0 and "Usage:" in result.output
+            walk(command, path + [name])
+
+    walk(cli, [])
+
+
+def test_command_on_uninitialised_database_is_a_clear_error(tmp_path: Path) -> None:
+    result = Gripcode(f"sqlite:///{tmp_path / 'none.db'}")("stats")
+    assert result.exit_code == 1
+    assert "Error:" in result.output and "gripcode init" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_init_twice_says_so(grip: Gripcode) -> None:
+    assert "already a gripcode project" in grip.ok("init").output
+
+
+def test_case_attributes_are_typed(grip: Gripcode) -> None:
+    grip.ok("case", "add", "Brazil", "--attr", "population=214.3", "--attr", "since=2010-01-05",
+            "--attr", "region=South America", "--attr", "code:text=076")
+    rows = json.loads(grip.ok("case", "list", "--format", "json").output)
+    assert rows == [{"case": "Brazil", "documents": 0, "attributes": {
+        "code": "076", "population": 214.3, "region": "South America", "since": "2010-01-05"}}]
+    engine = make_engine(grip.url)
+    with transaction(engine) as s:
+        types = dict(s.execute(select(CaseAttribute.key, CaseAttribute.value_type)).tuples().all())
+    engine.dispose()
+    assert types == {"code": "text", "population": "number", "since": "date", "region": "text"}
+
+
+def test_case_errors(grip: Gripcode) -> None:
+    grip.ok("case", "add", "China")
+    dup = grip("case", "add", "China")
+    assert dup.exit_code == 1 and "exists already" in dup.output
+    bad = grip("case", "add", "Peru", "--attr", "n:number=many")
+    assert bad.exit_code == 1 and "is not a number" in bad.output
+    assert count(grip.url, CaseAttribute) == 0
+
+
+def test_import_transcript_units_and_dedup(grip: Gripcode, tmp_path: Path) -> None:
+    grip.ok("case", "add", "China")
+    f = tmp_path / "talk.txt"
+    f.write_bytes("Interviewer: Why quotas?\r\n\r\nR1: Prices fell. Then they rose.\r\n".encode("utf-8-sig"))
+    out = grip.ok("import", str(f), "--case", "China", "--kind", "interview", "--json").output
+    report = json.loads(out)
+    assert len(report["imported"]) == 1 and report["skipped"] == []
+    engine = make_engine(grip.url)
+    with transaction(engine) as s:
+        doc = s.scalar(select(Document))
+        assert doc.text == "Interviewer: Why quotas?\n\nR1: Prices fell. Then they rose.\n"
+        units = s.execute(select(Unit.kind, Unit.start, Unit.end, Unit.speaker).order_by(Unit.kind, Unit.seq)).all()
+    engine.dispose()
+    by_kind: dict[str, list] = {}
+    for kind, start, end, speaker in units:
+        by_kind.setdefault(kind, []).append((doc.text[start:end], speaker))
+    assert [t for t, _ in by_kind["paragraph"]] == ["Interviewer: Why quotas?", "R1: Prices fell. Then they rose."]
+    assert [t for t, _ in by_kind["sentence"]] == ["Interviewer: Why quotas?", "R1: Prices fell.", "Then they rose."]
+    assert [s for _, s in by_kind["turn"]] == ["Interviewer", "R1"]
+    again = grip.ok("import", str(f), "--case", "China")
+    assert "skipped" in again.output and "same text as 'talk'" in again.output
+    assert count(grip.url, Document) == 1
+
+
+def test_failed_import_writes_nothing(grip: Gripcode, tmp_path: Path) -> None:
+    good = tmp_path / "good.txt"
+    good.write_text("A perfectly fine document about export quotas.")
+    binary = tmp_path / "image.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
+    result = grip("import", str(good), str(binary))
+    assert result.exit_code == 1
+    assert result.output.startswith("Error:") and "binary" in result.output
+    assert count(grip.url, Document) == 0 and count(grip.url, Unit) == 0 and count(grip.url, Event) == 0
+
+
+def test_bad_input_errors(grip: Gripcode, tmp_path: Path) -> None:
+    f = tmp_path / "a.txt"
+    f.write_text("Some text.")
+    cases = {
+        ("import", str(tmp_path / "missing.txt")): "No such file",
+        ("import", str(f), "--case", "Atlantis"): "unknown case 'Atlantis'",
+        ("import", str(f), "--kind", "novel"): "Invalid value for '--kind'",
+        ("import", str(f), "--date", "12/03/2020"): "not yyyy-mm-dd",
+        ("import", str(f), "--encoding", "no-such-codec"): "Error:",
+        ("show", "999"): "no document with id 999",
+    }
+    for args, message in cases.items():
+        result = grip(*args)
+        assert result.exit_code == 1, args
+        assert message in result.output, (args, result.output)
+        assert "Traceback" not in result.output
+    assert count(grip.url, Document) == 0
+
+
+def test_bad_manifest_row_reports_all_rows(grip: Gripcode, tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Text A.")
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("path,title,case,kind,date\na.txt,A,,policy,2020-01-01\nb.txt,B,,policy,\na.txt,C,,essay,2020-13-01\n")
+    result = grip("import", "--manifest", str(manifest))
+    assert result.exit_code == 1
+    assert "m.csv:3: file b.txt does not exist" in result.output
+    assert "m.csv:4: kind 'essay'" in result.output and "m.csv:4: date '2020-13-01'" in result.output
+    assert count(grip.url, Document) == 0
+
+
+def test_manifest_import_of_sample_corpus(grip: Gripcode, corpus_dir: Path) -> None:
+    out = grip.ok("import", "--manifest", str(corpus_dir / "manifest.csv"), "--create-cases", "--json").output
+    report = json.loads(out)
+    docs = json.loads(grip.ok("docs", "list", "--format", "json").output)
+    assert len(docs) == len(report["imported"]) >= 26
+    kinds = {(d["case"], d["kind"]) for d in docs}
+    for case in ("China", "Brazil", "Kazakhstan"):
+        assert {(case, "interview"), (case, "policy"), (case, "media")} <= kinds
+    assert {"pt", "zh", "ru"} <= {d["language"] for d in docs}
+    files = {d["file"].rsplit("#", 1)[0].rsplit(".", 1)[1] for d in docs}
+    assert {"txt", "md", "docx", "pdf", "csv", "vtt"} <= files
+    stats = json.loads(grip.ok("stats", "--format", "json").output)
+    assert set(stats) >= {"cases", "documents", "units", "codes", "codings", "coders", "memos"}
+    assert stats["documents"] == len(docs) and stats["cases"] == 4
+    vtt = next(d for d in docs if d["file"].endswith(".vtt"))
+    engine = make_engine(grip.url)
+    with transaction(engine) as s:
+        turns = s.execute(select(Unit.speaker, Unit.begin_time).where(
+            Unit.document_id == vtt["id"], Unit.kind == "turn").order_by(Unit.seq)).all()
+    engine.dispose()
+    assert len(turns) >= 8 and turns[1].begin_time is not None and turns[1].speaker in {"Interviewer", "Manager"}
+
+
+def test_listing_formats_and_show(grip: Gripcode, tmp_path: Path) -> None:
+    f = tmp_path / "p.md"
+    f.write_text("---\ntitle: Quota notice\ndate: 2010-07-08\nissuer: Ministry\n---\nFirst paragraph.\n\nSecond one.\n")
+    grip.ok("import", str(f), "--kind", "policy")
+    csv_out = grip.ok("docs", "list", "--format", "csv").output.splitlines()
+    assert csv_out[0] == "id,title,case,kind,language,date,words,file"
+    assert csv_out[1] == "1,Quota notice,,policy,en,2010-07-08,4,p.md"
+    shown = grip.ok("show", "Quota notice").output
+    assert "[1] First paragraph." in shown and "[2] Second one." in shown
+    assert json.loads(grip.ok("docs", "list", "--kind", "media", "--format", "json").output) == []
+
+
+def test_demo_builds_a_project(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")])
+    assert result.exit_code == 0, result.output
+    assert "Imported" in result.output and "Try next" in result.output
+    stats = json.loads(Gripcode(f"sqlite:///{tmp_path / 'demo' / 'gripcode.db'}").ok("stats", "--format", "json").output)
+    assert stats["documents"] >= 26 and stats["cases"] == 4
+    again = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")])
+    assert again.exit_code == 1 and "not empty" in again.output
