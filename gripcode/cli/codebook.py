@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from gripcode.codebook.loader import codebook_hash, load_codebook
-from gripcode.codebook.testing import run_codebook_tests
 
 
 @click.group("codebook")
@@ -28,6 +27,8 @@ def validate(file: Path) -> None:
 @click.pass_context
 def test(ctx: click.Context, file: Path) -> None:
     """Check that each code's rules match its positive examples and none of its negative ones."""
+    from gripcode.codebook.testing import run_codebook_tests  # loads spaCy: only for this command
+
     results = run_codebook_tests(load_codebook(file))
     failed = 0
     for result in results:

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from gripcode.demo import run_demo
 
 
 @click.command("demo")
 @click.argument("folder", default="gripcode-demo", type=click.Path(file_okay=False, path_type=Path))
 def demo(folder: Path) -> None:
     """Build a demo project in FOLDER (default ./gripcode-demo) from the sample corpus."""
+    from gripcode.demo import run_demo  # loads spaCy: only for this command
+
     db_file = run_demo(folder, say=click.echo)
     click.echo("\nTry next:")
     for line in (f"export GRIPCODE_DB=sqlite:///{db_file}", "gripcode stats", "gripcode case list",

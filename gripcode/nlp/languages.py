@@ -7,9 +7,10 @@ which it does not: Kazakh (and anything unknown) uses the multi-language class `
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-import spacy
-from spacy.pipeline.sentencizer import Sentencizer
+if TYPE_CHECKING:
+    import spacy
 
 SUPPORTED = ("en", "pt", "zh", "ru", "xx")
 
@@ -43,6 +44,10 @@ def sentence_pipeline(lang: str | None) -> spacy.Language:
 
 @functools.lru_cache(maxsize=None)
 def _sentence_pipeline(lang: str) -> spacy.Language:
+    # spaCy loads here, not at import, so commands that never segment text start fast.
+    import spacy
+    from spacy.pipeline.sentencizer import Sentencizer
+
     config = {"nlp": {"tokenizer": {"segmenter": "char"}}} if lang == "zh" else {}
     nlp = spacy.blank(lang, config=config)
     punct_chars = list(Sentencizer.default_punct_chars)
