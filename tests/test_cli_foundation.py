@@ -177,3 +177,21 @@ def test_demo_builds_a_project(tmp_path: Path) -> None:
     assert stats["documents"] >= 26 and stats["cases"] == 4
     again = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")])
     assert again.exit_code == 1 and "not empty" in again.output
+
+
+def test_import_with_worker_process_matches_inline(tmp_path: Path, db_url: str) -> None:
+    """Reading and segmenting in a worker process gives the same documents and units as inline."""
+    for i in range(6):
+        (tmp_path / f"d{i}.txt").write_text(f"Interviewer: Question {i}?\n\nR1: Answer {i}. More text.\n")
+    files = [str(p) for p in sorted(tmp_path.glob("d*.txt"))]
+    results = []
+    for jobs, url in (("0", db_url), ("1", f"sqlite:///{tmp_path / 'workers.db'}")):
+        g = Gripcode(url)
+        g.ok("init")
+        g.ok("import", *files, "--jobs", jobs)
+        engine = make_engine(url)
+        with transaction(engine) as s:
+            results.append(s.execute(select(Unit.document_id, Unit.kind, Unit.seq, Unit.start, Unit.end,
+                                            Unit.speaker).order_by(Unit.id)).all())
+        engine.dispose()
+    assert results[0] == results[1] and len(results[0]) == 6 * (2 + 3 + 2)

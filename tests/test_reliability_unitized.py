@@ -13,6 +13,7 @@ e_cc = l.. (l_c.^2 - S_c) / (l..^2 - S), alpha = 1 - (l.. - sum l_cc) / (l.. - s
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter
 
 import pytest
@@ -21,6 +22,9 @@ from hypothesis import strategies as st
 
 from gripcode.errors import AnalysisError
 from gripcode.reliability import unitized_alpha, unitized_alpha_by_value
+
+Coding = dict[str, list[tuple[int, int, str]]]
+Case = tuple[Coding, int]
 
 
 def test_perfect_agreement_is_one() -> None:
@@ -108,7 +112,7 @@ def test_overlapping_codes_only_per_value() -> None:
         unitized_alpha(segments, 10, "binary")
 
 
-def naive_alpha(segments: dict[str, list[tuple[int, int, str]]], length: int) -> float:
+def naive_alpha(segments: Coding, length: int) -> float:
     """The same definitions evaluated character by character, as an independent check of the bookkeeping."""
     gap = object()
     labels = []
@@ -137,10 +141,10 @@ def naive_alpha(segments: dict[str, list[tuple[int, int, str]]], length: int) ->
 
 
 @st.composite
-def unitizations(draw: st.DrawFn) -> tuple[dict[str, list[tuple[int, int, str]]], int]:
+def unitizations(draw: st.DrawFn) -> Case:
     length = draw(st.integers(min_value=4, max_value=40))
     coders = draw(st.integers(min_value=2, max_value=4))
-    segments: dict[str, list[tuple[int, int, str]]] = {}
+    segments: Coding = {}
     for coder in range(coders):
         cuts = sorted(draw(st.sets(st.integers(min_value=0, max_value=length), max_size=8)))
         coding = []
@@ -158,14 +162,14 @@ def same(a: float, b: float) -> bool:
 
 @settings(max_examples=150, deadline=None)
 @given(unitizations())
-def test_matches_character_by_character_evaluation(case: tuple[dict[str, list[tuple[int, int, str]]], int]) -> None:
+def test_matches_character_by_character_evaluation(case: Case) -> None:
     segments, length = case
     assert same(unitized_alpha(segments, length), naive_alpha(segments, length))
 
 
 @settings(max_examples=150, deadline=None)
 @given(unitizations(), st.randoms(use_true_random=False))
-def test_coders_are_exchangeable(case: tuple[dict[str, list[tuple[int, int, str]]], int], rnd) -> None:  # type: ignore[no-untyped-def]
+def test_coders_are_exchangeable(case: Case, rnd: random.Random) -> None:
     segments, length = case
     names = list(segments)
     rnd.shuffle(names)
@@ -178,9 +182,7 @@ def test_coders_are_exchangeable(case: tuple[dict[str, list[tuple[int, int, str]
 
 @settings(max_examples=150, deadline=None)
 @given(unitizations(), st.integers(min_value=1, max_value=10))
-def test_shifting_or_mirroring_everything_leaves_alpha_unchanged(
-    case: tuple[dict[str, list[tuple[int, int, str]]], int], shift: int
-) -> None:
+def test_shifting_or_mirroring_everything_leaves_alpha_unchanged(case: Case, shift: int) -> None:
     """Moving all segments by the same amount (staying inside the text) or reading the text backwards
     changes no intersection length or unit length, and gap lengths only enter linearly."""
     segments, length = case
@@ -193,7 +195,7 @@ def test_shifting_or_mirroring_everything_leaves_alpha_unchanged(
 
 @settings(max_examples=100, deadline=None)
 @given(unitizations())
-def test_one_value_reduces_to_binary(case: tuple[dict[str, list[tuple[int, int, str]]], int]) -> None:
+def test_one_value_reduces_to_binary(case: Case) -> None:
     segments, length = case
     only_x = {c: [(s, e, "x") for s, e, _ in coding] for c, coding in segments.items()}
     u = unitized_alpha(only_x, length)
@@ -220,6 +222,6 @@ def test_one_value_reduces_to_binary(case: tuple[dict[str, list[tuple[int, int, 
         ([("A", 1, 3, "x")], 10, "u", "mapping from each coder"),
     ],
 )
-def test_bad_input_raises_analysis_error(segments, length, variant, fragment: str) -> None:  # type: ignore[no-untyped-def]
+def test_bad_input_raises_analysis_error(segments: object, length: int, variant: object, fragment: str) -> None:
     with pytest.raises(AnalysisError, match=fragment):
-        unitized_alpha(segments, length, variant)
+        unitized_alpha(segments, length, variant)  # type: ignore[arg-type]

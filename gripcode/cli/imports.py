@@ -29,12 +29,15 @@ from gripcode.errors import DocumentImportError
 @click.option("--title-column", default="title", show_default=True, help="CSV column with titles.")
 @click.option("--date-column", default="date", show_default=True, help="CSV column with dates.")
 @click.option("--create-cases", is_flag=True, help="Create cases that do not exist yet.")
+@click.option("--jobs", type=click.IntRange(min=0), default=None,
+              help="Worker processes that read and segment beside the database writer (0: none; default: "
+                   "one per spare core for 400+ files).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @pass_app
 def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str | None, kind: str | None,
             language: str | None, date: str | None, title: str | None, source: str | None,
             encoding: str | None, text_column: str, title_column: str, date_column: str,
-            create_cases: bool, as_json: bool) -> None:
+            create_cases: bool, jobs: int | None, as_json: bool) -> None:
     """Import documents (.txt .md .docx .pdf .csv .vtt .srt) in one transaction.
 
     Text already in the project is skipped and reported. Paragraphs, sentences and speaker turns
@@ -53,7 +56,7 @@ def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str 
     csv_options = CsvOptions(text_column=text_column, title_column=title_column, date_column=date_column)
     with transaction(app.engine()) as session:
         report = import_items(session, items, actor=app.coder, encoding=encoding, csv_options=csv_options,
-                              create_cases=create_cases)
+                              create_cases=create_cases, jobs=jobs)
     if as_json:
         click.echo(to_json({"imported": report.imported, "skipped": report.skipped,
                             "words": report.words, "units": report.units}))

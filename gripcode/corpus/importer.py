@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+from collections import deque
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from multiprocessing import get_context
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -155,65 +159,110 @@ class _CaseLookup:
         return self.ids[name]
 
 
-def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, encoding: str | None = None,
-                 csv_options: CsvOptions | None = None, create_cases: bool = False,
-                 batch_size: int = 256) -> ImportReport:
-    report = ImportReport()
-    cases = _CaseLookup(session, create_cases, actor)
-    seen: dict[str, str] = {}
-    for batch in _batches(_parsed_stream(items, encoding, csv_options), batch_size):
-        hashes = [text_sha256(p.text) for p, _ in batch]
-        existing = dict(session.execute(
-            select(Document.sha256, Document.title).where(Document.sha256.in_(hashes))).tuples().all())
-        rows, kept = [], []
-        for (parsed, fields), digest in zip(batch, hashes):
-            if digest in existing or digest in seen:
-                same_as = existing.get(digest) or seen[digest]
-                report.skipped.append({"file": parsed.original_name, "reason": f"same text as {same_as!r}"})
-                continue
-            seen[digest] = fields["title"]
-            case_id = cases(fields.pop("case"), parsed.original_name)
-            words = count_words(parsed.text)
-            rows.append({**fields, "case_id": case_id, "text": parsed.text, "sha256": digest, "word_count": words})
-            kept.append(parsed)
-            report.words += words
-        if not rows:
-            continue
-        table = Document.__table__
-        ids = session.connection().execute(
-            table.insert().returning(table.c.id, sort_by_parameter_order=True),
-            [{**r, "metadata": r["meta"]} for r in rows]).scalars().all()
-        units = _units(kept, rows, ids)
-        if units:
-            # Core executemany: the ORM bulk path costs more per row than SQLite spends storing it.
-            session.connection().execute(Unit.__table__.insert(), units)
-        report.units += len(units)
-        report.imported += [{"id": i, "title": r["title"], "file": r["original_name"], "words": r["word_count"]}
-                            for i, r in zip(ids, rows)]
-    record_event(session, actor, "import", "document", None, documents=len(report.imported),
-                 skipped=len(report.skipped), words=report.words, ids=[d["id"] for d in report.imported])
-    return report
+@dataclass
+class _Prepared:
+    """A parsed document with everything computed that needs no database: done in worker processes."""
+
+    parsed: ParsedDocument
+    fields: dict[str, Any]
+    digest: str
+    words: int
+    units: list[dict[str, Any]]
 
 
 # Core executemany compiles one statement from the first row's keys, so every row carries every column.
 _NO_TIMES = {"speaker": None, "begin_time": None, "end_time": None}
 
 
-def _units(parsed_docs: list[ParsedDocument], rows: list[dict[str, Any]], ids: list[int]) -> list[dict[str, Any]]:
-    units: list[dict[str, Any]] = []
+def _prepare(entries: list[tuple[ParsedDocument, dict[str, Any]]]) -> list[_Prepared]:
     by_lang: dict[str, list[int]] = {}
-    for index, row in enumerate(rows):
-        by_lang.setdefault(spacy_lang(row["language"]), []).append(index)
+    for index, (_, fields) in enumerate(entries):
+        by_lang.setdefault(spacy_lang(fields["language"]), []).append(index)
     sentences: dict[int, list[tuple[int, int]]] = {}
     for lang, indexes in by_lang.items():
-        for index, spans in zip(indexes, sentence_spans_many((parsed_docs[i].text for i in indexes), lang)):
+        for index, spans in zip(indexes, sentence_spans_many((entries[i][0].text for i in indexes), lang)):
             sentences[index] = spans
-    for index, (parsed, doc_id) in enumerate(zip(parsed_docs, ids)):
-        for seq, (start, end) in enumerate(paragraph_spans(parsed.text), start=1):
-            units.append({"document_id": doc_id, "kind": "paragraph", "seq": seq, "start": start, "end": end, **_NO_TIMES})
-        for seq, (start, end) in enumerate(sentences[index], start=1):
-            units.append({"document_id": doc_id, "kind": "sentence", "seq": seq, "start": start, "end": end, **_NO_TIMES})
-        for seq, turn in enumerate(parsed.turns, start=1):
-            units.append({"document_id": doc_id, "kind": "turn", "seq": seq, "start": turn.start, "end": turn.end,
-                          "speaker": turn.speaker, "begin_time": turn.begin_time, "end_time": turn.end_time})
-    return units
+    prepared = []
+    for index, (parsed, fields) in enumerate(entries):
+        units = [{"kind": "paragraph", "seq": seq, "start": a, "end": b, **_NO_TIMES}
+                 for seq, (a, b) in enumerate(paragraph_spans(parsed.text), start=1)]
+        units += [{"kind": "sentence", "seq": seq, "start": a, "end": b, **_NO_TIMES}
+                  for seq, (a, b) in enumerate(sentences[index], start=1)]
+        units += [{"kind": "turn", "seq": seq, "start": t.start, "end": t.end, "speaker": t.speaker,
+                   "begin_time": t.begin_time, "end_time": t.end_time}
+                  for seq, t in enumerate(parsed.turns, start=1)]
+        prepared.append(_Prepared(parsed, fields, text_sha256(parsed.text), count_words(parsed.text), units))
+    return prepared
+
+
+def _prepare_items(task: tuple[list[ImportItem], str | None, CsvOptions | None]) -> list[_Prepared]:
+    items, encoding, csv_options = task
+    return _prepare(list(_parsed_stream(items, encoding, csv_options)))
+
+
+def _prepared_batches(items: list[ImportItem], encoding: str | None, csv_options: CsvOptions | None,
+                      batch_size: int, jobs: int) -> Iterator[list[_Prepared]]:
+    """Prepared documents in input order. With ``jobs`` worker processes (0: none), reading and segmenting
+    run beside this process's database writes; a bounded window of batches keeps memory flat."""
+    tasks = ((chunk, encoding, csv_options) for chunk in _batches(iter(items), batch_size))
+    if jobs <= 0:
+        yield from map(_prepare_items, tasks)
+        return
+    # spawn, not fork: the parent holds an open database connection.
+    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
+        window: deque[Future[list[_Prepared]]] = deque()
+        for task in tasks:
+            window.append(pool.submit(_prepare_items, task))
+            if len(window) > 2 * jobs:
+                yield window.popleft().result()
+        while window:
+            yield window.popleft().result()
+
+
+def default_jobs(n_items: int) -> int:
+    """One worker beside the writer pays off for large imports on two or more cores (each worker starts
+    its own spaCy, about a second); more workers than cores minus the writer only compete for the CPU."""
+    cores = os.cpu_count() or 1
+    return max(1, cores - 1) if n_items >= 400 and cores >= 2 else 0
+
+
+def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, encoding: str | None = None,
+                 csv_options: CsvOptions | None = None, create_cases: bool = False,
+                 batch_size: int = 128, jobs: int | None = None) -> ImportReport:
+    items = list(items)
+    jobs = default_jobs(len(items)) if jobs is None else max(0, jobs)
+    report = ImportReport()
+    cases = _CaseLookup(session, create_cases, actor)
+    seen: dict[str, str] = {}
+    doc_table, unit_table = Document.__table__, Unit.__table__
+    for batch in _prepared_batches(items, encoding, csv_options, batch_size, jobs):
+        existing = dict(session.execute(select(Document.sha256, Document.title).where(
+            Document.sha256.in_([p.digest for p in batch]))).tuples().all())
+        rows, kept = [], []
+        for prep in batch:
+            if prep.digest in existing or prep.digest in seen:
+                same_as = existing.get(prep.digest) or seen[prep.digest]
+                report.skipped.append({"file": prep.parsed.original_name, "reason": f"same text as {same_as!r}"})
+                continue
+            fields = dict(prep.fields)
+            seen[prep.digest] = fields["title"]
+            case_id = cases(fields.pop("case"), prep.parsed.original_name)
+            meta = fields.pop("meta")
+            rows.append({**fields, "metadata": meta, "case_id": case_id, "text": prep.parsed.text,
+                         "sha256": prep.digest, "word_count": prep.words})
+            kept.append(prep)
+            report.words += prep.words
+        if not rows:
+            continue
+        ids = session.connection().execute(
+            doc_table.insert().returning(doc_table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+        units = [{**unit, "document_id": doc_id} for prep, doc_id in zip(kept, ids) for unit in prep.units]
+        if units:
+            # Core executemany: the ORM bulk path costs more per row than SQLite spends storing it.
+            session.connection().execute(unit_table.insert(), units)
+        report.units += len(units)
+        report.imported += [{"id": i, "title": r["title"], "file": r["original_name"], "words": r["word_count"]}
+                            for i, r in zip(ids, rows)]
+    record_event(session, actor, "import", "document", None, documents=len(report.imported),
+                 skipped=len(report.skipped), words=report.words, ids=[d["id"] for d in report.imported])
+    return report

@@ -205,7 +205,9 @@ def percent_agreement(data: Any) -> float:
         pairs += len(values) * (len(values) - 1) // 2
         agreeing += sum(count * (count - 1) // 2 for count in _label_counts(values).values())
     if pairs == 0:
-        raise AnalysisError("Percent agreement needs at least one unit coded by two or more coders; no unit was.")
+        raise AnalysisError(
+            "Percent agreement needs at least one unit coded by two or more coders; no unit was."
+        )
     return agreeing / pairs
 
 
@@ -280,7 +282,8 @@ def _value_codes(
             ranks = {label: float(i) for i, label in enumerate(_label_counts(order))}
             unknown = [value for value in values if value not in ranks]
             if unknown:
-                raise AnalysisError(f"Values missing from the given order: {', '.join(map(repr, unknown[:5]))}.")
+                listed = ", ".join(repr(value) for value in unknown[:5])
+                raise AnalysisError(f"Values missing from the given order: {listed}.")
             return {value: ranks[value] for value in values}
         # The ordinal difference function depends only on ranks and frequencies, so ranks suffice.
         ranked = _categories(values, ordered=True, purpose="The ordinal level")

@@ -73,17 +73,19 @@ def unitized_alpha(
     the same value must not overlap; segments must lie inside ``[0, length)``.
     """
     kind, chosen = _parse_variant(variant)
-    partitions = _partitions(segments, length, kind, chosen)
-    return _alpha(partitions, length)
+    checked = _checked_segments(segments, length)
+    return _alpha(_partitions(checked, length, kind, chosen), length)
 
 
-def unitized_alpha_by_value(segments: Mapping[Hashable, Iterable[Segment]], length: int) -> dict[Hashable, float]:
+def unitized_alpha_by_value(
+    segments: Mapping[Hashable, Iterable[Segment]], length: int
+) -> dict[Hashable, float]:
     """``unitized_alpha(segments, length, ("value", v))`` for every value ``v`` any coder used.
 
     Keys are in sorted order when the values can be sorted, otherwise in order of first use.
     """
     checked = _checked_segments(segments, length)
-    values = list(dict.fromkeys(value for coder_segments in checked.values() for _, _, value in coder_segments))
+    values = list(dict.fromkeys(value for rows in checked.values() for _, _, value in rows))
     try:
         values = sorted(values)  # type: ignore[type-var]
     except TypeError:
@@ -112,7 +114,9 @@ def _checked_segments(
     try:
         length = operator.index(length)
     except TypeError as exc:
-        raise AnalysisError(f"The continuum length must be a whole number of characters; got {length!r}.") from exc
+        raise AnalysisError(
+            f"The continuum length must be a whole number of characters; got {length!r}."
+        ) from exc
     if length < 1:
         raise AnalysisError(f"The continuum must be at least 1 character long; got length {length}.")
     if not isinstance(segments, Mapping):
@@ -121,14 +125,16 @@ def _checked_segments(
         raise AnalysisError(f"Unitized alpha needs at least 2 coders; got {len(segments)}.")
     checked: dict[Hashable, list[Segment]] = {}
     for coder, coder_segments in segments.items():
-        rows: list[Segment] = []
-        for item in coder_segments:
-            rows.append(_checked_segment(coder, item, length))
+        rows = [_checked_segment(coder, item, length) for item in coder_segments]
         by_value: dict[Hashable, list[Segment]] = {}
         for row in rows:
             by_value.setdefault(row[2], []).append(row)
         for value, same in by_value.items():
-            _reject_overlaps(coder, same, f"for the value {value!r}; unitizing assumes a coder's units of one value do not overlap")
+            _reject_overlaps(
+                coder,
+                same,
+                f"for the value {value!r}; unitizing assumes a coder's units of one value do not overlap",
+            )
         checked[coder] = rows
     return checked
 
@@ -138,7 +144,9 @@ def _checked_segment(coder: Hashable, item: Any, length: int) -> Segment:
         start, end, value = item
         hash(value)
     except (TypeError, ValueError) as exc:
-        raise AnalysisError(f"Coder {coder!r}: each segment must be a (start, end, value) triple; got {item!r}.") from exc
+        raise AnalysisError(
+            f"Coder {coder!r}: each segment must be a (start, end, value) triple; got {item!r}."
+        ) from exc
     try:
         if isinstance(start, bool) or isinstance(end, bool):
             raise TypeError
@@ -163,20 +171,27 @@ def _reject_overlaps(coder: Hashable, rows: list[Segment], context: str) -> None
 
 
 def _partitions(
-    segments: Mapping[Hashable, Iterable[Segment]], length: int, kind: str, chosen: Hashable
+    checked: Mapping[Hashable, list[Segment]], length: int, kind: str, chosen: Hashable
 ) -> list[list[tuple[int, int, Hashable]]]:
     """Each coder's continuum as consecutive ``(start, end, label)`` sections, gaps included."""
-    checked = _checked_segments(segments, length)
     partitions = []
     for coder, rows in checked.items():
         if kind == "u":
             units = list(rows)
-            _reject_overlaps(coder, units, "with different values; u-alpha needs each coder's units to be "
-                             "disjoint (use unitized_alpha_by_value for overlapping codes)")
+            _reject_overlaps(
+                coder,
+                units,
+                "with different values; u-alpha needs each coder's units to be disjoint "
+                "(use unitized_alpha_by_value for overlapping codes)",
+            )
         elif kind == "binary":
             units = [(start, end, _CODED) for start, end, _ in rows]
-            _reject_overlaps(coder, units, "; the binary variant needs each coder's units to be disjoint "
-                             "(use unitized_alpha_by_value for overlapping codes)")
+            _reject_overlaps(
+                coder,
+                units,
+                "as coded stretches; the binary variant needs each coder's units to be disjoint "
+                "(use unitized_alpha_by_value for overlapping codes)",
+            )
         else:
             units = [(start, end, _CODED) for start, end, value in rows if value == chosen]
         partitions.append(_with_gaps(sorted(units, key=lambda row: row[0]), length))
