@@ -219,6 +219,23 @@ def _prepared_batches(items: list[ImportItem], encoding: str | None, csv_options
             yield window.popleft().result()
 
 
+_UNIT_COLUMNS = ("document_id", "kind", "seq", "start", "end", "speaker", "begin_time", "end_time")
+
+
+def _insert_units(session: Session, kept: list[_Prepared], ids: list[int]) -> int:
+    """Units are most of the rows an import writes: tuples straight to the driver's executemany, because
+    SQLAlchemy's per-row parameter processing cost more than the database spent storing them."""
+    connection = session.connection()
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    sql = (f"INSERT INTO units ({', '.join(chr(34) + c + chr(34) for c in _UNIT_COLUMNS)}) "
+           f"VALUES ({', '.join([marker] * len(_UNIT_COLUMNS))})")
+    rows = [(doc_id, u["kind"], u["seq"], u["start"], u["end"], u["speaker"], u["begin_time"], u["end_time"])
+            for prep, doc_id in zip(kept, ids) for u in prep.units]
+    if rows:
+        connection.exec_driver_sql(sql, rows)
+    return len(rows)
+
+
 def default_jobs(n_items: int) -> int:
     """One worker beside the writer pays off for large imports on two or more cores (each worker starts
     its own spaCy, about a second); more workers than cores minus the writer only compete for the CPU."""
@@ -234,7 +251,7 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
     report = ImportReport()
     cases = _CaseLookup(session, create_cases, actor)
     seen: dict[str, str] = {}
-    doc_table, unit_table = Document.__table__, Unit.__table__
+    doc_table = Document.__table__
     for batch in _prepared_batches(items, encoding, csv_options, batch_size, jobs):
         existing = dict(session.execute(select(Document.sha256, Document.title).where(
             Document.sha256.in_([p.digest for p in batch]))).tuples().all())
@@ -256,11 +273,7 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
             continue
         ids = session.connection().execute(
             doc_table.insert().returning(doc_table.c.id, sort_by_parameter_order=True), rows).scalars().all()
-        units = [{**unit, "document_id": doc_id} for prep, doc_id in zip(kept, ids) for unit in prep.units]
-        if units:
-            # Core executemany: the ORM bulk path costs more per row than SQLite spends storing it.
-            session.connection().execute(unit_table.insert(), units)
-        report.units += len(units)
+        report.units += _insert_units(session, kept, ids)
         report.imported += [{"id": i, "title": r["title"], "file": r["original_name"], "words": r["word_count"]}
                             for i, r in zip(ids, rows)]
     record_event(session, actor, "import", "document", None, documents=len(report.imported),
