@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
 
 import click
 from sqlalchemy import Engine
@@ -13,30 +11,28 @@ from gripcode.config import Settings
 from gripcode.db.engine import make_engine
 from gripcode.db.migrate import require_current
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
 @dataclass
 class App:
     settings: Settings
-    _engines: dict[bool, Engine] = field(default_factory=dict)
+    _engine: Engine | None = None
+    _schema_checked: bool = False
 
     def engine(self, *, check_schema: bool = True) -> Engine:
         """The project's engine; by default it must be initialised and at the newest schema."""
-        if check_schema not in self._engines:
-            engine = self._engines.get(not check_schema) or make_engine(self.settings.db_url)
-            if check_schema:
-                require_current(engine)
-            self._engines[check_schema] = engine
-        return self._engines[check_schema]
+        if self._engine is None:
+            self._engine = make_engine(self.settings.db_url)
+        if check_schema and not self._schema_checked:
+            require_current(self._engine)
+            self._schema_checked = True
+        return self._engine
 
     @property
     def coder(self) -> str:
         return self.settings.coder
 
     def close(self) -> None:
-        for engine in set(self._engines.values()):
-            engine.dispose()
+        if self._engine is not None:
+            self._engine.dispose()
 
 
 pass_app = click.make_pass_decorator(App)

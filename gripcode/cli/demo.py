@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 
-
 @click.command("demo")
 @click.argument("folder", default="gripcode-demo", type=click.Path(file_okay=False, path_type=Path))
 def demo(folder: Path) -> None:

@@ -8,11 +8,10 @@ import click
 
 from gripcode.cli.context import App, pass_app
 from gripcode.cli.output import to_json
-from gripcode.corpus.importer import ImportItem, ImportOptions, import_items, read_manifest
+from gripcode.corpus.importer import ImportOptions, collect_items, import_items
 from gripcode.corpus.readers import CsvOptions
 from gripcode.db.engine import transaction
 from gripcode.db.models import DOCUMENT_KINDS
-from gripcode.errors import DocumentImportError
 
 
 @click.command("import")
@@ -43,16 +42,8 @@ def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str 
     Text already in the project is skipped and reported. Paragraphs, sentences and speaker turns
     are stored as units.
     """
-    if not paths and not manifest:
-        raise DocumentImportError("name files to import, or a --manifest")
     given = ImportOptions(case=case, kind=kind, language=language, date=date, title=title, source=source)
-    items = [ImportItem(p, given) for p in paths]
-    if manifest:
-        for item in read_manifest(manifest):
-            for attr in ("case", "kind", "language", "date", "source"):
-                if getattr(given, attr):
-                    setattr(item.options, attr, getattr(given, attr))
-            items.append(item)
+    items = collect_items(paths, given, manifest)
     csv_options = CsvOptions(text_column=text_column, title_column=title_column, date_column=date_column)
     with transaction(app.engine()) as session:
         report = import_items(session, items, actor=app.coder, encoding=encoding, csv_options=csv_options,

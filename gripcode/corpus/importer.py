@@ -100,6 +100,23 @@ def read_manifest(path: str | Path) -> list[ImportItem]:
     return items
 
 
+def collect_items(paths: Iterable[str | Path], given: ImportOptions,
+                  manifest: str | Path | None = None) -> list[ImportItem]:
+    """The files to import: named paths with ``given`` options, then manifest rows, where a value given on
+    the command line wins over the row's (titles excepted: one title cannot name every row)."""
+    items = [ImportItem(Path(p), given) for p in paths]
+    if manifest is None:
+        if not items:
+            raise DocumentImportError("name files to import, or a --manifest")
+        return items
+    for item in read_manifest(manifest):
+        for attr in ("case", "kind", "language", "date", "source"):
+            if getattr(given, attr):
+                setattr(item.options, attr, getattr(given, attr))
+        items.append(item)
+    return items
+
+
 def _resolve(parsed: ParsedDocument, opts: ImportOptions, multi_row: bool) -> dict[str, Any]:
     title = (opts.title if not multi_row else None) or parsed.title or Path(parsed.original_name).stem
     kind = opts.kind or parsed.kind or "other"
