@@ -11,6 +11,7 @@ from gripcode.config import Settings
 from gripcode.db.engine import make_engine
 from gripcode.db.migrate import require_current
 
+
 @dataclass
 class App:
     settings: Settings
