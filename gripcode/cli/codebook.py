@@ -1,4 +1,4 @@
-"""gripcode codebook validate|test"""
+"""gripcode codebook validate|test|sync|show|diff|history|export|import-qdc"""
 
 from __future__ import annotations
 
@@ -6,12 +6,18 @@ from pathlib import Path
 
 import click
 
-from gripcode.codebook.loader import codebook_hash, load_codebook
+from gripcode.cli.context import App, pass_app
+from gripcode.cli.output import emit_rows, format_option, to_json
+from gripcode.codebook.loader import codebook_hash, load_codebook, parse_codebook, read_codebook_text
+from gripcode.codebook.plan import plan_codebooks
+from gripcode.codebook.sync import latest_version, plan_sync, sync_codebook
+from gripcode.codebook.views import code_tree, render_markdown, render_tree, version_history
+from gripcode.db.engine import transaction
 
 
 @click.group("codebook")
 def codebook_group() -> None:
-    """YAML codebooks: validate and test them."""
+    """YAML codebooks: validate, test, sync into the project, compare, export."""
 
 
 @codebook_group.command("validate")
@@ -39,6 +45,88 @@ def test(ctx: click.Context, file: Path) -> None:
     click.echo(f"{len(results) - failed} passed, {failed} failed")
     if failed:
         ctx.exit(1)
+
+
+@codebook_group.command("sync")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Print the plan and change nothing.")
+@pass_app
+def sync(app: App, file: Path, dry_run: bool) -> None:
+    """Make the project's codes follow FILE, in one transaction.
+
+    New ids are added; changed names, definitions, rules, colours and parents are updated; `renamed_from`
+    renames a code with its codings; `merged_into` moves a code's codings to another code; `retired: true`
+    keeps a code and its codings but stops offering it. A code that has codings cannot simply be deleted.
+    """
+    text = read_codebook_text(file)
+    cb = parse_codebook(text, name=str(file))
+    with transaction(app.engine()) as session:
+        result = sync_codebook(session, cb, text, actor=app.coder, dry_run=dry_run)
+    if result.unchanged:
+        click.echo(f"The project already follows {file} (hash {codebook_hash(cb)[:12]}); nothing to do.")
+        return
+    for line in result.plan.lines():
+        click.echo(line)
+    if result.plan.reordered and not result.plan.changes:
+        click.echo("reordered   codes")
+    if dry_run:
+        click.echo("Dry run: nothing was changed.")
+        return
+    moved = f"; {result.codings_moved} coding(s) moved" if result.codings_moved else ""
+    combined = f", {result.codings_combined} combined with identical ones" if result.codings_combined else ""
+    assert result.version is not None
+    click.echo(f"Synced {cb.codebook} as codebook version {result.version.id} "
+               f"(hash {result.version.content_hash[:12]}){moved}{combined}")
+
+
+@codebook_group.command("show")
+@click.option("--format", "fmt", type=click.Choice(["tree", "json", "markdown"]), default="tree",
+              show_default=True, help="An indented tree, JSON rows, or a Markdown outline.")
+@click.option("--active", is_flag=True, help="Leave out retired and merged codes.")
+@pass_app
+def show(app: App, fmt: str, active: bool) -> None:
+    """Show the project's codes with their numbers of codings."""
+    with transaction(app.engine()) as session:
+        rows = code_tree(session, include_inactive=not active)
+        version = latest_version(session)
+    if fmt == "json":
+        click.echo(to_json(rows))
+    elif fmt == "markdown":
+        click.echo(render_markdown(rows, version.name if version else "Codebook"), nl=False)
+    else:
+        click.echo(render_tree(rows))
+
+
+@codebook_group.command("diff")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path), required=False)
+@pass_app
+def diff(app: App, old: Path, new: Path | None) -> None:
+    """What changes from codebook OLD to NEW; with one file, from the project's codes to that file.
+
+    Prints the same plan `sync` would apply: added, changed (with the fields), renamed, moved, merged,
+    retired, reactivated and removed codes, and codes that cannot be removed because they have codings.
+    """
+    if new is None:
+        target = load_codebook(old)
+        with transaction(app.engine()) as session:
+            plan = plan_sync(session, target)
+    else:
+        plan = plan_codebooks(load_codebook(old), load_codebook(new))
+    lines = plan.lines() + [f"blocked     {b}" for b in plan.blocked]
+    click.echo("\n".join(lines) if lines else ("Only the order of codes differs." if plan.reordered
+                                               else "No differences."))
+
+
+@codebook_group.command("history")
+@format_option()
+@pass_app
+def history(app: App, fmt: str) -> None:
+    """List the codebook versions synced into the project."""
+    with transaction(app.engine()) as session:
+        rows = version_history(session)
+    emit_rows(rows, ["version", "synced_at", "by", "name", "hash", "changes"], fmt,
+              empty="No codebook synced yet: gripcode codebook sync FILE")
 
 
 COMMANDS = [codebook_group]

@@ -277,8 +277,8 @@ def _by_line(problems: list[str], name: str) -> list[str]:
     return sorted(problems, key=line)
 
 
-def load_codebook(path: str | Path) -> Codebook:
-    """Read and validate a codebook file."""
+def read_codebook_text(path: str | Path) -> str:
+    """A codebook file's text (UTF-8, BOM dropped), with a clear error for a missing or unreadable file."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -290,7 +290,12 @@ def load_codebook(path: str | Path) -> Codebook:
         raise CodebookError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except OSError as exc:
         raise CodebookError(f"cannot read codebook {path}: {exc.strerror or exc}") from None
-    return parse_codebook(text.removeprefix("\ufeff"), name=str(path))
+    return text.removeprefix("\ufeff")
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Read and validate a codebook file."""
+    return parse_codebook(read_codebook_text(path), name=str(path))
 
 
 def codebook_hash(cb: Codebook) -> str:
