@@ -6,7 +6,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from gripcode.codebook.loader import load_codebook
+from gripcode.codebook.loader import parse_codebook, read_codebook_text
+from gripcode.codebook.sync import sync_codebook
 from gripcode.codebook.testing import run_codebook_tests
 from gripcode.corpus.cases import add_case
 from gripcode.corpus.importer import import_items, read_manifest
@@ -43,12 +44,18 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> Path:
             report = import_items(session, read_manifest(corpus / "manifest.csv"), actor=DEMO_ACTOR)
         say(f"Imported {len(report.imported)} documents ({report.words} words, {report.units} units) "
             f"from {corpus / 'manifest.csv'}")
-        codebook_src = resource_dir("codebooks") / "grip-arm.yaml"
-        shutil.copy(codebook_src, folder / "grip-arm.yaml")
-        results = run_codebook_tests(load_codebook(codebook_src))
+        codebook_file = folder / "grip-arm.yaml"
+        shutil.copy(resource_dir("codebooks") / "grip-arm.yaml", codebook_file)
+        codebook_text = read_codebook_text(codebook_file)
+        codebook = parse_codebook(codebook_text, name=str(codebook_file))
+        results = run_codebook_tests(codebook)
         passed = sum(r.passed for r in results)
-        say(f"Copied the study's codebook to {folder / 'grip-arm.yaml'}; its example tests: "
+        say(f"Copied the study's codebook to {codebook_file}; its example tests: "
             f"{passed} of {len(results)} codes pass")
+        with transaction(engine) as session:
+            synced = sync_codebook(session, codebook, codebook_text, actor=DEMO_ACTOR)
+        say(f"Synced it into the project: {len(synced.plan.of_kind('added'))} codes, codebook version "
+            f"{synced.version.id if synced.version else '-'}")
     finally:
         engine.dispose()
     return db_file
