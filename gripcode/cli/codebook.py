@@ -8,9 +8,15 @@ import click
 
 from gripcode.cli.context import App, pass_app
 from gripcode.cli.output import emit_rows, format_option, to_json
-from gripcode.codebook.loader import codebook_hash, load_codebook, parse_codebook, read_codebook_text
+from gripcode.codebook.loader import (
+    codebook_hash,
+    codebook_to_yaml,
+    load_codebook,
+    parse_codebook,
+    read_codebook_text,
+)
 from gripcode.codebook.plan import plan_codebooks
-from gripcode.codebook.sync import latest_version, plan_sync, sync_codebook
+from gripcode.codebook.sync import current_codebook, latest_version, plan_sync, sync_codebook
 from gripcode.codebook.views import code_tree, render_markdown, render_tree, version_history
 from gripcode.db.engine import transaction
 
@@ -127,6 +133,62 @@ def history(app: App, fmt: str) -> None:
         rows = version_history(session)
     emit_rows(rows, ["version", "synced_at", "by", "name", "hash", "changes"], fmt,
               empty="No codebook synced yet: gripcode codebook sync FILE")
+
+
+EXPORT_FORMATS = ("markdown", "latex", "csv", "docx", "qdc")
+
+
+@codebook_group.command("export")
+@click.argument("file", type=click.Path(path_type=Path), required=False)
+@click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True,
+              help="An appendix table (markdown, latex, csv, docx) or a REFI-QDA codebook (qdc).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The file to write.")
+@click.option("--all", "include_inactive", is_flag=True, help="Also list retired and merged codes (marked).")
+@pass_app
+def export(app: App, file: Path | None, fmt: str, output: Path, include_inactive: bool) -> None:
+    """Write the codebook FILE (default: the one the project was last synced with) for a paper or another tool.
+
+    The appendix formats give one row per code (code, definition, inclusion, exclusion, an example) with the
+    hierarchy numbered; qdc is the REFI-QDA codebook exchange file read by NVivo, ATLAS.ti, MAXQDA and QualCoder.
+    """
+    if file is not None:
+        cb, source = load_codebook(file), str(file)
+    else:
+        with transaction(app.engine()) as session:
+            version, cb = current_codebook(session)
+        source = f"codebook version {version.id} of the project, synced {version.synced_at:%Y-%m-%d}"
+    if fmt == "qdc":
+        from gripcode.codebook.refi_qdc import write_qdc
+
+        write_qdc(cb, output)
+    else:
+        from gripcode.export.codebook_appendix import write_appendix
+
+        write_appendix(cb, fmt, output, include_inactive=include_inactive, provenance=f"Source: {source}")
+    click.echo(f"Wrote {output} ({fmt}, {cb.codebook})")
+
+
+@codebook_group.command("import-qdc")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The YAML codebook to write.")
+@click.option("--name", help="The codebook's name (default: the file's name).")
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
+def import_qdc(file: Path, output: Path, name: str | None, force: bool) -> None:
+    """Write a YAML codebook from a REFI-QDA codebook FILE (.qdc) made by NVivo, ATLAS.ti, MAXQDA or QualCoder.
+
+    Each code keeps its REFI GUID (`refi_guid`), so exchanging the codebook again does not duplicate codes.
+    """
+    from gripcode.codebook.refi_qdc import read_qdc_file
+
+    if output.exists() and not force:
+        raise click.UsageError(f"{output} exists; pass --force to overwrite it")
+    cb = read_qdc_file(file, name=name)
+    text = codebook_to_yaml(cb)
+    parse_codebook(text, name=str(output))  # what is written must load back as it is
+    output.write_text(text, encoding="utf-8")
+    click.echo(f"Wrote {output}: codebook {cb.codebook!r} with {len(cb.flat())} codes from {file}")
 
 
 COMMANDS = [codebook_group]

@@ -1,0 +1,56 @@
+"""`gripcode codebook export` and `import-qdc` from the command line."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from gripcode.codebook.loader import load_codebook
+
+from conftest import REPO, Gripcode
+
+STUDY = str(REPO / "codebooks" / "grip-arm.yaml")
+
+
+def test_export_needs_a_synced_codebook_or_a_file(grip: Gripcode, tmp_path: Path) -> None:
+    result = grip("codebook", "export", "--format", "csv", "-o", str(tmp_path / "cb.csv"))
+    assert result.exit_code == 1 and "codebook sync" in result.output and not (tmp_path / "cb.csv").exists()
+    grip.ok("codebook", "export", STUDY, "--format", "csv", "-o", str(tmp_path / "cb.csv"))
+    assert (tmp_path / "cb.csv").exists()
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex", "csv", "docx", "qdc"])
+def test_export_of_the_synced_codebook(grip: Gripcode, tmp_path: Path, fmt: str) -> None:
+    grip.ok("codebook", "sync", STUDY)
+    out = tmp_path / f"appendix.{fmt}"
+    assert f"Wrote {out} ({fmt}, grip-arm)" in grip.ok("codebook", "export", "--format", fmt, "-o", str(out)).output
+    data = out.read_bytes()
+    assert data
+    if fmt == "csv":
+        rows = list(csv.DictReader(data.decode("utf-8").splitlines()))
+        assert [r["id"] for r in rows][:3] == ["state-strategy", "industrial-policy-instruments", "mandates"]
+        assert "codebook version 1" in rows[0]["provenance"]
+
+
+def test_qdc_round_trip_through_the_cli(grip: Gripcode, tmp_path: Path) -> None:
+    qdc, back = tmp_path / "grip.qdc", tmp_path / "back.yaml"
+    grip.ok("codebook", "export", STUDY, "--format", "qdc", "-o", str(qdc))
+    out = grip.ok("codebook", "import-qdc", str(qdc), "-o", str(back), "--name", "grip-arm").output
+    assert "29 codes" in out
+    original, returned = load_codebook(STUDY), load_codebook(back)
+    assert [fc.id for fc in returned.flat()] == [fc.id for fc in original.flat()]
+    assert all(fc.code.refi_guid for fc in returned.flat())
+    refused = grip("codebook", "import-qdc", str(qdc), "-o", str(back))
+    assert refused.exit_code == 1 and "--force" in refused.output
+
+
+def test_import_qdc_errors_are_clear(grip: Gripcode, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.qdc"
+    bad.write_text("<CodeBook><Codes><Code", encoding="utf-8")
+    result = grip("codebook", "import-qdc", str(bad), "-o", str(tmp_path / "x.yaml"))
+    assert result.exit_code == 1 and result.output.startswith("Error:") and "Traceback" not in result.output
+    assert not (tmp_path / "x.yaml").exists()
+    missing = grip("codebook", "import-qdc", str(tmp_path / "none.qdc"), "-o", str(tmp_path / "x.yaml"))
+    assert missing.exit_code == 1 and "does not exist" in missing.output
