@@ -80,6 +80,7 @@ from gripcode.codebook.refi_common import (
     xml_unsafe_char,
 )
 from gripcode.errors import CodebookError, ExchangeError
+from gripcode.export.files import write_output
 
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 SCHEMA_LOCATION = f"{CODEBOOK_NS} http://schema.qdasoftware.org/versions/Codebook/v1.0/Codebook.xsd"
@@ -475,11 +476,7 @@ def codebook_from_qdc(data: bytes, *, name: str | None = None) -> Codebook:
 
 def write_qdc(cb: Codebook, path: Path) -> None:
     """Write ``cb`` as a .qdc file; the XML is built whole first, so a failure leaves no partial file."""
-    data = codebook_to_qdc(cb)
-    try:
-        Path(path).write_bytes(data)
-    except OSError as exc:
-        raise ExchangeError(f"cannot write {path}: {exc.strerror or exc}") from None
+    write_output(path, codebook_to_qdc(cb), error=ExchangeError)
 
 
 def read_qdc_file(path: Path, *, name: str | None = None) -> Codebook:

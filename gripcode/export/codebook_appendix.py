@@ -50,6 +50,7 @@ from docx.shared import Cm, Pt
 from gripcode.codebook.loader import codebook_hash
 from gripcode.codebook.model import Code, Codebook
 from gripcode.errors import CodebookError
+from gripcode.export.files import write_output
 from gripcode.export.latex import LatexColumn, LatexRow, booktabs_table, latex_escape, latex_label
 from gripcode.export.markdown import markdown_escape_cell, markdown_table
 
@@ -379,19 +380,7 @@ def write_appendix(
     cannot be written.
     """
     data = render_appendix(cb, fmt, include_inactive=include_inactive, provenance=provenance)
-    out = Path(out)
-    try:
-        out.write_bytes(data)
-    except IsADirectoryError:
-        raise CodebookError(f"cannot write {out}: it is a folder; give a file name") from None
-    except FileNotFoundError:
-        raise CodebookError(f"cannot write {out}: the folder {out.parent} does not exist") from None
-    except NotADirectoryError:
-        raise CodebookError(f"cannot write {out}: part of the path {out.parent} is not a folder") from None
-    except PermissionError:
-        raise CodebookError(f"cannot write {out}: permission denied") from None
-    except OSError as exc:
-        raise CodebookError(f"cannot write {out}: {exc.strerror or exc}") from None
+    write_output(out, data, error=CodebookError)
 
 
 __all__ = ["AppendixRow", "FORMATS", "appendix_rows", "render_appendix", "write_appendix"]
