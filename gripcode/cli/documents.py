@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import click
 
 from gripcode.cli.context import App, pass_app
 from gripcode.cli.output import emit_rows, format_option, render_table, to_json
 from gripcode.corpus.documents import find_document, list_documents, paragraphs, project_stats
+from gripcode.coding.views import document_view
 from gripcode.db.engine import transaction
+from gripcode.export.document_view import render_html, render_terminal
+from gripcode.export.files import write_output
 from gripcode.db.models import DOCUMENT_KINDS
 
 
@@ -32,17 +38,42 @@ def list_(app: App, case: str | None, kind: str | None, language: str | None, fm
 
 @click.command("show")
 @click.argument("doc")
+@click.option("--codes", is_flag=True, help="Highlight coded passages and list the codes of each paragraph.")
+@click.option("--format", "fmt", type=click.Choice(["text", "html"]), default="text", show_default=True,
+              help="html writes a standalone page (needs -o).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="File for --format html.")
+@click.option("--coder", "coders", multiple=True, help="Only this coder's codings (repeatable).")
+@click.option("--suggestions", is_flag=True, help="Also show suggestions waiting for review.")
+@click.option("--color/--no-color", default=None, help="Colours in the terminal [default: when it is a terminal].")
 @pass_app
-def show(app: App, doc: str) -> None:
-    """Print document DOC (an id or a unique title) with paragraph numbers."""
+def show(app: App, doc: str, codes: bool, fmt: str, output: Path | None, coders: tuple[str, ...],
+         suggestions: bool, color: bool | None) -> None:
+    """Print document DOC (an id or a unique title) with paragraph numbers, optionally with its codings."""
+    if fmt == "html" and output is None:
+        raise click.UsageError("--format html needs -o FILE")
+    statuses = ("accepted", "suggested") if suggestions else ("accepted",)
     with transaction(app.engine()) as session:
         document = find_document(session, doc)
         case = document.case.name if document.case else "-"
-        click.echo(f"# {document.id}: {document.title}")
-        click.echo(f"# {document.kind}, case {case}, {document.language}, {document.date or 'no date'}, "
-                   f"{document.word_count} words")
-        for seq, text in paragraphs(session, document):
-            click.echo(f"\n[{seq}] {text}")
+        meta = (f"{document.kind}, case {case}, {document.language}, {document.date or 'no date'}, "
+                f"{document.word_count} words")
+        if fmt == "html" or codes:
+            view = document_view(session, document, statuses=statuses, coders=coders)
+        else:
+            numbered = paragraphs(session, document)
+        title, text = f"{document.id}: {document.title}", document.text
+    if fmt == "html":
+        write_output(output, render_html(title, meta, text, view.spans, view.paragraphs, view.memos,
+                                            view.provenance))
+        click.echo(f"Wrote {output} ({len(view.spans)} codings, {len(view.memos)} memos)")
+        return
+    click.echo(f"# {title}\n# {meta}")
+    if codes:
+        use_color = color if color is not None else sys.stdout.isatty()
+        click.echo("\n" + render_terminal(text, view.spans, view.paragraphs, color=use_color), color=use_color)
+    else:
+        for seq, paragraph in numbered:
+            click.echo(f"\n[{seq}] {paragraph}")
 
 
 @click.command("stats")

@@ -58,9 +58,9 @@ def cli(ctx: click.Context, db: str | None, coder: str | None) -> None:
 
 
 def _register() -> None:
-    from gripcode.cli import cases, codebook, database, demo, documents, imports
+    from gripcode.cli import cases, codebook, coders, coding, database, demo, documents, imports, integrity, memos
 
-    for module in (cases, codebook, database, demo, documents, imports):
+    for module in (cases, codebook, database, demo, documents, imports, coding, coders, memos, integrity):
         for command in module.COMMANDS:
             cli.add_command(command)
 

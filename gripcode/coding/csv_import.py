@@ -1,0 +1,113 @@
+"""Codings made in a spreadsheet: a CSV with document, code, quote (or start/end, or unit), coder and memo.
+
+All or nothing: every row is checked first and every bad row is reported with its line number; only a sheet
+without problems is written. Rows already in the project (same document, code, coder and span) are skipped and
+counted, so importing the same sheet twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select, tuple_
+from sqlalchemy.orm import Session
+
+from gripcode.coding.coders import get_or_create_coder
+from gripcode.coding.service import find_code, place
+from gripcode.corpus.decode import decode_bytes
+from gripcode.corpus.documents import find_document
+from gripcode.db.audit import record_event
+from gripcode.db.models import Coding, Document
+from gripcode.errors import CodingError, GripcodeError
+
+REQUIRED = ("document", "code")
+KNOWN = ("document", "code", "quote", "occurrence", "start", "end", "unit", "coder", "memo")
+
+
+@dataclass
+class CsvImportReport:
+    added: int = 0
+    skipped: int = 0
+    coders: list[str] = field(default_factory=list)
+
+
+def _row_place(session: Session, doc: Document, row: dict[str, str]) -> tuple[int, int]:
+    start, end = row.get("start", ""), row.get("end", "")
+    span = f"{start}:{end}" if start or end else None
+    occurrence = row.get("occurrence") or None
+    if occurrence is not None and not occurrence.isdigit():
+        raise CodingError(f"occurrence {occurrence!r} is not a whole number")
+    placement = place(session, doc, quote=row.get("quote") or None, span=span, unit=row.get("unit") or None,
+                      occurrence=int(occurrence) if occurrence else None)
+    return placement.start, placement.end
+
+
+def import_codings_csv(session: Session, path: str | Path, *, default_coder: str, actor: str) -> CsvImportReport:
+    path = Path(path)
+    if not path.is_file():
+        raise CodingError(f"{path} does not exist")
+    reader = csv.DictReader(io.StringIO(decode_bytes(path.read_bytes(), name=str(path)), newline=""))
+    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise CodingError(f"{path} needs the columns {', '.join(REQUIRED)} and one of quote, start/end or unit; "
+                          f"missing: {', '.join(missing)}")
+    unknown = [h for h in header if h not in KNOWN]
+    if unknown:
+        raise CodingError(f"{path}: unknown column(s) {', '.join(unknown)}; known: {', '.join(KNOWN)}")
+
+    planned: dict[tuple[int, int, str, int, int], int] = {}
+    rows: list[tuple[int, Document, int, str, int, int, str | None]] = []
+    problems: list[str] = []
+    for line, raw in enumerate(reader, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+        if None in raw:
+            problems.append(f"{path}:{line}: more cells than header columns")
+            continue
+        try:
+            if not row.get("document") or not row.get("code"):
+                raise CodingError("document and code are required")
+            doc = find_document(session, row["document"])
+            code = find_code(session, row["code"])
+            start, end = _row_place(session, doc, row)
+        except GripcodeError as exc:
+            problems.append(f"{path}:{line}: {str(exc).splitlines()[0]}")
+            continue
+        coder = row.get("coder") or default_coder
+        key = (doc.id, code.id, coder, start, end)
+        if key in planned:
+            problems.append(f"{path}:{line}: the same coding as line {planned[key]}")
+            continue
+        planned[key] = line
+        rows.append((line, doc, code.id, coder, start, end, row.get("memo") or None))
+    if problems:
+        raise CodingError(f"{path} has {len(problems)} bad row(s); nothing was imported:\n  " + "\n  ".join(problems))
+
+    report = CsvImportReport()
+    coders = {name: get_or_create_coder(session, name, actor=actor) for name in sorted({r[3] for r in rows})}
+    session.flush()
+    existing = set()
+    for chunk_start in range(0, len(rows), 500):
+        chunk = rows[chunk_start:chunk_start + 500]
+        keys = [(doc.id, code_id, coders[coder].id, start, end) for _, doc, code_id, coder, start, end, _ in chunk]
+        existing |= set(session.execute(select(Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start,
+                                               Coding.end).where(tuple_(Coding.document_id, Coding.code_id,
+                                                                        Coding.coder_id, Coding.start,
+                                                                        Coding.end).in_(keys))).tuples())
+    new = []
+    for _, doc, code_id, coder, start, end, memo in rows:
+        if (doc.id, code_id, coders[coder].id, start, end) in existing:
+            report.skipped += 1
+            continue
+        new.append({"document_id": doc.id, "code_id": code_id, "coder_id": coders[coder].id, "start": start,
+                    "end": end, "quote": doc.text[start:end], "origin": "manual", "status": "accepted",
+                    "memo": memo})
+    if new:
+        session.execute(Coding.__table__.insert(), new)
+    report.added, report.coders = len(new), sorted(coders)
+    record_event(session, actor, "codings.imported", "coding", None, file=str(path), added=report.added,
+                 skipped=report.skipped, coders=report.coders)
+    return report
