@@ -8,6 +8,7 @@ from pathlib import Path
 
 from gripcode.codebook.loader import parse_codebook, read_codebook_text
 from gripcode.codebook.sync import sync_codebook
+from gripcode.coding.csv_import import import_codings_csv
 from gripcode.codebook.testing import run_codebook_tests
 from gripcode.corpus.cases import add_case
 from gripcode.corpus.importer import import_items, read_manifest
@@ -56,6 +57,11 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> Path:
             synced = sync_codebook(session, codebook, codebook_text, actor=DEMO_ACTOR)
         say(f"Synced it into the project: {len(synced.plan.of_kind('added'))} codes, codebook version "
             f"{synced.version.id if synced.version else '-'}")
+        with transaction(engine) as session:
+            coded = import_codings_csv(session, corpus / "sample-codings.csv", default_coder=DEMO_ACTOR,
+                                       actor=DEMO_ACTOR)
+        say(f"Added {coded.added} manual codings by the sample coders {' and '.join(coded.coders)} "
+            f"from {corpus / 'sample-codings.csv'}")
     finally:
         engine.dispose()
     return db_file

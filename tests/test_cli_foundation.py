@@ -176,6 +176,7 @@ def test_demo_builds_a_project(tmp_path: Path) -> None:
     stats = json.loads(Gripcode(f"sqlite:///{tmp_path / 'demo' / 'gripcode.db'}").ok("stats", "--format", "json").output)
     assert stats["documents"] >= 26 and stats["cases"] == 4
     assert stats["codes"] >= 20 and "Synced it into the project" in result.output
+    assert stats["codings"] >= 100 and "sample coders ana and ben" in result.output
     again = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")])
     assert again.exit_code == 1 and "not empty" in again.output
 

@@ -16,7 +16,8 @@ def demo(folder: Path) -> None:
     db_file = run_demo(folder, say=click.echo)
     click.echo("\nTry next:")
     for line in (f"export GRIPCODE_DB=sqlite:///{db_file}", "gripcode stats", "gripcode case list",
-                 "gripcode docs list --case Brazil", "gripcode show 1",
+                 "gripcode docs list --case Brazil", "gripcode codebook show",
+                 "gripcode codings list --coder ana", "gripcode show 3 --codes",
                  f"gripcode codebook test {folder / 'grip-arm.yaml'}"):
         click.echo(f"  {line}")
 
