@@ -22,6 +22,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -287,3 +288,36 @@ class Event(Base):
     entity: Mapped[str | None] = mapped_column(String(30))
     entity_id: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AutocodeProgress(Base):
+    """Documents an autocoding run has finished, so an interrupted run resumes where it stopped.
+
+    ``scope`` names the codes the run covered ("*" for all), so a run restricted to some codes does not mark
+    a document done for the others.
+    """
+
+    __tablename__ = "autocode_progress"
+
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coders.id", ondelete="CASCADE"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    done_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TrainedModel(Base):
+    """A text classifier trained on the project's codings, stored whole so it travels with the database."""
+
+    __tablename__ = "trained_models"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)  # model@<hash of the training data>
+    language: Mapped[str] = mapped_column(String(16))
+    unit: Mapped[str] = mapped_column(String(12))
+    codes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    data_hash: Mapped[str] = mapped_column(String(64), index=True)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
