@@ -72,8 +72,8 @@ def spans(nlp: spacy.Language, text: str) -> list[tuple[str, str, str]]:
 
 def test_rules_for_language_keeps_active_codes_and_own_language(cb: Codebook) -> None:
     assert rules_for_language(cb, "en") == [
-        {"code": "rare-earths", "terms": ["rare earth", "rare earths"], "patterns": []},
-        {"code": "export-restrictions", "terms": ["export quota", "export quotas"], "patterns": []},
+        {"code": "rare-earths", "terms": ["rare earth", "rare earths"], "patterns": [], "entities": []},
+        {"code": "export-restrictions", "terms": ["export quota", "export quotas"], "patterns": [], "entities": []},
     ]
     ru = rules_for_language(cb, "ru")
     assert [r["code"] for r in ru] == ["rare-earths", "export-restrictions"]

@@ -58,9 +58,11 @@ def cli(ctx: click.Context, db: str | None, coder: str | None) -> None:
 
 
 def _register() -> None:
-    from gripcode.cli import cases, codebook, coders, coding, database, demo, documents, imports, integrity, memos
+    from gripcode.cli import (
+        autocode, cases, codebook, coders, coding, database, demo, documents, imports, integrity, memos,
+    )
 
-    for module in (cases, codebook, database, demo, documents, imports, coding, coders, memos, integrity):
+    for module in (cases, codebook, database, demo, documents, imports, coding, coders, memos, integrity, autocode):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -46,9 +46,15 @@ class RuleMatcher:
     def set_rules(self, rules: Iterable[dict[str, Any]]) -> None:
         """Replace all rules and rebuild the matchers."""
         self.rules: list[dict[str, Any]] = [
-            {"code": str(r["code"]), "terms": list(r.get("terms", [])), "patterns": list(r.get("patterns", []))}
+            {"code": str(r["code"]), "terms": list(r.get("terms", [])), "patterns": list(r.get("patterns", [])),
+             "entities": list(r.get("entities", []))}
             for r in rules
         ]
+        # Entity label -> codes whose rules name it; used only when a trained pipeline has set doc.ents.
+        self._entities: dict[str, list[str]] = {}
+        for rule in self.rules:
+            for label in rule["entities"]:
+                self._entities.setdefault(label, []).append(rule["code"])
         vocab = self.nlp.vocab
         self._phrases = PhraseMatcher(vocab, attr="LOWER")
         self._matcher = Matcher(vocab, validate=True)
@@ -83,6 +89,10 @@ class RuleMatcher:
             slot = (code, start, end)
             if slot not in found or order < found[slot][0]:
                 found[slot] = (order, ref)
+        if self._entities and doc.ents:
+            for ent in doc.ents:
+                for code in self._entities.get(ent.label_, ()):
+                    found.setdefault((code, ent.start, ent.end), (1 << 30, f"entity:{ent.label_}"))
         ordered = sorted(found.items(), key=lambda item: (item[0][1], item[0][2], item[0][0]))
         doc.spans[self.spans_key] = [
             Span(doc, start, end, label=code, kb_id=ref) for (code, start, end), (_, ref) in ordered
@@ -126,8 +136,9 @@ def rules_for_language(cb: Codebook, lang: str) -> list[dict[str, Any]]:
         if rules is None or not _is_active(fc.code):
             continue
         terms, patterns = rules.terms.get(key, []), rules.patterns.get(key, [])
-        if terms or patterns:
-            out.append({"code": fc.id, "terms": list(terms), "patterns": [list(p) for p in patterns]})
+        if terms or patterns or rules.entities:
+            out.append({"code": fc.id, "terms": list(terms), "patterns": [list(p) for p in patterns],
+                        "entities": list(rules.entities)})
     return out
 
 
