@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 
 import click
@@ -38,9 +39,9 @@ def autocode(app: App, codes: str | None, case: str | None, kind: str | None, do
     from gripcode.nlp.autocode import autocode as run  # loads spaCy: only for this command
 
     engine = app.engine()
-    show = progress if progress is not None else click.get_text_stream("stderr").isatty()
+    show = progress if progress is not None else sys.stderr.isatty()
     started, state = time.perf_counter(), {"docs": 0, "words": 0}
-    bar_cm = click.progressbar(length=1, label="autocode", file=click.get_text_stream("stderr")) if show else None
+    bar_cm = click.progressbar(length=1, label="autocode", file=sys.stderr) if show else None
 
     def tick(docs: int, words: int) -> None:
         state["docs"] += docs

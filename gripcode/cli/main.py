@@ -59,10 +59,11 @@ def cli(ctx: click.Context, db: str | None, coder: str | None) -> None:
 
 def _register() -> None:
     from gripcode.cli import (
-        autocode, cases, codebook, coders, coding, database, demo, documents, imports, integrity, memos,
+        autocode, cases, codebook, coders, coding, database, demo, documents, imports, integrity, memos, review,
     )
 
-    for module in (cases, codebook, database, demo, documents, imports, coding, coders, memos, integrity, autocode):
+    for module in (cases, codebook, database, demo, documents, imports, coding, coders, memos, integrity, autocode,
+                   review):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -1,0 +1,206 @@
+"""Reviewing suggestions: a person accepts, rejects, recodes or reshapes what rules and models proposed.
+
+A suggestion counts in analyses and agreement only once accepted. Every decision records the reviewer and
+the time on the coding and an audit event with the state before, which is also what undo restores.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from gripcode.coding.coders import get_or_create_coder
+from gripcode.coding.service import find_code
+from gripcode.corpus.documents import find_document
+from gripcode.db.audit import record_event
+from gripcode.db.models import Code, Coding, utcnow
+from gripcode.errors import CodingError, NotFoundError
+from gripcode.nlp.suggestions import UnitIndex, load_unit_indexes
+
+ORDERS = ("position", "confidence", "uncertainty")
+MACHINE_ORIGINS = ("rule", "model")
+_STATE = ("status", "code_id", "start", "end", "quote", "reviewed_by_id", "reviewed_at", "memo")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A coding's reviewable state, for undo."""
+
+    coding_id: int
+    values: dict[str, Any]
+
+
+def snapshot(coding: Coding) -> Snapshot:
+    return Snapshot(coding.id, {name: getattr(coding, name) for name in _STATE})
+
+
+def restore(session: Session, snap: Snapshot, *, actor: str) -> Coding:
+    coding = _suggestion(session, snap.coding_id, pending_only=False)
+    for name, value in snap.values.items():
+        setattr(coding, name, value)
+    session.flush()
+    record_event(session, actor, "coding.review_undone", "coding", coding.id, status=coding.status)
+    return coding
+
+
+def _suggestion(session: Session, coding_id: int, *, pending_only: bool = True) -> Coding:
+    coding = session.get(Coding, coding_id)
+    if coding is None:
+        raise NotFoundError(f"no coding with id {coding_id}")
+    if coding.origin not in MACHINE_ORIGINS:
+        raise CodingError(f"coding {coding_id} was made by hand; only suggestions are reviewed")
+    if pending_only and coding.status != "suggested":
+        raise CodingError(f"coding {coding_id} was already {coding.status}")
+    return coding
+
+
+def suggestion_query(*, code_id: int | None = None, doc_id: int | None = None, origin: str | None = None,
+                     order: str = "position", min_confidence: float | None = None) -> Any:
+    if order not in ORDERS:
+        raise CodingError(f"order {order!r} is not one of {', '.join(ORDERS)}")
+    query = select(Coding.id).where(Coding.status == "suggested")
+    query = query.where(Coding.origin == origin) if origin else query.where(Coding.origin.in_(MACHINE_ORIGINS))
+    if code_id is not None:
+        query = query.where(Coding.code_id == code_id)
+    if doc_id is not None:
+        query = query.where(Coding.document_id == doc_id)
+    if min_confidence is not None:
+        query = query.where(Coding.confidence >= min_confidence)
+    position = (Coding.document_id, Coding.start, Coding.end, Coding.code_id)
+    if order == "confidence":  # surest first; rule suggestions (no confidence) after them
+        query = query.order_by(Coding.confidence.is_(None), Coding.confidence.desc(), *position)
+    elif order == "uncertainty":  # closest to the model's 0.5 boundary first: where a decision teaches most
+        query = query.order_by(Coding.confidence.is_(None), func.abs(Coding.confidence - 0.5), *position)
+    else:
+        query = query.order_by(*position)
+    return query
+
+
+def pending(session: Session, *, code: str | None = None, doc: str | None = None, origin: str | None = None,
+            order: str = "position") -> list[int]:
+    """Ids of the suggestions waiting for review, in the order asked for."""
+    code_id = find_code(session, code, for_coding=False).id if code else None
+    doc_id = find_document(session, doc).id if doc else None
+    return list(session.scalars(suggestion_query(code_id=code_id, doc_id=doc_id, origin=origin, order=order)))
+
+
+def _decided(session: Session, coding: Coding, status: str, reviewer: str, action: str, **details: Any) -> None:
+    person = get_or_create_coder(session, reviewer, "person", actor=reviewer)
+    coding.status, coding.reviewed_by_id, coding.reviewed_at = status, person.id, utcnow()
+    session.flush()
+    record_event(session, reviewer, action, "coding", coding.id, status=status, code=coding.code.slug,
+                 document=coding.document_id, start=coding.start, end=coding.end, **details)
+
+
+def decide(session: Session, coding_id: int, decision: str, *, reviewer: str) -> Coding:
+    """Accept or reject one suggestion."""
+    if decision not in ("accept", "reject"):
+        raise CodingError(f"decision {decision!r} is not accept or reject")
+    coding = _suggestion(session, coding_id)
+    _decided(session, coding, "accepted" if decision == "accept" else "rejected", reviewer, "coding.reviewed")
+    return coding
+
+
+def _refuse_clash(session: Session, coding: Coding, code_id: int, start: int, end: int) -> None:
+    clash = session.scalar(select(Coding.id).where(
+        Coding.document_id == coding.document_id, Coding.code_id == code_id, Coding.coder_id == coding.coder_id,
+        Coding.start == start, Coding.end == end, Coding.id != coding.id))
+    if clash is not None:
+        raise CodingError(f"suggestion {clash} already covers that code and span; review it instead")
+
+
+def recode(session: Session, coding_id: int, code: str, *, reviewer: str) -> Coding:
+    """The passage is right but the code is not: give it ``code`` and accept it."""
+    coding = _suggestion(session, coding_id)
+    new = find_code(session, code)
+    with session.no_autoflush:
+        _refuse_clash(session, coding, new.id, coding.start, coding.end)
+    before = coding.code.slug
+    coding.code = new
+    _decided(session, coding, "accepted", reviewer, "coding.reviewed", recoded_from=before)
+    return coding
+
+
+def _rule_term(coding: Coding) -> str | None:
+    ref = coding.rule_ref or ""
+    return ref.split(":", 1)[1] if ref.startswith("term:") else None
+
+
+def reshape(session: Session, coding_id: int, unit: str, *, narrow: bool, reviewer: str) -> Coding:
+    """Widen the suggestion to the ``unit``s that cover it, or narrow it to the one ``unit`` inside it that
+    holds the rule's term (the first one otherwise). The suggestion stays open for a decision."""
+    coding = _suggestion(session, coding_id)
+    index: UnitIndex | None = load_unit_indexes(session, [coding.document_id], [unit]).get((coding.document_id, unit))
+    if index is None:
+        raise CodingError(f"document {coding.document_id} has no {unit} units")
+    text = coding.document.text
+    if narrow:
+        inside = [(s, e) for s, e in index.spans if s >= coding.start and e <= coding.end]
+        if not inside:
+            raise CodingError(f"no whole {unit} lies inside this suggestion; widen instead")
+        term = _rule_term(coding)
+        holding = [(s, e) for s, e in inside if term and re.search(re.escape(term), text[s:e], re.IGNORECASE)]
+        start, end = (holding or inside)[0]
+    else:
+        start, end = index.cover(coding.start, coding.end)
+    if (start, end) == (coding.start, coding.end):
+        raise CodingError(f"the suggestion already is that {unit}")
+    with session.no_autoflush:
+        _refuse_clash(session, coding, coding.code_id, start, end)
+    before = (coding.start, coding.end)
+    coding.start, coding.end, coding.quote = start, end, text[start:end]
+    session.flush()
+    record_event(session, reviewer, "coding.reshaped", "coding", coding.id, before=list(before), after=[start, end],
+                 unit=unit)
+    return coding
+
+
+def set_memo(session: Session, coding_id: int, memo: str, *, reviewer: str) -> Coding:
+    coding = _suggestion(session, coding_id, pending_only=False)
+    coding.memo = memo.strip() or None
+    session.flush()
+    record_event(session, reviewer, "coding.memo", "coding", coding.id)
+    return coding
+
+
+def decide_many(session: Session, decision: str, *, reviewer: str, code: str | None = None,
+                origin: str | None = None, doc: str | None = None, min_confidence: float | None = None) -> int:
+    """Accept or reject every waiting suggestion that matches; returns how many."""
+    if code is None and doc is None and min_confidence is None:
+        raise CodingError("name the suggestions to decide with --code, --doc or --min-confidence")
+    code_id = find_code(session, code, for_coding=False).id if code else None
+    doc_id = find_document(session, doc).id if doc else None
+    if decision not in ("accept", "reject"):
+        raise CodingError(f"decision {decision!r} is not accept or reject")
+    ids = list(session.scalars(suggestion_query(code_id=code_id, doc_id=doc_id, origin=origin,
+                                                min_confidence=min_confidence)))
+    person = get_or_create_coder(session, reviewer, "person", actor=reviewer)
+    status = "accepted" if decision == "accept" else "rejected"
+    for chunk in range(0, len(ids), 500):  # one UPDATE per chunk, not a round trip per suggestion
+        session.execute(update(Coding).where(Coding.id.in_(ids[chunk:chunk + 500]))
+                        .values(status=status, reviewed_by_id=person.id, reviewed_at=utcnow()))
+    record_event(session, reviewer, "codings.reviewed", "coding", None, status=status, count=len(ids), ids=ids,
+                 code=code, origin=origin, document=doc_id, min_confidence=min_confidence)
+    return len(ids)
+
+
+def describe(session: Session, coding_id: int, *, context: int = 160) -> dict[str, Any]:
+    """What a reviewer needs to see: the passage marked inside its surroundings, and where it came from."""
+    coding = session.get(Coding, coding_id)
+    if coding is None:
+        raise NotFoundError(f"no coding with id {coding_id}")
+    text = coding.document.text
+    left = max(0, coding.start - context)
+    right = min(len(text), coding.end + context)
+    shown = (("…" if left else "") + text[left:coding.start] + "⟦" + text[coding.start:coding.end] + "⟧"
+             + text[coding.end:right] + ("…" if right < len(text) else ""))
+    code: Code = coding.code
+    return {"id": coding.id, "code": code.slug, "name": code.name, "definition": code.definition,
+            "document": f"{coding.document_id}: {coding.document.title}", "origin": coding.origin,
+            "by": coding.coder.name, "rule": coding.rule_ref, "model": coding.model_ref,
+            "confidence": coding.confidence, "status": coding.status, "start": coding.start, "end": coding.end,
+            "text": shown}
