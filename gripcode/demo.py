@@ -8,13 +8,15 @@ from pathlib import Path
 
 from gripcode.codebook.loader import parse_codebook, read_codebook_text
 from gripcode.codebook.sync import sync_codebook
-from gripcode.coding.csv_import import import_codings_csv
 from gripcode.codebook.testing import run_codebook_tests
+from gripcode.coding.csv_import import import_codings_csv
+from gripcode.coding.review import decide_many
 from gripcode.corpus.cases import add_case
 from gripcode.corpus.importer import import_items, read_manifest
 from gripcode.db.engine import make_engine, transaction
 from gripcode.db.migrate import init_database
 from gripcode.errors import GripcodeError
+from gripcode.nlp.autocode import autocode
 from gripcode.resources import resource_dir
 
 DEMO_CASES = {
@@ -24,6 +26,11 @@ DEMO_CASES = {
     "Japan-EU importers": ["role=importer", "region=Europe and East Asia"],
 }
 DEMO_ACTOR = "demo"
+DEMO_REVIEWER = "ana"
+# The sample reviewer accepts the rules' suggestions for codes whose terms are unambiguous, and rejects those
+# of the generic materials code, which names minerals without saying anything about strategy.
+DEMO_ACCEPT = ("export-restrictions", "radioactive-byproducts", "heavy-rare-earths")
+DEMO_REJECT = ("materials",)
 
 
 def run_demo(folder: Path, say: Callable[[str], None] = print) -> Path:
@@ -62,6 +69,16 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> Path:
                                        actor=DEMO_ACTOR)
         say(f"Added {coded.added} manual codings by the sample coders {' and '.join(coded.coders)} "
             f"from {corpus / 'sample-codings.csv'}")
+        auto = autocode(engine, actor=DEMO_ACTOR)
+        say(f"Autocoded with the codebook's rules: {auto.suggestions} suggestions as {auto.coder}, "
+            "waiting for review")
+        with transaction(engine) as session:
+            accepted = sum(decide_many(session, "accept", reviewer=DEMO_REVIEWER, code=code)
+                           for code in DEMO_ACCEPT)
+            rejected = sum(decide_many(session, "reject", reviewer=DEMO_REVIEWER, code=code)
+                           for code in DEMO_REJECT)
+        say(f"{DEMO_REVIEWER} reviewed part of them: accepted {accepted} ({', '.join(DEMO_ACCEPT)}), "
+            f"rejected {rejected} ({', '.join(DEMO_REJECT)}); the rest wait for `gripcode review`")
     finally:
         engine.dispose()
     return db_file
