@@ -1,0 +1,182 @@
+"""Agreement between coders, per code and overall, at an explicit unit (`gripcode agreement`).
+
+Per code, each unit is a yes/no decision for every coder: did the coder apply the code to it? On those
+decisions: percent agreement, Cohen's kappa (two coders), Fleiss' kappa and Krippendorff's alpha (nominal),
+computed by :mod:`gripcode.reliability.statistics`. "Overall" pools the (unit, code) decisions of all codes.
+At the character unit the decisions are made per character, and Krippendorff's unitized alpha (per code,
+and for coded-versus-uncoded overall) measures agreement on where coded stretches begin and end.
+
+Characters are too many to expand into one value per character, so at that unit the same four statistics
+are computed in closed form from how many characters carry each pattern of yes/no decisions; the tests check
+these against the statistics module on expanded data.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy.orm import Session
+
+from gripcode.errors import AnalysisError
+
+from gripcode.reliability.statistics import cohen_kappa, fleiss_kappa, krippendorff_alpha, percent_agreement
+from gripcode.reliability.units import Selection, character_segments, merge, select_documents, unit_presence
+from gripcode.reliability.unitized import unitized_alpha
+
+OVERALL = "(overall)"
+COLUMNS = ("code", "units", "coded_units", "percent_agreement", "cohen_kappa", "fleiss_kappa",
+           "krippendorff_alpha", "unitized_alpha")
+
+
+@dataclass
+class AgreementResult:
+    selection: Selection
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def columns(self) -> list[str]:
+        cols = list(COLUMNS)
+        if len(self.selection.coders) != 2:
+            cols.remove("cohen_kappa")
+        if self.selection.unit != "character":
+            cols.remove("unitized_alpha")
+        return cols
+
+
+def _nan() -> float:
+    return float("nan")
+
+
+def _statistics(matrix: np.ndarray) -> dict[str, float]:
+    """The four statistics on a coders x units 0/1 matrix."""
+    m = matrix.shape[0]
+    present = matrix.sum(axis=0)
+    stats = {"percent_agreement": percent_agreement(matrix.tolist()),
+             "fleiss_kappa": fleiss_kappa(np.column_stack([m - present, present])),
+             "krippendorff_alpha": krippendorff_alpha(matrix.tolist(), "nominal")}
+    if m == 2:
+        stats["cohen_kappa"] = cohen_kappa(matrix[0].tolist(), matrix[1].tolist())
+    return stats
+
+
+def statistics_from_patterns(weights: dict[tuple[int, ...], float]) -> dict[str, float]:
+    """The same statistics for binary decisions with no missing values, from the weight (number of units)
+    of each pattern of decisions, e.g. ``{(1, 0): 40, (1, 1): 300, (0, 0): 9000}`` for two coders."""
+    total = float(sum(weights.values()))
+    m = len(next(iter(weights)))
+    if total <= 0 or m < 2:
+        return {name: _nan() for name in ("percent_agreement", "fleiss_kappa", "krippendorff_alpha", "cohen_kappa")}
+    ones = {p: sum(p) for p in weights}
+    pairs = m * (m - 1) / 2
+    agreeing = sum(w * (k * (k - 1) / 2 + (m - k) * (m - k - 1) / 2) for p, w in weights.items() for k in [ones[p]])
+    observed = agreeing / (total * pairs)
+    share = sum(w * ones[p] for p, w in weights.items()) / (total * m)
+    chance = share ** 2 + (1 - share) ** 2
+    fleiss = (observed - chance) / (1 - chance) if chance < 1 else _nan()
+    n = total * m  # pairable values
+    n1 = n * share
+    n0 = n - n1
+    mixed = sum(w * ones[p] * (m - ones[p]) / (m - 1) for p, w in weights.items())  # o_01 (= o_10)
+    alpha = 1 - (n - 1) * mixed / (n0 * n1) if n0 > 0 and n1 > 0 else _nan()
+    stats = {"percent_agreement": observed, "fleiss_kappa": fleiss, "krippendorff_alpha": alpha}
+    if m == 2:
+        both, neither = weights.get((1, 1), 0.0), weights.get((0, 0), 0.0)
+        first = (both + weights.get((1, 0), 0.0)) / total
+        second = (both + weights.get((0, 1), 0.0)) / total
+        expected = first * second + (1 - first) * (1 - second)
+        stats["cohen_kappa"] = ((both + neither) / total - expected) / (1 - expected) if expected < 1 else _nan()
+    return stats
+
+
+def coverage_patterns(length: int, spans_by_coder: list[list[tuple[int, int]]]) -> dict[tuple[int, ...], float]:
+    """How many characters of ``[0, length)`` each combination of coders covers (spans already merged)."""
+    events: list[tuple[int, int, int]] = []
+    for index, spans in enumerate(spans_by_coder):
+        for start, end in spans:
+            events += [(start, 1, index), (end, -1, index)]
+    events.sort()
+    state = [0] * len(spans_by_coder)
+    weights: Counter[tuple[int, ...]] = Counter()
+    position = 0
+    for at, change, index in events:
+        if at > position:
+            weights[tuple(state)] += at - position
+            position = at
+        state[index] += change
+    if length > position:
+        weights[tuple(state)] += length - position
+    return dict(weights)
+
+
+def _row(code: str, units: int, coded: int, stats: dict[str, float], unitized: float | None = None) -> dict[str, Any]:
+    row = {"code": code, "units": units, "coded_units": coded, **stats}
+    if unitized is not None:
+        row["unitized_alpha"] = unitized
+    return row
+
+
+def _by_units(session: Session, selection: Selection, result: AgreementResult) -> None:
+    units, presence = unit_presence(session, selection)
+    if not units:
+        raise AnalysisError(f"the documents coded by all of {', '.join(selection.coders)} have no "
+                            f"{selection.unit} units")
+    position = {unit: i for i, unit in enumerate(units)}
+    coder_row = {coder_id: i for i, coder_id in enumerate(selection.coder_ids)}
+    matrices = {code_id: np.zeros((len(selection.coder_ids), len(units)), dtype=np.int8)
+                for code_id in selection.code_ids}
+    for (unit, code_id), coders in presence.items():
+        if unit in position:
+            for coder_id in coders:
+                matrices[code_id][coder_row[coder_id], position[unit]] = 1
+    for code_id, slug in selection.code_ids.items():
+        matrix = matrices[code_id]
+        result.rows.append(_row(slug, len(units), int((matrix.sum(axis=0) > 0).sum()), _statistics(matrix)))
+    if matrices:
+        pooled = np.concatenate([matrices[c] for c in selection.code_ids], axis=1)
+        result.rows.append(_row(OVERALL, pooled.shape[1], int((pooled.sum(axis=0) > 0).sum()), _statistics(pooled)))
+
+
+def _by_characters(session: Session, selection: Selection, result: AgreementResult) -> None:
+    length, segments = character_segments(session, selection)
+    overall: Counter[tuple[int, ...]] = Counter()
+    union: dict[int, list[tuple[int, int]]] = {c: [] for c in selection.coder_ids}
+    for code_id, slug in selection.code_ids.items():
+        spans = [segments.get(code_id, {}).get(c, []) for c in selection.coder_ids]
+        patterns = coverage_patterns(length, spans)
+        overall.update(patterns)
+        coded = int(sum(w for p, w in patterns.items() if any(p)))
+        alpha_u = unitized_alpha({c: [(s, e, slug) for s, e in spans[i]] for i, c in enumerate(selection.coder_ids)},
+                                 length, ("value", slug))
+        result.rows.append(_row(slug, length, coded, statistics_from_patterns(patterns), alpha_u))
+        for i, c in enumerate(selection.coder_ids):
+            union[c].extend(spans[i])
+    if selection.code_ids:
+        merged = {c: merge(s) for c, s in union.items()}
+        alpha_binary = unitized_alpha({c: [(s, e, "coded") for s, e in merged[c]] for c in selection.coder_ids},
+                                      length, "binary")
+        coded = sum(w for p, w in overall.items() if any(p))
+        result.rows.append(_row(OVERALL, length * len(selection.code_ids), int(coded),
+                                statistics_from_patterns(dict(overall)), alpha_binary))
+        result.notes.append("unitized alpha overall is for coded versus uncoded text (any code), per code for "
+                            "that code's stretches; the continuum is the documents laid end to end")
+
+
+def compute_agreement(session: Session, coders: list[str], unit: str, *, codes: list[str] | None = None,
+                      case: str | None = None, kind: str | None = None, doc: str | None = None) -> AgreementResult:
+    selection = select_documents(session, coders, unit, codes=codes, case=case, kind=kind, doc=doc)
+    result = AgreementResult(selection)
+    if unit == "character":
+        _by_characters(session, selection, result)
+    else:
+        _by_units(session, selection, result)
+    result.notes.insert(0, f"{len(selection.documents)} document(s) coded by all of {', '.join(selection.coders)}")
+    for reason, ids in selection.left_out.items():
+        result.notes.append(f"left out {len(ids)} document(s): {reason} ({', '.join(map(str, ids[:12]))}"
+                            f"{', ...' if len(ids) > 12 else ''})")
+    if any(row["krippendorff_alpha"] != row["krippendorff_alpha"] for row in result.rows):
+        result.notes.append("nan: no variation to agree about (nobody, or everybody, applied the code to every unit)")
+    return result

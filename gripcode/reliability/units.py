@@ -1,0 +1,141 @@
+"""The unit tables agreement is computed on, read from the project in SQL.
+
+A unit is a stored sentence, paragraph or speaker turn, a whole document, or (for unitized alpha) the
+character. A coder *applied* a code to a unit when at least one of the coder's counted codings (status
+accepted: manual ones, and suggestions a person accepted) of that code overlaps the unit by one character
+or more. Only documents that every named coder worked on (made at least one counted coding in) take part.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from gripcode.coding.coders import find_coder
+from gripcode.coding.service import find_code
+from gripcode.corpus.documents import find_document
+from gripcode.db.models import Case, Code, Coding, Document, Unit
+from gripcode.errors import AnalysisError
+
+UNIT_CHOICES = ("sentence", "paragraph", "turn", "document", "character")
+COUNTED = "accepted"
+
+
+@dataclass
+class Selection:
+    coders: list[str]
+    coder_ids: list[int]
+    unit: str
+    documents: list[int]  # the documents every coder worked on, in the filters
+    left_out: dict[str, list[int]] = field(default_factory=dict)  # reason -> document ids
+    code_ids: dict[int, str] = field(default_factory=dict)  # id -> slug, the codes compared
+
+
+def select_documents(session: Session, coders: list[str], unit: str, *, codes: list[str] | None = None,
+                     case: str | None = None, kind: str | None = None, doc: str | None = None) -> Selection:
+    if unit not in UNIT_CHOICES:
+        raise AnalysisError(f"unit {unit!r} is not one of {', '.join(UNIT_CHOICES)}")
+    names = list(dict.fromkeys(c.strip() for c in coders if c.strip()))
+    if len(names) < 2:
+        raise AnalysisError("agreement needs at least two coders: --coders A,B")
+    coder_ids = [find_coder(session, name).id for name in names]
+    query = select(Document.id).order_by(Document.id)
+    if case:
+        if session.scalar(select(Case.id).where(Case.name == case)) is None:
+            raise AnalysisError(f"no case {case!r}; see `gripcode case list`")
+        query = query.join(Case, Document.case_id == Case.id).where(Case.name == case)
+    if kind:
+        query = query.where(Document.kind == kind)
+    if doc:
+        query = query.where(Document.id == find_document(session, doc).id)
+    in_scope = list(session.scalars(query))
+    worked = defaultdict(set)
+    for doc_id, coder_id in session.execute(
+            select(Coding.document_id, Coding.coder_id).where(Coding.status == COUNTED,
+                                                              Coding.coder_id.in_(coder_ids)).distinct()).tuples():
+        worked[doc_id].add(coder_id)
+    selection = Selection(names, coder_ids, unit, [])
+    for doc_id in in_scope:
+        have = worked.get(doc_id, set())
+        if len(have) == len(coder_ids):
+            selection.documents.append(doc_id)
+        elif not have:
+            selection.left_out.setdefault("coded by none of them", []).append(doc_id)
+        else:
+            missing = ", ".join(n for n, i in zip(names, coder_ids) if i not in have)
+            selection.left_out.setdefault(f"not coded by {missing}", []).append(doc_id)
+    if unit == "turn" and selection.documents:
+        with_turns = set(session.scalars(select(Unit.document_id).where(
+            Unit.kind == "turn", Unit.document_id.in_(selection.documents)).distinct()))
+        without = [d for d in selection.documents if d not in with_turns]
+        if without:
+            selection.left_out["no speaker turns"] = without
+            selection.documents = [d for d in selection.documents if d in with_turns]
+    if not selection.documents:
+        raise AnalysisError(f"no document was coded by all of {', '.join(names)}"
+                            + (" (with the filters given)" if (case or kind or doc) else ""))
+    if codes:
+        selection.code_ids = {find_code(session, c, for_coding=False).id: c for c in codes}
+    else:  # every code any of the coders applied in these documents
+        selection.code_ids = dict(session.execute(
+            select(Code.id, Code.slug).where(Code.id.in_(
+                select(Coding.code_id).where(Coding.status == COUNTED, Coding.coder_id.in_(coder_ids),
+                                             Coding.document_id.in_(selection.documents))))
+            .order_by(Code.position)).tuples().all())
+    return selection
+
+
+def _counted(selection: Selection):  # type: ignore[no-untyped-def]
+    return and_(Coding.status == COUNTED, Coding.coder_id.in_(selection.coder_ids),
+                Coding.code_id.in_(list(selection.code_ids)), Coding.document_id.in_(selection.documents))
+
+
+def unit_presence(session: Session, selection: Selection) -> tuple[list[int], dict[tuple[int, int], set[int]]]:
+    """All unit ids (in text order) and, for each (unit, code) someone applied, the set of coder ids."""
+    if selection.unit == "document":
+        units = list(selection.documents)
+        rows = session.execute(select(Coding.document_id, Coding.code_id, Coding.coder_id)
+                               .where(_counted(selection)).distinct()).tuples()
+    else:
+        units = list(session.scalars(select(Unit.id).where(
+            Unit.kind == selection.unit, Unit.document_id.in_(selection.documents))
+            .order_by(Unit.document_id, Unit.seq)))
+        rows = session.execute(
+            select(Unit.id, Coding.code_id, Coding.coder_id)
+            .join(Coding, and_(Coding.document_id == Unit.document_id, Coding.start < Unit.end,
+                               Coding.end > Unit.start))
+            .where(Unit.kind == selection.unit, _counted(selection)).distinct()).tuples()
+    presence: dict[tuple[int, int], set[int]] = defaultdict(set)
+    for unit_id, code_id, coder_id in rows:
+        presence[(unit_id, code_id)].add(coder_id)
+    return units, presence
+
+
+def character_segments(session: Session, selection: Selection) -> tuple[int, dict[int, dict[int, list[tuple[int, int]]]]]:
+    """The documents laid end to end as one continuum: its length and, per code and coder, the merged
+    stretches they coded (a coder's overlapping codings of one code count once)."""
+    lengths = dict(session.execute(select(Document.id, func.length(Document.text))
+                                   .where(Document.id.in_(selection.documents))).tuples().all())
+    offset, offsets = 0, {}
+    for doc_id in selection.documents:
+        offsets[doc_id] = offset
+        offset += lengths[doc_id]
+    raw: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    for doc_id, code_id, coder_id, start, end in session.execute(
+            select(Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end)
+            .where(_counted(selection)).order_by(Coding.start)).tuples():
+        raw[code_id][coder_id].append((offsets[doc_id] + start, offsets[doc_id] + end))
+    return offset, {code: {coder: merge(spans) for coder, spans in by_coder.items()} for code, by_coder in raw.items()}
+
+
+def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
