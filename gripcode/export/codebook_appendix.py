@@ -53,6 +53,7 @@ from gripcode.errors import CodebookError
 from gripcode.export.files import write_output
 from gripcode.export.latex import LatexColumn, LatexRow, booktabs_table, latex_escape, latex_label
 from gripcode.export.markdown import markdown_escape_cell, markdown_table
+from gripcode.export.tables import neutralise_formula
 
 FORMATS = ("markdown", "latex", "csv", "docx")
 HEADERS = ("Code", "Definition", "Inclusion", "Exclusion", "Example")
@@ -227,17 +228,6 @@ def _latex(cb: Codebook, rows: list[AppendixRow], prov: _Provenance) -> bytes:
 
 # ------------------------------------------------------------------------------------------------------- CSV
 
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_cell(value: str | int) -> str | int:
-    # Spreadsheets run a cell that starts with one of these as a formula (CSV injection); a leading
-    # apostrophe makes them show it as text.
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def _csv(cb: Codebook, rows: list[AppendixRow], prov: _Provenance) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
@@ -249,7 +239,7 @@ def _csv(cb: Codebook, rows: list[AppendixRow], prov: _Provenance) -> bytes:
             row.number, row.id, row.name, row.parent or "", row.depth, row.definition, row.include,
             row.exclude, row.example, status, provenance,
         )  # fmt: skip
-        writer.writerow([_csv_cell(value) for value in values])
+        writer.writerow([neutralise_formula(value) for value in values])
     return buffer.getvalue().encode("utf-8")
 
 
