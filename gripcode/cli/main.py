@@ -59,11 +59,12 @@ def cli(ctx: click.Context, db: str | None, coder: str | None) -> None:
 
 def _register() -> None:
     from gripcode.cli import (
-        autocode, cases, codebook, coders, coding, database, demo, documents, imports, integrity, memos, review,
+        agreement, autocode, cases, codebook, coders, coding, database, demo, documents, imports, integrity, memos,
+        review,
     )
 
     for module in (cases, codebook, database, demo, documents, imports, coding, coders, memos, integrity, autocode,
-                   review):
+                   review, agreement):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import json
+from pathlib import Path
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -69,3 +70,24 @@ def emit_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, 
         click.echo(empty)
     else:
         click.echo(render_table(rows, columns))
+
+
+def table_output_options(fn: F) -> F:
+    """--format and -o for commands that write analysis tables (every format of gripcode.export.tables)."""
+    from gripcode.export.tables import TABLE_FORMATS
+
+    fn = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+                      help="Write to this file instead of the terminal (needed for xlsx).")(fn)
+    return click.option("--format", "fmt", type=click.Choice(list(TABLE_FORMATS)), default="table",
+                        show_default=True, help="Table format; json prints only JSON on stdout.")(fn)
+
+
+def emit_table(df: Any, fmt: str, output: Path | None, provenance: Any, **options: Any) -> None:
+    """Print an analysis table, or write it to ``output`` and say so on stderr (stdout stays clean)."""
+    from gripcode.export.tables import write_table
+
+    data = write_table(df, fmt, output, provenance, **options)
+    if data is None:
+        click.echo(f"Wrote {output}", err=True)
+    else:
+        click.echo(data.decode("utf-8"), nl=False)
