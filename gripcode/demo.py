@@ -17,6 +17,7 @@ from gripcode.db.engine import make_engine, transaction
 from gripcode.db.migrate import init_database
 from gripcode.errors import GripcodeError
 from gripcode.nlp.autocode import autocode
+from gripcode.reliability.agreement import OVERALL, AgreementResult, compute_agreement
 from gripcode.resources import resource_dir
 
 DEMO_CASES = {
@@ -31,6 +32,19 @@ DEMO_REVIEWER = "ana"
 # of the generic materials code, which names minerals without saying anything about strategy.
 DEMO_ACCEPT = ("export-restrictions", "radioactive-byproducts", "heavy-rare-earths")
 DEMO_REJECT = ("materials",)
+DEMO_CODERS = ("ana", "ben")
+
+
+def agreement_summary(result: AgreementResult) -> str:
+    """Two lines on how far the sample coders agree: pooled over codes, and the spread over codes."""
+    overall = next(row for row in result.rows if row["code"] == OVERALL)
+    per_code = sorted(row["krippendorff_alpha"] for row in result.rows
+                      if row["code"] != OVERALL and row["krippendorff_alpha"] == row["krippendorff_alpha"])
+    median = per_code[len(per_code) // 2] if per_code else float("nan")
+    return (f"Agreement of {' and '.join(result.selection.coders)} at the paragraph unit "
+            f"({len(result.selection.documents)} documents, {overall['units']} paragraph x code decisions): "
+            f"Cohen's kappa {overall['cohen_kappa']:.2f}, Krippendorff's alpha {overall['krippendorff_alpha']:.2f} "
+            f"pooled; alpha per code median {median:.2f} over {len(per_code)} codes")
 
 
 def run_demo(folder: Path, say: Callable[[str], None] = print) -> Path:
@@ -79,6 +93,9 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> Path:
                            for code in DEMO_REJECT)
         say(f"{DEMO_REVIEWER} reviewed part of them: accepted {accepted} ({', '.join(DEMO_ACCEPT)}), "
             f"rejected {rejected} ({', '.join(DEMO_REJECT)}); the rest wait for `gripcode review`")
+        with transaction(engine) as session:
+            agreement = compute_agreement(session, list(DEMO_CODERS), "paragraph")
+        say(agreement_summary(agreement))
     finally:
         engine.dispose()
     return db_file

@@ -178,6 +178,7 @@ def test_demo_builds_a_project(tmp_path: Path) -> None:
     assert stats["codes"] >= 20 and "Synced it into the project" in result.output
     assert stats["codings"] >= 100 and "sample coders ana and ben" in result.output
     assert "suggestions as rules@" in result.output and "ana reviewed part of them: accepted" in result.output
+    assert "Agreement of ana and ben at the paragraph unit (12 documents" in result.output
     again = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")])
     assert again.exit_code == 1 and "not empty" in again.output
 

@@ -17,7 +17,8 @@ def demo(folder: Path) -> None:
     click.echo("\nTry next:")
     for line in (f"export GRIPCODE_DB=sqlite:///{db_file}", "gripcode stats", "gripcode case list",
                  "gripcode docs list --case Brazil", "gripcode codebook show",
-                 "gripcode codings list --coder ana", "gripcode show 3 --codes",
+                 "gripcode codings list --coder ana", "gripcode show 3 --codes", "gripcode review",
+                 "gripcode agreement --coders ana,ben --unit sentence",
                  f"gripcode codebook test {folder / 'grip-arm.yaml'}"):
         click.echo(f"  {line}")
 
