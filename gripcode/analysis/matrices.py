@@ -1,0 +1,159 @@
+"""Framework matrices, co-occurrence and code-document matrices, aggregated in SQL.
+
+- :func:`framework_matrix`: groups (cases) x codes, each cell the most representative quotes with their
+  document references, as in the framework method (Ritchie & Spencer). A quote is more representative the
+  more coders applied the code to that passage; ties go to quotes of a readable length, then text order.
+- :func:`cooccurrence`: codes x codes. ``by="overlap"`` counts pairs of codings of the two codes whose
+  spans overlap in a document; ``by="unit"`` counts units (paragraphs, sentences, turns or documents) that
+  carry both codes. The diagonal holds each code's own count (codings, or units with the code).
+- :func:`code_document_matrix`: documents x codes, 1 where the document has the code: for QCA or R.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
+
+from gripcode.analysis.compare import code_tree_map
+from gripcode.analysis.filters import (
+    Filters,
+    check_names,
+    coding_conditions,
+    document_conditions,
+    group_column,
+    join_group,
+    resolve_filters,
+)
+from gripcode.db.models import Case, Code, Coder, Coding, Document, Unit
+from gripcode.errors import AnalysisError
+
+READABLE = 200  # characters: the quote length a matrix cell reads best at
+COOCCURRENCE_MODES = ("overlap", "unit")
+COOCCURRENCE_UNITS = ("paragraph", "sentence", "turn", "document")
+
+
+def _active_codes(session: Session, filters: Filters) -> list[tuple[int, str]]:
+    query = select(Code.id, Code.slug).order_by(Code.position, Code.id)
+    query = query.where(Code.slug.in_(filters.codes)) if filters.codes else query.where(Code.status == "active")
+    return [tuple(r) for r in session.execute(query).tuples()]  # type: ignore[misc]
+
+
+def framework_matrix(session: Session, filters: Filters | None = None, *, by: str = "case", quotes: int = 2,
+                     max_chars: int = 400, **criteria: Any) -> pd.DataFrame:
+    """Groups (rows) x codes (columns); each cell holds up to ``quotes`` quotes, each followed by
+    ``[document id: title]``, separated by blank lines."""
+    filters = resolve_filters(filters, criteria)
+    check_names(session, filters)
+    if quotes < 1:
+        raise AnalysisError("a framework matrix needs at least one quote per cell")
+    group, target = group_column(session, by)
+    other = aliased(Coding)
+    coders = (select(func.count(func.distinct(other.coder_id)))
+              .where(other.document_id == Coding.document_id, other.code_id == Coding.code_id,
+                     other.start < Coding.end, other.end > Coding.start, other.status.in_(filters.statuses))
+              .scalar_subquery())
+    query = (select(group.label("grp"), Code.slug, Coding.document_id, Document.title, Coding.start, Coding.end,
+                    Coding.quote, coders.label("coders"))
+             .select_from(Coding).join(Code, Code.id == Coding.code_id).join(Document, Document.id == Coding.document_id))
+    query = join_group(query, by, target).where(coding_conditions(filters))
+    rows = pd.DataFrame(session.execute(query).all(),
+                        columns=["grp", "code", "doc_id", "title", "start", "end", "quote", "coders"])
+    codes = [slug for _, slug in _active_codes(session, filters)]
+    if rows.empty:
+        return pd.DataFrame(index=pd.Index([], name=by), columns=codes)
+    rows["distance"] = (rows["quote"].str.len() - READABLE).abs()
+    rows = rows.sort_values(["grp", "code", "coders", "distance", "doc_id", "start"],
+                            ascending=[True, True, False, True, True, True])
+    cells: dict[tuple[str, str], list[str]] = {}
+    taken: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
+    for grp, code, doc_id, title, start, end, quote in rows[["grp", "code", "doc_id", "title", "start", "end",
+                                                             "quote"]].itertuples(index=False):
+        key = (grp, code)
+        chosen = taken.setdefault(key, [])
+        if len(chosen) >= quotes or any(d == doc_id and s < end and e > start for d, s, e in chosen):
+            continue  # the same passage coded by another coder is one quote, not two
+        chosen.append((doc_id, start, end))
+        text = " ".join(quote.split())
+        text = text if len(text) <= max_chars else text[: max_chars - 1] + "…"
+        cells.setdefault(key, []).append(f"“{text}” [{doc_id}: {title}]")
+    groups = sorted({g for g, _ in cells}, key=str)
+    table = pd.DataFrame([[("\n\n".join(cells.get((g, c), [])) or "") for c in codes] for g in groups],
+                         index=pd.Index(groups, name=by), columns=pd.Index(codes, name="code"))
+    return table
+
+
+def cooccurrence(session: Session, filters: Filters | None = None, *, by: str = "overlap",
+                 unit: str = "paragraph", **criteria: Any) -> pd.DataFrame:
+    filters = resolve_filters(filters, criteria)
+    check_names(session, filters)
+    if by not in COOCCURRENCE_MODES:
+        raise AnalysisError(f"co-occurrence by {by!r}: use {' or '.join(COOCCURRENCE_MODES)}")
+    codes = _active_codes(session, filters)
+    ids = [i for i, _ in codes]
+    a, b = aliased(Coding), aliased(Coding)
+    if by == "overlap":
+        pair = and_(b.document_id == a.document_id, b.start < a.end, b.end > a.start, b.id != a.id)
+        query = (select(a.code_id, b.code_id, func.count())
+                 .select_from(a).join(b, pair).join(Document, Document.id == a.document_id)
+                 .where(_on(a, filters), _on(b, filters), a.code_id.in_(ids), b.code_id.in_(ids),
+                        a.code_id != b.code_id)
+                 .group_by(a.code_id, b.code_id))
+        diagonal = (select(Coding.code_id, func.count()).join(Document, Document.id == Coding.document_id)
+                    .where(coding_conditions(filters), Coding.code_id.in_(ids)).group_by(Coding.code_id))
+    else:
+        if unit not in COOCCURRENCE_UNITS:
+            raise AnalysisError(f"unit {unit!r}: use {', '.join(COOCCURRENCE_UNITS)}")
+        marked = _unit_codes(filters, unit, ids).subquery("marked")
+        x, y = aliased(marked), aliased(marked)
+        query = (select(x.c.code_id, y.c.code_id, func.count())
+                 .select_from(x).join(y, and_(y.c.unit_id == x.c.unit_id, y.c.code_id != x.c.code_id))
+                 .group_by(x.c.code_id, y.c.code_id))
+        diagonal = select(marked.c.code_id, func.count()).group_by(marked.c.code_id)
+    counts = {(i, j): n for i, j, n in session.execute(query).tuples()}
+    counts.update({(i, i): n for i, n in session.execute(diagonal).tuples()})
+    slugs = [s for _, s in codes]
+    table = pd.DataFrame([[int(counts.get((i, j), 0)) for j in ids] for i in ids],
+                         index=pd.Index(slugs, name="code"), columns=pd.Index(slugs, name="code"))
+    return table
+
+
+def _on(alias: Any, filters: Filters) -> Any:
+    """``coding_conditions`` for an aliased codings table (the two sides of a co-occurrence pair)."""
+    parts = [alias.status.in_(filters.statuses), document_conditions(filters)]
+    if filters.coders:
+        parts.append(alias.coder_id.in_(select(Coder.id).where(Coder.name.in_(filters.coders))))
+    return and_(*parts)
+
+
+def _unit_codes(filters: Filters, unit: str, ids: list[int]) -> Any:
+    """Distinct (unit, code) pairs: which units carry which codes."""
+    if unit == "document":
+        return (select(Coding.document_id.label("unit_id"), Coding.code_id).join(Document, Document.id == Coding.document_id)
+                .where(coding_conditions(filters), Coding.code_id.in_(ids)).distinct())
+    return (select(Unit.id.label("unit_id"), Coding.code_id)
+            .join(Coding, and_(Coding.document_id == Unit.document_id, Coding.start < Unit.end, Coding.end > Unit.start))
+            .join(Document, Document.id == Unit.document_id)
+            .where(Unit.kind == unit, coding_conditions(filters), Coding.code_id.in_(ids)).distinct())
+
+
+def code_document_matrix(session: Session, filters: Filters | None = None, *, rollup: bool = False,
+                         **criteria: Any) -> pd.DataFrame:
+    """Documents (rows: id, title, case, kind) x codes, 1 where the document has the code (0 otherwise)."""
+    filters = resolve_filters(filters, criteria)
+    check_names(session, filters)
+    codes = _active_codes(session, filters)
+    code_map = code_tree_map(session, rollup=rollup)
+    present = (select(Coding.document_id, code_map.c.ancestor_id).join(code_map, code_map.c.code_id == Coding.code_id)
+               .join(Document, Document.id == Coding.document_id)
+               .where(coding_conditions(filters, with_codes=False)).distinct())
+    has = {(d, c) for d, c in session.execute(present).tuples()}
+    docs = session.execute(select(Document.id, Document.title, Case.name, Document.kind)
+                           .outerjoin(Case, Case.id == Document.case_id)
+                           .where(document_conditions(filters)).order_by(Document.id)).all()
+    index = pd.MultiIndex.from_tuples([(d, t, c or "", k) for d, t, c, k in docs],
+                                      names=["doc_id", "title", "case", "kind"])
+    return pd.DataFrame([[int((d, cid) in has) for cid, _ in codes] for d, *_ in docs],
+                        index=index, columns=pd.Index([s for _, s in codes], name="code"))
