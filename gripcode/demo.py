@@ -6,6 +6,11 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy import Engine
+
+from gripcode.analysis.compare import compare_cases
+from gripcode.analysis.matrices import framework_matrix
+from gripcode.analysis.provenance import project_provenance
 from gripcode.codebook.loader import parse_codebook, read_codebook_text
 from gripcode.codebook.sync import sync_codebook
 from gripcode.codebook.testing import run_codebook_tests
@@ -16,6 +21,8 @@ from gripcode.corpus.importer import import_items, read_manifest
 from gripcode.db.engine import make_engine, transaction
 from gripcode.db.migrate import init_database
 from gripcode.errors import GripcodeError
+from gripcode.export.figures import heatmap
+from gripcode.export.tables import write_table
 from gripcode.nlp.autocode import autocode
 from gripcode.reliability.agreement import OVERALL, AgreementResult, compute_agreement
 from gripcode.resources import resource_dir
@@ -33,6 +40,30 @@ DEMO_REVIEWER = "ana"
 DEMO_ACCEPT = ("export-restrictions", "radioactive-byproducts", "heavy-rare-earths")
 DEMO_REJECT = ("materials",)
 DEMO_CODERS = ("ana", "ben")
+
+
+def write_outputs(engine: Engine, out: Path) -> list[Path]:
+    """The tables and figure a paper would take from the demo project: the comparison of codes by case
+    (CSV, XLSX, LaTeX), a framework matrix with quotes, and a heatmap of the share of documents coded."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"compare": out / "compare-by-case", "matrix": out / "framework-matrix.xlsx",
+             "figure": out / "share-of-documents-by-case.png"}
+    with transaction(engine) as session:
+        table = compare_cases(session, by="case", measures=["documents", "share", "coverage"])
+        share = compare_cases(session, by="case", measures=["share"])
+        matrix = framework_matrix(session, by="case", quotes=2)
+        provenance = project_provenance(session, "Cross-case comparison of codes by case",
+                                        filters={"by": "case"})
+        matrix_provenance = project_provenance(session, "Framework matrix: cases x codes, two quotes per cell")
+    written = []
+    for fmt, suffix in (("csv", ".csv"), ("xlsx", ".xlsx"), ("latex", ".tex")):
+        path = paths["compare"].with_suffix(suffix)
+        write_table(table, fmt, path, provenance, caption="Codes by case", label="tab:compare-case")
+        written.append(path)
+    write_table(matrix, "xlsx", paths["matrix"], matrix_provenance, caption="Framework matrix")
+    heatmap(share, paths["figure"], provenance, title="Share of documents coded, by case",
+            value_label="share of documents")
+    return written + [paths["matrix"], paths["figure"]]
 
 
 def agreement_summary(result: AgreementResult) -> str:
@@ -96,6 +127,10 @@ def run_demo(folder: Path, say: Callable[[str], None] = print) -> Path:
         with transaction(engine) as session:
             agreement = compute_agreement(session, list(DEMO_CODERS), "paragraph")
         say(agreement_summary(agreement))
+        written = write_outputs(engine, folder / "out")
+        say(f"Wrote the cross-case outputs to {folder / 'out'}:")
+        for path in written:
+            say(f"  {path}")
     finally:
         engine.dispose()
     return db_file

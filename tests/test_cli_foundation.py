@@ -179,6 +179,10 @@ def test_demo_builds_a_project(tmp_path: Path) -> None:
     assert stats["codings"] >= 100 and "sample coders ana and ben" in result.output
     assert "suggestions as rules@" in result.output and "ana reviewed part of them: accepted" in result.output
     assert "Agreement of ana and ben at the paragraph unit (12 documents" in result.output
+    out = tmp_path / "demo" / "out"
+    for name in ("compare-by-case.csv", "compare-by-case.xlsx", "compare-by-case.tex", "framework-matrix.xlsx",
+                 "share-of-documents-by-case.png"):
+        assert (out / name).stat().st_size > 0 and str(out / name) in result.output
     again = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")])
     assert again.exit_code == 1 and "not empty" in again.output
 

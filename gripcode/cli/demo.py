@@ -19,6 +19,7 @@ def demo(folder: Path) -> None:
                  "gripcode docs list --case Brazil", "gripcode codebook show",
                  "gripcode codings list --coder ana", "gripcode show 3 --codes", "gripcode review",
                  "gripcode agreement --coders ana,ben --unit sentence",
+                 "gripcode compare --measure share --kind interview", "gripcode matrix --codes export-restrictions",
                  f"gripcode codebook test {folder / 'grip-arm.yaml'}"):
         click.echo(f"  {line}")
 
