@@ -60,11 +60,11 @@ def cli(ctx: click.Context, db: str | None, coder: str | None) -> None:
 def _register() -> None:
     from gripcode.cli import (
         agreement, analysis, autocode, cases, codebook, coders, coding, database, demo, documents, imports, integrity, memos,
-        review,
+        model, review,
     )
 
     for module in (cases, codebook, database, demo, documents, imports, coding, coders, memos, integrity, autocode,
-                   review, agreement, analysis):
+                   review, model, agreement, analysis):
         for command in module.COMMANDS:
             cli.add_command(command)
 
