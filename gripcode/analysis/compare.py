@@ -49,14 +49,20 @@ def code_tree_map(session: Session, *, rollup: bool) -> Any:
     return tree.union_all(child)
 
 
-def _denominators(session: Session, filters: Filters, by: str) -> pd.DataFrame:
+def denominators_query(session: Session, filters: Filters, by: str) -> Any:
+    """Documents, characters and words per group (after the document filters)."""
     group, target = group_column(session, by)
     query = join_group(select(group.label("grp"), func.count(Document.id).label("n_docs"),
                               func.coalesce(func.sum(func.length(Document.text)), 0).label("chars"),
                               func.coalesce(func.sum(Document.word_count), 0).label("words"))
                        .select_from(Document), by, target)
-    query = query.where(document_conditions(filters)).group_by(group)
-    return pd.DataFrame(session.execute(query).all(), columns=["grp", "n_docs", "chars", "words"]).set_index("grp")
+    return query.where(document_conditions(filters)).group_by(group)
+
+
+def _denominators(session: Session, filters: Filters, by: str) -> pd.DataFrame:
+    rows = session.execute(denominators_query(session, filters, by)).all()
+    frame = pd.DataFrame(rows, columns=["grp", "n_docs", "chars", "words"]).set_index("grp")
+    return frame.astype("int64")
 
 
 def _codes_in_scope(session: Session, filters: Filters) -> list[tuple[int, str]]:
@@ -66,47 +72,57 @@ def _codes_in_scope(session: Session, filters: Filters) -> list[tuple[int, str]]
     return [tuple(row) for row in session.execute(query).tuples()]  # type: ignore[misc]
 
 
+def _coding_rows(filters: Filters, *columns: Any) -> Any:
+    """SELECT ``columns`` FROM codings with the filters; documents are joined only when a filter needs them."""
+    query = select(*columns).select_from(Coding)
+    if filters.restricts_documents:
+        query = query.join(Document, Document.id == Coding.document_id)
+    return query.where(coding_conditions(filters, with_codes=False))
+
+
 def counts_query(session: Session, filters: Filters, by: str, *, rollup: bool = False) -> Any:
-    """The GROUP BY behind documents, share, codings and per10k: one row per (code, group)."""
+    """The GROUP BY behind documents, share, codings and per10k: one row per (code, group).
+
+    Codings are first counted per (code, document), which an index on (status, code, document) answers
+    without reading the table, and only those counts are joined to documents, groups and the code tree."""
     group, target = group_column(session, by)
     code_map = code_tree_map(session, rollup=rollup)
+    per_document = _coding_rows(filters, Coding.code_id, Coding.document_id, func.count().label("n")) \
+        .group_by(Coding.code_id, Coding.document_id).subquery("per_document")
     query = (select(code_map.c.ancestor_id.label("code_id"), group.label("grp"),
-                    func.count(func.distinct(Coding.document_id)).label("documents"),
-                    func.count().label("codings"))
-             .select_from(Coding)
-             .join(code_map, code_map.c.code_id == Coding.code_id)
-             .join(Document, Document.id == Coding.document_id))
-    query = join_group(query, by, target).where(coding_conditions(filters, with_codes=False))
+                    func.count(func.distinct(per_document.c.document_id)).label("documents"),
+                    func.sum(per_document.c.n).label("codings"))
+             .select_from(per_document)
+             .join(code_map, code_map.c.code_id == per_document.c.code_id)
+             .join(Document, Document.id == per_document.c.document_id))
+    query = join_group(query, by, target)
     if filters.codes:
         query = query.where(code_map.c.ancestor_id.in_(select(Code.id).where(Code.slug.in_(filters.codes))))
     return query.group_by(code_map.c.ancestor_id, group)
 
 
 def coverage_query(session: Session, filters: Filters, by: str, *, rollup: bool = False) -> Any:
-    """Characters covered per (code, group): the union of each document's spans of a code ("gaps and
-    islands": a span starts a new island when it begins after every earlier span of that code has ended)."""
+    """Characters covered per (code, group), overlapping spans of one code counted once.
+
+    In a document, with a code's spans ordered by start, each span adds what reaches beyond the furthest end
+    of the spans before it: ``max(0, end - max(start, previous furthest end))``. Every span before it starts
+    no later, so whatever they cover past this start is one stretch up to that furthest end; one window
+    function over an index in (status, document, code, start, end) order gives the union."""
     group, target = group_column(session, by)
     code_map = code_tree_map(session, rollup=rollup)
-    spans = (select(Coding.document_id, code_map.c.ancestor_id.label("code_id"), Coding.start, Coding.end)
-             .join(code_map, code_map.c.code_id == Coding.code_id)
-             .join(Document, Document.id == Coding.document_id)
-             .where(coding_conditions(filters, with_codes=False)))
+    spans = _coding_rows(filters, Coding.document_id, code_map.c.ancestor_id.label("code_id"), Coding.start,
+                         Coding.end).join(code_map, code_map.c.code_id == Coding.code_id)
     if filters.codes:
         spans = spans.where(code_map.c.ancestor_id.in_(select(Code.id).where(Code.slug.in_(filters.codes))))
     spans = spans.subquery("spans")
-    window = {"partition_by": (spans.c.document_id, spans.c.code_id), "order_by": (spans.c.start, spans.c.end)}
-    previous_end = func.max(spans.c.end).over(**window, rows=(None, -1))
-    marked = select(spans, previous_end.label("prev_end")).subquery("marked")
-    starts_island = case((marked.c.prev_end.is_(None) | (marked.c.start > marked.c.prev_end), 1), else_=0)
-    numbered = select(marked, func.sum(starts_island).over(
-        partition_by=(marked.c.document_id, marked.c.code_id), order_by=(marked.c.start, marked.c.end),
-        rows=(None, 0)).label("island")).subquery("numbered")
-    islands = (select(numbered.c.document_id, numbered.c.code_id,
-                      (func.max(numbered.c.end) - func.min(numbered.c.start)).label("length"))
-               .group_by(numbered.c.document_id, numbered.c.code_id, numbered.c.island)).subquery("islands")
-    query = (select(islands.c.code_id, group.label("grp"), func.sum(islands.c.length).label("covered"))
-             .select_from(islands).join(Document, Document.id == islands.c.document_id))
-    return join_group(query, by, target).group_by(islands.c.code_id, group)
+    furthest = func.max(spans.c.end).over(partition_by=(spans.c.document_id, spans.c.code_id),
+                                          order_by=(spans.c.start, spans.c.end), rows=(None, -1))
+    marked = select(spans, furthest.label("prev_end")).subquery("marked")
+    added = case((marked.c.prev_end.is_(None) | (marked.c.prev_end <= marked.c.start), marked.c.end - marked.c.start),
+                 (marked.c.prev_end < marked.c.end, marked.c.end - marked.c.prev_end), else_=0)
+    query = (select(marked.c.code_id, group.label("grp"), func.sum(added).label("covered"))
+             .select_from(marked).join(Document, Document.id == marked.c.document_id))
+    return join_group(query, by, target).group_by(marked.c.code_id, group)
 
 
 def compare_cases(session: Session, filters: Filters | None = None, *, by: str = "case",
@@ -126,12 +142,13 @@ def compare_cases(session: Session, filters: Filters | None = None, *, by: str =
     if {"documents", "share", "codings", "per10k"} & set(measures):
         counts = pd.DataFrame(session.execute(counts_query(session, filters, by, rollup=rollup)).all(),
                               columns=["code_id", "grp", "documents", "codings"])
-        for measure in ("documents", "codings"):
-            frames[measure] = counts.pivot(index="code_id", columns="grp", values=measure)
+        for measure in ("documents", "codings"):  # PostgreSQL sums are Decimals: make them plain numbers
+            frames[measure] = counts.astype({measure: "int64"}).pivot(index="code_id", columns="grp", values=measure)
     if "coverage" in measures:
         covered = pd.DataFrame(session.execute(coverage_query(session, filters, by, rollup=rollup)).all(),
                                columns=["code_id", "grp", "covered"])
-        frames["covered"] = covered.pivot(index="code_id", columns="grp", values="covered")
+        frames["covered"] = covered.astype({"covered": "float64"}).pivot(index="code_id", columns="grp",
+                                                                          values="covered")
     index = pd.Index([code_id for code_id, _ in codes], name="code_id")
 
     def shaped(name: str) -> pd.DataFrame:

@@ -33,6 +33,10 @@ class Filters:
     statuses: tuple[str, ...] = ("accepted",)
     documents: tuple[int, ...] = field(default=())
 
+    @property
+    def restricts_documents(self) -> bool:
+        return bool(self.cases or self.kinds or self.languages or self.date_from or self.date_to or self.documents)
+
     def describe(self) -> dict[str, Any]:
         """The filters for a provenance record (empty ones are left out there)."""
         return {"codes": list(self.codes), "cases": list(self.cases), "kinds": list(self.kinds),

@@ -226,7 +226,10 @@ class Coding(Base):
         CheckConstraint(_in("status", CODING_STATUSES), name="status"),
         CheckConstraint("start >= 0 AND \"end\" > start", name="span"),
         CheckConstraint("confidence IS NULL OR (confidence >= 0 AND confidence <= 1)", name="confidence"),
-        Index("ix_codings_code_status", "code_id", "status"),
+        # Analyses count codings per (code, document) and take the union of each code's spans per document;
+        # these two indexes answer both without reading the table.
+        Index("ix_codings_status_code_document", "status", "code_id", "document_id"),
+        Index("ix_codings_status_document_code_span", "status", "document_id", "code_id", "start", "end"),
         Index("ix_codings_document_start", "document_id", "start"),
     )
 
