@@ -60,7 +60,7 @@ def agreement_group(ctx: click.Context, coders: str | None, unit: str | None, co
     from gripcode.reliability.agreement import compute_agreement
 
     app: App = ctx.find_object(App)
-    filters = {"unit": unit, "codes": codes, "case": case, "kind": kind, "document": doc}
+    filters = {"unit": unit, "codes": _split(codes), "case": case, "kind": kind, "document": doc}
     with transaction(app.engine()) as session:
         result = compute_agreement(session, _split(coders) or [], unit, codes=_split(codes), case=case,
                                    kind=kind, doc=doc)
@@ -83,7 +83,7 @@ def disagreements_(app: App, coders: str, unit: str, codes: str | None, case: st
     from gripcode.analysis.provenance import project_provenance
     from gripcode.reliability.disagreements import disagreements
 
-    filters = {"unit": unit, "codes": codes, "case": case, "kind": kind, "document": doc}
+    filters = {"unit": unit, "codes": _split(codes), "case": case, "kind": kind, "document": doc}
     with transaction(app.engine()) as session:
         rows, columns = disagreements(session, _split(coders) or [], unit, codes=_split(codes), case=case,
                                       kind=kind, doc=doc, text_limit=None if fmt in ("csv", "xlsx", "json") else 300)
