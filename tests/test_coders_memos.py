@@ -256,3 +256,21 @@ def test_memo_rm_deletes_and_logs_the_text(project: Gripcode) -> None:
     assert removed[0].details == {"target": "document 2: prices", "title": "Draft", "coder": "tester",
                                   "text": "Keep this?"}
     assert project("memo", "rm", "1").exit_code == 1
+
+
+def test_a_coder_created_in_a_failed_command_is_rolled_back(grip: Gripcode) -> None:
+    """The coder is the command's first write and goes through a savepoint; the whole command still rolls back."""
+    from gripcode.coding.coders import get_or_create_coder
+    from gripcode.db.engine import make_engine, transaction
+    from gripcode.db.models import Coder
+
+    engine = make_engine(grip.url)
+    try:
+        with transaction(engine) as session:
+            get_or_create_coder(session, "eve", actor="eve")
+            raise RuntimeError("the rest of the command fails")
+    except RuntimeError:
+        pass
+    with transaction(engine) as session:
+        assert session.query(Coder).filter_by(name="eve").count() == 0
+    engine.dispose()

@@ -201,8 +201,8 @@ def test_codings_pointing_at_missing_rows(coded: tuple[Gripcode, list[int]]) -> 
     now = dt.datetime.now(dt.timezone.utc)
     with raw(grip.url) as engine, engine.connect() as conn:
         if engine.dialect.name == "sqlite":
-            # Only outside a transaction; pysqlite opens one at the first INSERT, not before.
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            # Only outside a transaction: on the driver's connection, before SQLAlchemy emits BEGIN.
+            conn.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         else:
             # Replica mode skips the triggers that enforce foreign keys, for this transaction only.
             conn.execute(text("SET LOCAL session_replication_role = replica"))

@@ -15,6 +15,7 @@ from gripcode.errors import ConfigError
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    dbapi_connection.isolation_level = None  # see make_engine: SQLAlchemy emits BEGIN itself
     cursor = dbapi_connection.cursor()
     # SQLite ignores foreign keys unless asked on every connection.
     cursor.execute("PRAGMA foreign_keys=ON")
@@ -29,7 +30,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         raise ConfigError(f"cannot use database URL {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        # Python's sqlite3 driver starts a transaction only at the first INSERT/UPDATE and ignores SAVEPOINT
+        # semantics before that, so a savepoint released early could commit on its own. Turning the driver's
+        # own handling off and emitting BEGIN when SQLAlchemy begins makes every transaction() (savepoints
+        # included) atomic: SQLAlchemy's documented recipe for pysqlite.
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
+
+
+def _sqlite_begin(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN")
 
 
 def is_sqlite(engine: Engine) -> bool:
