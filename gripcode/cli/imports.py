@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -60,4 +61,26 @@ def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str 
                f"{len(report.skipped)} skipped")
 
 
-COMMANDS = [import_]
+class _DefaultGroup(click.Group):
+    """A group whose first argument falls through to a default subcommand unless it names another one, so
+    `gripcode import a.txt b.docx` keeps importing documents beside `gripcode import qdpx FILE`."""
+
+    def __init__(self, *args: Any, default: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.default = default
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+            args = [self.default, *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("import", cls=_DefaultGroup, default="files")
+def import_group() -> None:
+    """Import documents (`gripcode import FILES...`, see `gripcode import files --help`) or a REFI-QDA
+    project (`gripcode import qdpx FILE`)."""
+
+
+import_group.add_command(import_, name="files")
+
+COMMANDS = [import_group]

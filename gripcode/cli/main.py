@@ -59,12 +59,12 @@ def cli(ctx: click.Context, db: str | None, coder: str | None) -> None:
 
 def _register() -> None:
     from gripcode.cli import (
-        agreement, analysis, autocode, cases, codebook, coders, coding, database, demo, documents, imports, integrity, memos,
+        agreement, analysis, autocode, cases, codebook, coders, coding, database, demo, documents, exchange, imports, integrity, memos,
         model, review,
     )
 
     for module in (cases, codebook, database, demo, documents, imports, coding, coders, memos, integrity, autocode,
-                   review, model, agreement, analysis):
+                   review, model, agreement, analysis, exchange):
         for command in module.COMMANDS:
             cli.add_command(command)
 

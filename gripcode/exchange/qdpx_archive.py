@@ -1,0 +1,210 @@
+"""The .qdpx container: a zip with one ``.qde`` project file and the sources, read defensively, written
+reproducibly.
+
+A project file comes from another program or another person, so reading trusts nothing in it: member paths
+that are absolute or climb out with ``..`` are refused outright (gripcode never extracts by member name,
+but such a path means the archive was made to attack some other program), and sizes are checked twice,
+once as the archive declares them (before anything is decompressed) and again while reading, so a member
+that inflates beyond what it declared, or beyond the limits, stops being read at the limit.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+
+from gripcode.errors import ExchangeError
+from gripcode.export.files import write_output
+
+QDE_NAME = "project.qde"
+SOURCES_FOLDER = "sources"
+INTERNAL_PREFIX = "internal://"
+# Zip timestamps cannot be earlier than 1980; a fixed one makes two exports of the same project identical.
+_FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+_CHUNK = 1 << 16
+_MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """How much a .qdpx may hold; generous for real projects, far below what a zip bomb unpacks to."""
+
+    max_members: int = 50_000
+    max_member_bytes: int = 512 * _MIB
+    max_total_bytes: int = 2048 * _MIB
+    # Text and XML compress 5-20 times; 100 times is only reached by padding. Small members are exempt,
+    # because a short run of blanks can compress further without harming anyone.
+    max_ratio: int = 100
+    ratio_exempt_bytes: int = 1 * _MIB
+
+
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def _unsafe_path(name: str) -> str | None:
+    """Why the member path ``name`` is refused, or None when it is an ordinary relative path."""
+    path = name.replace("\\", "/")
+    if path.startswith("/") or _DRIVE.match(path):
+        return "is absolute"
+    if ".." in path.split("/"):
+        return "climbs out of the archive with '..'"
+    if "\x00" in path:
+        return "contains a NUL character"
+    return None
+
+
+def _size(n: int) -> str:
+    return f"{n / _MIB:.1f} MiB" if n >= _MIB else f"{n} bytes"
+
+
+class QdpxArchive:
+    """An open .qdpx: its checked member list, the project file's bytes, and bounded reads of sources."""
+
+    def __init__(self, path: Path, limits: ArchiveLimits | None = None) -> None:
+        self.path = Path(path)
+        self.limits = limits or ArchiveLimits()
+        self._read_total = 0
+        try:
+            self._zip = zipfile.ZipFile(self.path)
+        except FileNotFoundError:
+            raise ExchangeError(f"{self.path} does not exist") from None
+        except IsADirectoryError:
+            raise ExchangeError(f"{self.path} is a folder, not a .qdpx file") from None
+        except zipfile.BadZipFile:
+            raise ExchangeError(f"{self.path.name} is not a .qdpx project: it is not a zip archive") from None
+        except OSError as exc:
+            raise ExchangeError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        try:
+            self._members = self._checked_members()
+            self.qde_name = self._find_qde()
+        except BaseException:
+            self._zip.close()
+            raise
+        # Lower-case paths with forward slashes, so "Sources/X.txt" and "sources\\x.txt" find the same member.
+        self._by_folded = {name.replace("\\", "/").lower(): name for name in self._members}
+
+    def __enter__(self) -> QdpxArchive:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._zip.close()
+
+    def _checked_members(self) -> dict[str, zipfile.ZipInfo]:
+        infos = self._zip.infolist()
+        limits, where = self.limits, self.path.name
+        if len(infos) > limits.max_members:
+            raise ExchangeError(f"{where} holds {len(infos)} files; refused above {limits.max_members}")
+        members: dict[str, zipfile.ZipInfo] = {}
+        total = 0
+        for info in infos:
+            reason = _unsafe_path(info.filename)
+            if reason is not None:
+                raise ExchangeError(f"{where} contains the member {info.filename!r}, whose path {reason}: refused "
+                                    "(a .qdpx never needs such a path; the archive may be crafted to overwrite files)")
+            if info.is_dir():
+                continue
+            if info.flag_bits & 0x1:
+                raise ExchangeError(f"{where}: the member {info.filename!r} is encrypted; export it without a password")
+            if info.file_size > limits.max_member_bytes:
+                raise ExchangeError(f"{where}: the member {info.filename!r} unpacks to {_size(info.file_size)}; "
+                                    f"refused above {_size(limits.max_member_bytes)}")
+            if (info.file_size > limits.ratio_exempt_bytes
+                    and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
+                ratio = info.file_size // max(info.compress_size, 1)
+                raise ExchangeError(f"{where}: the member {info.filename!r} would unpack to {_size(info.file_size)} "
+                                    f"from {_size(info.compress_size)} ({ratio} times): refused as a likely zip bomb")
+            total += info.file_size
+            if total > limits.max_total_bytes:
+                raise ExchangeError(f"{where} unpacks to more than {_size(limits.max_total_bytes)}; refused")
+            members[info.filename] = info
+        return members
+
+    def _find_qde(self) -> str:
+        candidates = [name for name in self._members
+                      if name.lower().endswith(".qde") and not name.startswith("__MACOSX/")]
+        if not candidates:
+            raise ExchangeError(f"{self.path.name} has no .qde project file; is it a REFI-QDA project (.qdpx)?")
+        if len(candidates) > 1:
+            at_root = [name for name in candidates if "/" not in name.replace("\\", "/")]
+            if len(at_root) == 1:
+                return at_root[0]
+            raise ExchangeError(f"{self.path.name} holds several project files ({', '.join(sorted(candidates))}); "
+                                "expected one")
+        return candidates[0]
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._members)
+
+    def read(self, name: str) -> bytes:
+        """The bytes of member ``name``, never more than it declares or the limits allow."""
+        info = self._members[name]
+        limit = min(info.file_size, self.limits.max_member_bytes)
+        out = bytearray()
+        try:
+            with self._zip.open(info) as stream:
+                while True:
+                    chunk = stream.read(_CHUNK)
+                    if not chunk:
+                        break
+                    out += chunk
+                    if len(out) > limit:
+                        raise ExchangeError(f"{self.path.name}: the member {name!r} unpacks to more than the "
+                                            f"{_size(limit)} it declares: refused as a likely zip bomb")
+                    if self._read_total + len(out) > self.limits.max_total_bytes:
+                        raise ExchangeError(f"{self.path.name} unpacks to more than "
+                                            f"{_size(self.limits.max_total_bytes)}; refused")
+        except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
+            # A CRC error is what a member that lies about its size ends in, too.
+            raise ExchangeError(f"{self.path.name}: the member {name!r} cannot be unpacked: {exc}") from None
+        except OSError as exc:
+            raise ExchangeError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        self._read_total += len(out)
+        return bytes(out)
+
+    def read_qde(self) -> bytes:
+        return self.read(self.qde_name)
+
+    def resolve(self, reference: str | None) -> str | None:
+        """The member a source path points to, or None when the archive does not hold it.
+
+        Accepts ``internal://name`` (the standard form: a file in the sources folder), a path relative to the
+        archive, ``Sources/`` in any case, and, as a last resort, the file name of an absolute path some tools
+        leave behind when the file was copied into the archive anyway.
+        """
+        if not reference or not reference.strip():
+            return None
+        ref = reference.strip().replace("\\", "/")
+        if ref.lower().startswith(INTERNAL_PREFIX):
+            ref = ref[len(INTERNAL_PREFIX):]
+        elif ref.lower().startswith("file://"):
+            ref = ref[len("file://"):]
+        ref = ref.lstrip("/")
+        candidates = [ref, f"{SOURCES_FOLDER}/{ref}", f"{SOURCES_FOLDER}/{PurePosixPath(ref).name}"]
+        for candidate in candidates:
+            found = self._by_folded.get(candidate.lower())
+            if found is not None:
+                return found
+        return None
+
+
+def write_qdpx(path: Path, qde: bytes, sources: list[tuple[str, bytes]]) -> None:
+    """Write ``project.qde`` and ``sources/<name>`` members in a fixed order with fixed timestamps, so the same
+    project always gives the same bytes; the archive is built in memory first, so a failure leaves no file."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in [(QDE_NAME, qde), *sorted((f"{SOURCES_FOLDER}/{n}", d) for n, d in sources)]:
+            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    write_output(path, buffer.getvalue(), error=ExchangeError)

@@ -1,0 +1,495 @@
+"""Writing a project as a REFI-QDA project (``.qdpx``): users, codebook, cases, text sources, codings, memos.
+
+What goes where (the element order is the Project schema's):
+
+* ``Users``: every coder, people and machine coders alike, so each coding names who made it.
+* ``CodeBook``: active and retired codes in codebook order (retired ones with ``isCodable="false"``), with
+  colours, and definition, criteria and examples in ``Description`` in the layout the .qdc export uses.
+  Merged codes are left out: their codings belong to the code they were merged into.
+* ``Variables`` and ``Cases``: each case attribute is a typed variable (Text, Float, Date); a key whose values
+  have different types across cases is written as Text. Each case lists its documents as ``SourceRef``.
+  Document fields (kind, language, date, source and metadata) are source variables named
+  ``Document <field>``; metadata that is not a single value is written as JSON text, ``Document <key> (JSON)``.
+* ``Sources``: each document's stored text is ``sources/<GUID>.txt`` (UTF-8, ``\\n`` line breaks, NFC), so
+  ``startPosition``/``endPosition`` are exactly gripcode's code-point offsets. Codings on the same span form
+  one ``PlainTextSelection`` whose ``name`` is the quote; each coding keeps its coder as ``creatingUser``.
+* ``Notes``: memos, referenced with ``NoteRef`` from the project, the document, the code or the coding they
+  are about; a coding's own memo field becomes a note on that coding.
+
+Only counted codings are written (status accepted: manual ones and accepted suggestions); suggestions
+waiting for review only with ``include_suggestions``; rejected ones never.
+
+GUIDs: an object without a stored ``refi_guid`` gets one now, saved in the caller's transaction, so the next
+export, and any program that imported the last one, see the same GUIDs. Codes get the GUID the .qdc export
+derives for them (from the codebook's name and the code's id), so a codebook exchanged alone and a project
+agree. Selections take a GUID derived from their document and span. Nothing else in the file changes
+between exports: no export time is written, only stored timestamps, and everything is in a fixed order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from gripcode import __version__
+from gripcode.codebook.model import Code as CodebookCode
+from gripcode.codebook.model import Examples
+from gripcode.codebook.refi_common import XSI_NS, derived_guid, escape_attr, escape_text, hex_colour, \
+    normalise_guid, xml_unsafe_char
+from gripcode.codebook.refi_qdc import describe_code
+from gripcode.codebook.sync import current_codebook, latest_version
+from gripcode.db.models import Case, Code, Coder, Coding, Document, Memo
+from gripcode.errors import CodebookError, ExchangeError
+from gripcode.exchange.qdpx_archive import INTERNAL_PREFIX, write_qdpx
+from gripcode.exchange.qdpx_model import PROJECT_NS
+
+SCHEMA_LOCATION = f"{PROJECT_NS} http://schema.qdasoftware.org/versions/Project/v1.0/Project.xsd"
+DOCUMENT_VARIABLE_PREFIX = "Document "
+JSON_SUFFIX = " (JSON)"
+CODING_MEMO_NAME = "Coding memo"
+
+
+def coding_memo_guid(coding_guid: str) -> str:
+    """The note that carries a coding's memo field; the reader recognises it by this GUID."""
+    return derived_guid("coding-memo", coding_guid)
+
+
+def selection_guid(document_guid: str, start: int, end: int) -> str:
+    return derived_guid("selection", document_guid, str(start), str(end))
+
+
+def variable_guid(scope: str, name: str, kind: str) -> str:
+    return derived_guid("variable", scope, name, kind)
+
+
+@dataclass
+class ExportReport:
+    path: Path
+    users: int = 0
+    codes: int = 0
+    cases: int = 0
+    documents: int = 0
+    selections: int = 0
+    codings: int = 0
+    notes: int = 0
+    guids_assigned: int = 0
+    statuses: tuple[str, ...] = ("accepted",)
+    memos_left_out: int = 0
+
+
+# ----------------------------------------------------------------------------------------------------- GUIDs
+
+
+def _stored_guid(value: str | None, what: str) -> str:
+    guid = normalise_guid(value) if value is not None else None
+    if guid is None:
+        raise ExchangeError(f"{what} has the refi_guid {value!r}, which is not a GUID")
+    return guid
+
+
+def _assign(rows: list[Any], used: set[str], make: Any = None) -> int:
+    """Give every row without a GUID one, avoiding ``used``; returns how many were assigned."""
+    assigned = 0
+    for row in rows:
+        if row.refi_guid is not None:
+            continue
+        guid = make(row) if make is not None else None
+        if guid is None or guid in used:
+            guid = str(uuid.uuid4())
+        row.refi_guid = guid
+        used.add(guid)
+        assigned += 1
+    return assigned
+
+
+def _used(session: Session, model: Any) -> set[str]:
+    return {normalise_guid(g) or g for g in session.scalars(select(model.refi_guid).where(model.refi_guid.is_not(None)))}
+
+
+# ------------------------------------------------------------------------------------------------ XML bits
+
+
+def _safe(text: str, what: str) -> str:
+    bad = xml_unsafe_char(text)
+    if bad is not None:
+        raise ExchangeError(f"{what} contains the character U+{ord(bad):04X}, which XML cannot carry; remove it")
+    return text
+
+
+def _attrs(pairs: list[tuple[str, str | None]]) -> str:
+    return "".join(f' {key}="{escape_attr(value)}"' for key, value in pairs if value is not None)
+
+
+def _when(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _decimal(value: float) -> str:
+    # xsd:decimal has no exponent: 1e-07 must be written 0.0000001.
+    return format(Decimal(repr(value)), "f")
+
+
+_REFI_TYPE = {str: "Text", bool: "Boolean", int: "Integer", float: "Float", dt.date: "Date"}
+_VALUE_ELEMENT = {"Text": "TextValue", "Boolean": "BooleanValue", "Integer": "IntegerValue", "Float": "FloatValue",
+                  "Date": "DateValue"}
+
+
+def _refi_type(value: Any) -> str | None:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "Text"
+    return _REFI_TYPE.get(type(value))
+
+
+def _format(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and math.isfinite(value):
+        return _decimal(value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+class _Variables:
+    """Typed variables collected from case attributes and document fields, one per (scope, name)."""
+
+    def __init__(self) -> None:
+        self.values: dict[tuple[str, str], dict[int, Any]] = defaultdict(dict)
+        self._declared: list[tuple[str, str, str, str]] | None = None
+
+    def add(self, scope: str, name: str, owner: int, value: Any) -> None:
+        if value is None or (isinstance(value, str) and not value.strip()) or _refi_type(value) is None:
+            return
+        self.values[(scope, name)][owner] = value
+
+    def declared(self) -> list[tuple[str, str, str, str]]:
+        """(scope, name, type, guid) in a fixed order."""
+        if self._declared is not None:
+            return self._declared
+        out = []
+        for (scope, name), by_owner in sorted(self.values.items()):
+            kinds = {kind for v in by_owner.values() if (kind := _refi_type(v)) is not None}
+            kind = kinds.pop() if len(kinds) == 1 else "Text"
+            out.append((scope, name, kind, variable_guid(scope, name, kind)))
+        self._declared = out
+        return out
+
+    def xml(self, scope: str, owner: int, indent: str) -> list[str]:
+        lines = []
+        for var_scope, name, kind, guid in self.declared():
+            if var_scope != scope or owner not in self.values[(scope, name)]:
+                continue
+            value = _safe(_format(self.values[(scope, name)][owner]), f"the value of {name!r}")
+            element = _VALUE_ELEMENT[kind]
+            lines += [f"{indent}<VariableValue>", f'{indent}  <VariableRef targetGUID="{guid}"/>',
+                      f"{indent}  <{element}>{escape_text(value)}</{element}>", f"{indent}</VariableValue>"]
+        return lines
+
+
+# ------------------------------------------------------------------------------------------------- export
+
+
+class _Exporter:
+    def __init__(self, session: Session, include_suggestions: bool, name: str | None) -> None:
+        self.session = session
+        self.statuses = ("accepted", "suggested") if include_suggestions else ("accepted",)
+        version = latest_version(session)
+        self.codebook_name = version.name if version is not None else "gripcode"
+        self.name = (name or "").strip() or self.codebook_name
+        self.renamed_from: dict[str, list[str]] = {}
+        if version is not None:
+            try:
+                _, cb = current_codebook(session)
+                self.renamed_from = {fc.id: list(fc.code.renamed_from) for fc in cb.flat()}
+            except CodebookError:
+                self.renamed_from = {}
+        self.variables = _Variables()
+        self.code_guid: dict[int, str] = {}
+        self.code_count = 0
+
+    def load(self) -> int:
+        s = self.session
+        self.coders = list(s.scalars(select(Coder).order_by(Coder.name)))
+        self.codes = list(s.scalars(select(Code).order_by(Code.position, Code.id)))
+        self.cases = list(s.scalars(select(Case).options(selectinload(Case.attributes)).order_by(Case.name)))
+        self.documents = list(s.scalars(select(Document).order_by(Document.id)))
+        self.codings = list(s.scalars(select(Coding).where(Coding.status.in_(self.statuses))
+                                      .order_by(Coding.document_id, Coding.start, Coding.end, Coding.id)))
+        self.memos = list(s.scalars(select(Memo).order_by(Memo.created_at, Memo.id)))
+        self.code_by_id = {c.id: c for c in self.codes}
+        exported = {c.id for c in self.codings}
+        self.memos_left_out = sum(1 for m in self.memos if m.target == "coding" and m.coding_id not in exported)
+        self.memos = [m for m in self.memos if m.target != "coding" or m.coding_id in exported]
+        assigned = _assign(self.coders, _used(s, Coder))
+        assigned += _assign(self.codes, _used(s, Code), lambda c: derived_guid("code", self.codebook_name, c.slug))
+        assigned += _assign(self.cases, _used(s, Case))
+        assigned += _assign(self.documents, _used(s, Document))
+        # Coding GUIDs are not unique in the table (an imported file may repeat one): a repeat gets its own.
+        seen: set[str] = set()
+        for coding in self.codings:
+            guid = normalise_guid(coding.refi_guid) if coding.refi_guid else None
+            if guid is None or guid in seen:
+                coding.refi_guid = None
+            else:
+                seen.add(guid)
+        assigned += _assign(self.codings, seen)
+        assigned += _assign(self.memos, _used(s, Memo))
+        s.flush()
+        self.coder_guid = {c.id: _stored_guid(c.refi_guid, f"coder {c.name}") for c in self.coders}
+        self.doc_guid = {d.id: _stored_guid(d.refi_guid, f"document {d.id}") for d in self.documents}
+        return assigned
+
+    # codebook --------------------------------------------------------------------------------------------
+
+    def _code_tree(self) -> list[tuple[Code, int]]:
+        """Exported codes in order with their depth; codes under a merged code move up to its place."""
+        by_id = {c.id: c for c in self.codes}
+        kept = {c.id for c in self.codes if c.status != "merged"}
+        children: dict[int | None, list[Code]] = defaultdict(list)
+        for code in self.codes:
+            if code.id not in kept:
+                continue
+            parent, seen = code.parent_id, {code.id}
+            while parent is not None and parent not in kept and parent in by_id and parent not in seen:
+                seen.add(parent)
+                parent = by_id[parent].parent_id
+            children[parent if parent in kept and parent not in seen else None].append(code)
+        out: list[tuple[Code, int]] = []
+        stack: list[tuple[Code, int]] = [(c, 0) for c in reversed(children[None])]
+        while stack:
+            code, depth = stack.pop()
+            out.append((code, depth))
+            stack.extend((child, depth + 1) for child in reversed(children[code.id]))
+        if len(out) != len(kept):
+            raise ExchangeError("the project's codes have a parent cycle; run `gripcode check`")
+        return out
+
+    def _description(self, code: Code) -> str:
+        try:
+            model = CodebookCode(id=code.slug, name=code.name, definition=code.definition or "",
+                                 include=code.include or "", exclude=code.exclude or "",
+                                 examples=Examples.model_validate(code.examples or {}),
+                                 renamed_from=self.renamed_from.get(code.slug, []), retired=code.status == "retired")
+        except ValidationError as exc:
+            raise ExchangeError(f"code {code.slug} cannot be described: {exc.errors()[0]['msg']}") from None
+        return describe_code(model)
+
+    def codebook_xml(self, notes_on: dict[tuple[str, int], list[str]]) -> list[str]:
+        tree = self._code_tree()
+        if not tree:
+            return []
+        self.code_guid = {c.id: _stored_guid(c.refi_guid, f"code {c.slug}") for c, _ in tree}
+        lines = ["  <CodeBook>", "    <Codes>"]
+        depth_open: list[int] = []
+        for code, depth in tree:
+            while depth_open and depth_open[-1] >= depth:
+                lines.append("      " + "  " * depth_open.pop() + "</Code>")
+            indent = "      " + "  " * depth
+            attrs = _attrs([("guid", self.code_guid[code.id]), ("name", _safe(code.name, f"code {code.slug}'s name")),
+                            ("isCodable", "false" if code.status == "retired" else "true"),
+                            ("color", hex_colour(code.color))])
+            lines.append(f"{indent}<Code{attrs}>")
+            description = _safe(self._description(code), f"code {code.slug}'s definition, criteria or examples")
+            lines.append(f"{indent}  <Description>{escape_text(description)}</Description>")
+            lines += [f'{indent}  <NoteRef targetGUID="{g}"/>' for g in notes_on.get(("code", code.id), [])]
+            depth_open.append(depth)
+        while depth_open:
+            lines.append("      " + "  " * depth_open.pop() + "</Code>")
+        lines += ["    </Codes>", "  </CodeBook>"]
+        self.code_count = len(tree)
+        return lines
+
+    def _resolve_code(self, code_id: int) -> int:
+        """The exported code a coding belongs to (a coding left on a merged code follows the merge)."""
+        by_id = self.code_by_id
+        seen = set()
+        while code_id not in self.code_guid and code_id in by_id and code_id not in seen:
+            seen.add(code_id)
+            target = by_id[code_id].merged_into_id
+            if target is None:
+                break
+            code_id = target
+        if code_id not in self.code_guid:
+            raise ExchangeError(f"coding on code {by_id[code_id].slug if code_id in by_id else code_id}, "
+                                "which is not exported; run `gripcode check`")
+        return code_id
+
+    # notes -----------------------------------------------------------------------------------------------
+
+    def notes(self) -> tuple[list[str], dict[tuple[str, int], list[str]], list[str]]:
+        """Note elements, the notes each object refers to, and the project's own notes."""
+        lines: list[str] = []
+        on: dict[tuple[str, int], list[str]] = defaultdict(list)
+        project: list[str] = []
+        coder_names = {c.id: c.name for c in self.coders}
+
+        def note(guid: str, name: str | None, user: str | None, when: dt.datetime | None, text: str, what: str) -> None:
+            attrs = _attrs([("guid", guid), ("name", _safe(name, what + " title") if name else None),
+                            ("creatingUser", user), ("creationDateTime", _when(when))])
+            lines.extend([f"    <Note{attrs}>",
+                          f"      <PlainTextContent>{escape_text(_safe(text, what))}</PlainTextContent>",
+                          "    </Note>"])
+
+        for memo in self.memos:
+            guid = _stored_guid(memo.refi_guid, f"memo {memo.id}")
+            note(guid, memo.title, self.coder_guid.get(memo.coder_id), memo.created_at, memo.text,
+                 f"memo {memo.id} (by {coder_names.get(memo.coder_id)})")
+            if memo.target == "project":
+                project.append(guid)
+            else:
+                target = {"document": memo.document_id, "code": memo.code_id, "coding": memo.coding_id}[memo.target]
+                on[(memo.target, target)].append(guid)  # type: ignore[index]
+        for coding in self.codings:
+            if coding.memo:
+                guid = coding_memo_guid(_stored_guid(coding.refi_guid, f"coding {coding.id}"))
+                note(guid, CODING_MEMO_NAME, self.coder_guid.get(coding.coder_id), coding.created_at, coding.memo,
+                     f"the memo of coding {coding.id}")
+                on[("coding", coding.id)].append(guid)
+        return lines, on, project
+
+    # variables, cases, sources ---------------------------------------------------------------------------
+
+    def collect_variables(self) -> None:
+        for case in self.cases:
+            for attr in case.attributes:
+                self.variables.add("case", attr.key, case.id, attr.value)
+        for doc in self.documents:
+            fields: dict[str, Any] = {"kind": doc.kind, "language": doc.language, "date": doc.date,
+                                      "source": doc.source}
+            for key, value in sorted((doc.meta or {}).items()):
+                if key in fields or value is None:
+                    continue
+                if isinstance(value, (str, int, float, bool)):
+                    fields[key] = value
+                else:  # lists and mappings (a PDF's page offsets) travel as JSON text
+                    fields[key + JSON_SUFFIX] = json.dumps(value, ensure_ascii=False, sort_keys=True)
+            for key, value in fields.items():
+                self.variables.add("document", DOCUMENT_VARIABLE_PREFIX + key, doc.id, value)
+
+    def variables_xml(self) -> list[str]:
+        declared = self.variables.declared()
+        if not declared:
+            return []
+        lines = ["  <Variables>"]
+        for _scope, name, kind, guid in declared:
+            lines.append(f"    <Variable{_attrs([('guid', guid), ('name', _safe(name, 'a variable name')), ('typeOfVariable', kind)])}/>")
+        return lines + ["  </Variables>"]
+
+    def cases_xml(self) -> list[str]:
+        if not self.cases:
+            return []
+        members: dict[int, list[str]] = defaultdict(list)
+        for doc in self.documents:
+            if doc.case_id is not None:
+                members[doc.case_id].append(self.doc_guid[doc.id])
+        lines = ["  <Cases>"]
+        for case in self.cases:
+            guid = _stored_guid(case.refi_guid, f"case {case.name}")
+            lines.append(f"    <Case{_attrs([('guid', guid), ('name', _safe(case.name, 'a case name'))])}>")
+            if case.description:
+                lines.append(f"      <Description>{escape_text(_safe(case.description, f'case {case.name}'))}</Description>")
+            lines += self.variables.xml("case", case.id, "      ")
+            lines += [f'      <SourceRef targetGUID="{g}"/>' for g in members[case.id]]
+            lines.append("    </Case>")
+        return lines + ["  </Cases>"]
+
+    def sources_xml(self, notes_on: dict[tuple[str, int], list[str]], report: ExportReport
+                    ) -> tuple[list[str], list[tuple[str, bytes]]]:
+        if not self.documents:
+            return [], []
+        by_doc: dict[int, dict[tuple[int, int], list[Coding]]] = defaultdict(lambda: defaultdict(list))
+        for coding in self.codings:
+            by_doc[coding.document_id][(coding.start, coding.end)].append(coding)
+        position = {c.id: c.position for c in self.codes}
+        coder_names = {c.id: c.name for c in self.coders}
+        files: list[tuple[str, bytes]] = []
+        lines = ["  <Sources>"]
+        for doc in self.documents:
+            guid = self.doc_guid[doc.id]
+            files.append((f"{guid}.txt", doc.text.encode("utf-8")))
+            attrs = _attrs([("guid", guid), ("name", _safe(doc.title, f"the title of document {doc.id}")),
+                            ("plainTextPath", f"{INTERNAL_PREFIX}{guid}.txt"),
+                            ("creationDateTime", _when(doc.imported_at))])
+            lines.append(f"    <TextSource{attrs}>")
+            for (start, end), group in sorted(by_doc[doc.id].items()):
+                # By the written (whole-second) time, then name: a re-imported project picks the same coder.
+                group.sort(key=lambda c: (_when(c.created_at) or "", coder_names.get(c.coder_id, ""), c.id))
+                quote = doc.text[start:end]
+                name = quote if xml_unsafe_char(quote) is None else None
+                attrs = _attrs([("guid", selection_guid(guid, start, end)), ("name", name),
+                                ("startPosition", str(start)), ("endPosition", str(end)),
+                                ("creatingUser", self.coder_guid[group[0].coder_id]),
+                                ("creationDateTime", _when(group[0].created_at))])
+                lines.append(f"      <PlainTextSelection{attrs}>")
+                group.sort(key=lambda c: (position.get(self._resolve_code(c.code_id), 0),
+                                          coder_names.get(c.coder_id, ""), c.id))
+                for coding in group:
+                    code_guid = self.code_guid[self._resolve_code(coding.code_id)]
+                    attrs = _attrs([("guid", _stored_guid(coding.refi_guid, f"coding {coding.id}")),
+                                    ("creatingUser", self.coder_guid[coding.coder_id]),
+                                    ("creationDateTime", _when(coding.created_at))])
+                    lines += [f"        <Coding{attrs}>", f'          <CodeRef targetGUID="{code_guid}"/>']
+                    lines += [f'          <NoteRef targetGUID="{g}"/>' for g in notes_on.get(("coding", coding.id), [])]
+                    lines.append("        </Coding>")
+                    report.codings += 1
+                lines.append("      </PlainTextSelection>")
+                report.selections += 1
+            lines += [f'      <NoteRef targetGUID="{g}"/>' for g in notes_on.get(("document", doc.id), [])]
+            lines += self.variables.xml("document", doc.id, "      ")
+            lines.append("    </TextSource>")
+        return lines + ["  </Sources>"], files
+
+    def build(self, path: Path) -> tuple[bytes, list[tuple[str, bytes]], ExportReport]:
+        report = ExportReport(path=path, statuses=self.statuses)
+        report.guids_assigned = self.load()
+        report.memos_left_out = self.memos_left_out
+        self.collect_variables()
+        note_lines, notes_on, project_notes = self.notes()
+        codebook = self.codebook_xml(notes_on)
+        users = ["  <Users>"] + [f"    <User{_attrs([('guid', self.coder_guid[c.id]), ('name', _safe(c.name, 'a coder name'))])}/>"
+                                 for c in self.coders] + ["  </Users>"] if self.coders else []
+        sources, files = self.sources_xml(notes_on, report)
+        statuses = " and ".join(self.statuses)
+        description = (f"Exported by gripcode {__version__} from codebook {self.codebook_name}; codings with status "
+                       f"{statuses}; positions are Unicode code points of the UTF-8 texts in sources/.")
+        root = _attrs([("name", _safe(self.name, "the project name")), ("origin", f"gripcode {__version__}")])
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
+                 f'<Project xmlns="{PROJECT_NS}" xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{SCHEMA_LOCATION}"{root}>']
+        lines += users + codebook + self.variables_xml() + self.cases_xml() + sources
+        if note_lines:
+            lines += ["  <Notes>", *note_lines, "  </Notes>"]
+        lines.append(f"  <Description>{escape_text(description)}</Description>")
+        lines += [f'  <NoteRef targetGUID="{g}"/>' for g in project_notes]
+        lines += ["</Project>", ""]
+        report.users, report.codes, report.cases = len(self.coders), self.code_count, len(self.cases)
+        report.documents, report.notes = len(self.documents), len(note_lines) // 3
+        return "\n".join(lines).encode("utf-8"), files, report
+
+
+def project_to_qdpx(session: Session, path: Path, *, include_suggestions: bool = False,
+                    name: str | None = None) -> tuple[bytes, list[tuple[str, bytes]], ExportReport]:
+    """The ``project.qde`` bytes and the source files, without writing anything but missing GUIDs."""
+    return _Exporter(session, include_suggestions, name).build(Path(path))
+
+
+def export_qdpx(session: Session, path: Path, *, include_suggestions: bool = False,
+                name: str | None = None) -> ExportReport:
+    """Write the project to ``path`` as a .qdpx (the caller's transaction keeps the GUIDs assigned)."""
+    qde, files, report = project_to_qdpx(session, path, include_suggestions=include_suggestions, name=name)
+    write_qdpx(Path(path), qde, files)
+    return report

@@ -1,0 +1,378 @@
+"""Reading a REFI-QDA project (``.qdpx``) into a gripcode project, new or existing, in one transaction.
+
+Everything is read and checked before anything is written: the archive (paths, sizes), the XML (no DTDs, no
+entities), the source texts, and where every selection falls. Then, in the caller's transaction: coders by
+name, codes merged into the codebook by GUID and synced as a codebook version, cases (with their attributes)
+by GUID or name, documents through the ordinary importer (so they are normalised, deduplicated by text and
+segmented into units like any imported file; a text already in the project is reused and receives the
+codings), codings as accepted codings of origin ``import``, and memos. A failure anywhere leaves the project
+as it was.
+
+Positions are converted as :mod:`gripcode.exchange.qdpx_positions` describes; a selection that cannot be
+placed is reported, never silently dropped, and so are selections and sources that are not text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from gripcode.codebook.sync import latest_version
+from gripcode.coding.coders import get_or_create_coder
+from gripcode.corpus.decode import decode_bytes
+from gripcode.corpus.importer import ImportItem, ImportOptions, import_items
+from gripcode.corpus.normalize import text_sha256
+from gripcode.db.audit import record_event
+from gripcode.db.models import Case, CaseAttribute, Coder, Coding, Document, Event, Memo
+from gripcode.errors import DocumentImportError, ExchangeError
+from gripcode.exchange.qdpx_archive import ArchiveLimits, QdpxArchive
+from gripcode.exchange.qdpx_codebook import merge_codes
+from gripcode.exchange.qdpx_export import coding_memo_guid
+from gripcode.exchange.qdpx_model import XCode, XCoding, XNote, XProject, XSelection, XValue, read_project
+from gripcode.exchange.qdpx_positions import ORIGINS, detect_origin
+from gripcode.exchange.qdpx_read import LoadedSource, QdpxImportReport, SourceLoader, typed_value, when
+
+__all__ = ["QdpxImportReport", "import_qdpx"]
+
+# Values per IN (...) list: far below every backend's limit on bound parameters.
+_CHUNK = 500
+
+
+class _Importer:
+    def __init__(self, session: Session, archive: QdpxArchive, project: XProject, report: QdpxImportReport, *,
+                 actor: str, sets_as_cases: bool, language: str) -> None:
+        self.s, self.archive, self.p, self.report = session, archive, project, report
+        self.actor, self.sets_as_cases, self.language = actor, sets_as_cases, language
+        self.variables = {v.guid: v for v in project.variables}
+        self.users = {u.guid: u.name or f"user-{u.guid[:8]}" for u in project.users}
+        self.coders: dict[str, Coder] = {}
+        self.notes_by_guid = {n.guid: n for n in project.notes}
+
+    def coder(self, guid: str | None) -> Coder:
+        if guid is not None and guid in self.users:
+            name = self.users[guid]
+        else:
+            name = f"import@{self.report.origin if self.report.origin != 'unknown' else 'qdpx'}"
+        if name not in self.coders:
+            existed = self.s.scalar(select(Coder.id).where(Coder.name == name)) is not None
+            coder = get_or_create_coder(self.s, name[:200], actor=self.actor)
+            if not existed:
+                self.report.coders_added.append(coder.name)
+            if coder.refi_guid is None and guid is not None and guid in self.users and \
+                    self.s.scalar(select(Coder.id).where(Coder.refi_guid == guid)) is None:
+                coder.refi_guid = guid
+            self.coders[name] = coder
+        return self.coders[name]
+
+    def cases(self) -> dict[str, str]:
+        """Create or find the cases; returns source GUID -> case name."""
+        specs = [(c.guid, c.name, c.description, c.values, c.sources) for c in (self.p.cases or [])]
+        source_sets = [s for s in self.p.sets if s.sources]
+        if source_sets and (not specs or self.sets_as_cases):
+            self.report.cases_from_sets = True
+            specs += [(s.guid, s.name or f"set {s.guid[:8] if s.guid else '?'}", s.description, [], s.sources)
+                      for s in source_sets]
+        elif source_sets:
+            self.report.warnings.append(f"{len(source_sets)} set(s) of sources were not made into cases because the "
+                                        "file has cases; use --sets-as-cases to have them too")
+        code_sets = sum(1 for s in self.p.sets if not s.sources)
+        if code_sets:
+            self.report.warnings.append(f"{code_sets} set(s) of codes or notes were not imported (gripcode has no sets)")
+        case_of: dict[str, str] = {}
+        for guid, name, description, values, members in specs:
+            case = None
+            if guid is not None:
+                case = self.s.scalar(select(Case).where(Case.refi_guid == guid))
+            if case is None:
+                case = self.s.scalar(select(Case).where(Case.name == name[:200]))
+            if case is None:
+                taken = guid is not None and self.s.scalar(select(Case.id).where(Case.refi_guid == guid)) is not None
+                case = Case(name=name[:200], description=description.strip() or None,
+                            refi_guid=None if taken else guid)
+                self.s.add(case)
+                self.s.flush()
+                record_event(self.s, self.actor, "case.added", "case", case.id, name=case.name, by="qdpx import")
+                self.report.cases_added.append(case.name)
+            elif case.name not in self.report.cases_reused:
+                self.report.cases_reused.append(case.name)
+            self._attributes(case, values)
+            for member in members:
+                if member in case_of and case_of[member] != case.name:
+                    self.report.warnings.append(f"a source is in cases {case_of[member]} and {case.name}; "
+                                                f"gripcode keeps one case per document: {case_of[member]}")
+                    continue
+                case_of[member] = case.name
+        self.s.flush()
+        return case_of
+
+    def _attributes(self, case: Case, values: list[XValue]) -> None:
+        existing = {a.key: a for a in case.attributes}
+        for value in values:
+            variable = self.variables.get(value.variable)
+            if variable is None or not value.text:
+                continue
+            key = variable.name[:100] or value.variable
+            kind, converted = typed_value(variable.type, value.text)
+            if key in existing:
+                if existing[key].value != converted:
+                    self.report.warnings.append(f"case {case.name}: attribute {key} is {existing[key].value!r} in "
+                                                f"the project and {converted!r} in the file; kept the project's")
+                continue
+            attribute = CaseAttribute(key=key, value_type=kind, value_text=converted if kind == "text" else None,
+                                      value_number=converted if kind == "number" else None,
+                                      value_date=converted if kind == "date" else None)
+            case.attributes.append(attribute)
+            existing[key] = attribute
+
+    def _ids_by_digest(self, digests: set[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        ordered = sorted(digests)
+        for at in range(0, len(ordered), _CHUNK):
+            found.update(self.s.execute(select(Document.sha256, Document.id).where(
+                Document.sha256.in_(ordered[at:at + _CHUNK]))).tuples().all())
+        return found
+
+    def documents(self, sources: list[LoadedSource], case_of: dict[str, str], tmp: Path) -> None:
+        digests = {id(s): text_sha256(s.text.text) for s in sources}
+        present = self._ids_by_digest(set(digests.values()))
+        items, queued = [], set()
+        for number, source in enumerate(sources):
+            digest = digests[id(source)]
+            if digest in present or digest in queued:
+                continue
+            queued.add(digest)
+            path = tmp / f"source-{number:06d}.txt"
+            path.write_bytes(source.text.text.encode("utf-8"))
+            fields = source.fields
+            items.append(ImportItem(path, ImportOptions(
+                case=case_of.get(source.x.guid), kind=fields.get("kind"),
+                language=fields.get("language") or self.language, date=fields.get("date"), title=source.title,
+                source=fields.get("source"), metadata=source.meta)))
+        if items:
+            import_items(self.s, items, actor=self.actor)
+        ids = self._ids_by_digest(set(digests.values()))
+        named: set[str] = set()
+        for source in sources:
+            digest = digests[id(source)]
+            source.doc_id = ids[digest]
+            doc = self.s.get(Document, source.doc_id)
+            assert doc is not None
+            if digest in present:
+                if digest not in named:
+                    self.report.documents_reused.append(doc.title)
+                case_name = case_of.get(source.x.guid)
+                case_id = self.s.scalar(select(Case.id).where(Case.name == case_name)) if case_name else None
+                if doc.case_id is None:
+                    doc.case_id = case_id
+                elif case_id is not None and case_id != doc.case_id:
+                    self.report.warnings.append(f"document {doc.title!r} is already in another case; kept there, "
+                                                f"not moved to {case_name}")
+            elif digest not in named:
+                self.report.documents_added.append(doc.title)
+                given = source.x.plain_path or source.x.rich_path or source.title
+                doc.original_name = re.sub(r"^internal://", "", given.strip(), flags=re.I)[:500]
+            named.add(digest)
+            if doc.refi_guid is None and self.s.scalar(
+                    select(Document.id).where(Document.refi_guid == source.x.guid)) is None:
+                doc.refi_guid = source.x.guid
+        self.s.flush()
+
+    def codings(self, sources: list[LoadedSource], code_ids: dict[str, int], version_id: int | None
+                ) -> list[tuple[XCoding, XSelection | None, int]]:
+        """Insert the codings; returns (coding, selection, coding id) for memos to refer to, including codings
+        that were already in the project."""
+        doc_ids = sorted({s.doc_id for s in sources if s.doc_id is not None})
+        known: dict[tuple[int, int, int, int, int], int] = {}
+        for at in range(0, len(doc_ids), _CHUNK):
+            for row in self.s.execute(select(Coding.id, Coding.document_id, Coding.code_id, Coding.coder_id,
+                                             Coding.start, Coding.end)
+                                      .where(Coding.document_id.in_(doc_ids[at:at + _CHUNK]))):
+                known[(row.document_id, row.code_id, row.coder_id, row.start, row.end)] = row.id
+        rows: list[dict[str, Any]] = []
+        new_row: dict[tuple[int, int, int, int, int], int] = {}  # key -> index in rows
+        links: list[tuple[XCoding, XSelection | None, tuple[int, int, int, int, int]]] = []
+        dangling = 0
+        now = dt.datetime.now(dt.timezone.utc)
+        for source in sources:
+            assert source.doc_id is not None
+            text = source.text.text
+            whole = (len(text) - len(text.lstrip()), len(text.rstrip()))
+            spans: list[tuple[XSelection | None, XCoding, int, int]] = [
+                (sel, coding, p.start, p.end) for sel, p in source.placed for coding in sel.codings]
+            spans += [(None, coding, *whole) for coding in source.x.codings]
+            self.report.codings_whole_source += len(source.x.codings)
+            for sel, coding, start, end in spans:
+                code_id = code_ids.get(coding.code)
+                if code_id is None:
+                    dangling += 1
+                    continue
+                coder = self.coder(coding.user or (sel.user if sel else None) or source.x.user)
+                key = (source.doc_id, code_id, coder.id, start, end)
+                links.append((coding, sel, key))
+                if key in known or key in new_row:
+                    self.report.codings_present += 1
+                    continue
+                memo = self._notes_text([g for g in coding.note_refs if coding.guid
+                                         and g == coding_memo_guid(coding.guid)])
+                if memo is None and sel is not None and sel.description.strip():
+                    memo = sel.description.strip()
+                new_row[key] = len(rows)
+                rows.append({"document_id": source.doc_id, "code_id": code_id, "coder_id": coder.id,
+                             "start": start, "end": end, "quote": text[start:end], "origin": "import",
+                             "status": "accepted", "codebook_version_id": version_id, "memo": memo,
+                             "refi_guid": coding.guid,
+                             "created_at": when(coding.created or (sel.created if sel else None)) or now,
+                             "updated_at": now})
+        if dangling:
+            self.report.warnings.append(f"{dangling} coding(s) name a code that is not in the file's codebook; "
+                                        "they were left out")
+        if rows:
+            ids = self.s.execute(insert(Coding).returning(Coding.id, sort_by_parameter_order=True),
+                                 rows).scalars().all()
+            known.update((key, ids[index]) for key, index in new_row.items())
+        self.report.codings_added = len(rows)
+        return [(coding, sel, known[key]) for coding, sel, key in links]
+
+    def _notes_text(self, guids: list[str]) -> str | None:
+        notes = self.notes_by_guid
+        texts = [t for t in (self._note_text(notes[g]) for g in guids if g in notes) if t]
+        return "\n\n".join(texts) if texts else None
+
+    def _note_text(self, note: XNote) -> str:
+        if note.content is not None:
+            return str(note.content).strip()
+        member = self.archive.resolve(note.plain_path)
+        if member is None:
+            return ""
+        try:
+            return decode_bytes(self.archive.read(member), name=member).strip()
+        except DocumentImportError:
+            return ""
+
+    def memos(self, sources: list[LoadedSource], code_ids: dict[str, int],
+              links: list[tuple[XCoding, XSelection | None, int]]) -> None:
+        target: dict[str, tuple[str, int | None]] = {}
+
+        def claim(guid: str, kind: str, object_id: int | None) -> None:
+            target.setdefault(guid, (kind, object_id))
+
+        for guid in self.p.note_refs:
+            claim(guid, "project", None)
+        for code in _walk_codes(self.p.codes):
+            for guid in code.note_refs:
+                if code.guid in code_ids:
+                    claim(guid, "code", code_ids[code.guid])
+        first_of_selection: dict[int, int] = {}
+        for coding, sel, coding_id in links:
+            if sel is not None:
+                first_of_selection.setdefault(id(sel), coding_id)
+            for guid in coding.note_refs:
+                if not (coding.guid and guid == coding_memo_guid(coding.guid)):
+                    claim(guid, "coding", coding_id)
+        for source in sources:
+            for guid in source.x.note_refs:
+                claim(guid, "document", source.doc_id)
+            for sel, _placement in source.placed:
+                for guid in sel.note_refs:
+                    if id(sel) in first_of_selection:
+                        claim(guid, "coding", first_of_selection[id(sel)])
+                    else:
+                        claim(guid, "document", source.doc_id)
+        all_codings = [c for source in self.p.sources
+                       for c in [*source.codings, *(c for sel in source.selections for c in sel.codings)]]
+        # Notes that carry a coding's memo field: never separate memos, even when the coding was already present.
+        coding_memos = {coding_memo_guid(c.guid) for c in all_codings
+                        if c.guid and coding_memo_guid(c.guid) in c.note_refs}
+        referenced = set(self.p.note_refs) | {g for code in _walk_codes(self.p.codes) for g in code.note_refs}
+        referenced |= {g for source in self.p.sources for g in source.note_refs}
+        referenced |= {g for source in self.p.sources for sel in source.selections for g in sel.note_refs}
+        referenced |= {g for c in all_codings for g in c.note_refs}
+        fallback = 0
+        for note in self.p.notes:
+            if note.guid in coding_memos and note.guid not in target:
+                continue  # carried in its coding's memo field
+            if self.s.scalar(select(Memo.id).where(Memo.refi_guid == note.guid)) is not None:
+                self.report.memos_present += 1
+                continue
+            text = self._note_text(note)
+            if not text:
+                continue
+            kind, object_id = target.get(note.guid, ("project", None))
+            if object_id is None and (kind != "project" or note.guid in referenced and note.guid not in target):
+                kind, fallback = "project", fallback + 1
+            memo = Memo(target=kind, text=text, title=note.name[:300] or None, refi_guid=note.guid,
+                        coder_id=self.coder(note.user).id,
+                        document_id=object_id if kind == "document" else None,
+                        code_id=object_id if kind == "code" else None,
+                        coding_id=object_id if kind == "coding" else None)
+            created = when(note.created)
+            if created is not None:
+                memo.created_at = created
+            self.s.add(memo)
+            self.report.memos_added += 1
+        if fallback:
+            self.report.warnings.append(f"{fallback} memo(s) about something that was not imported (a selection "
+                                        "that could not be placed, a source that is not text) were put on the project")
+        self.s.flush()
+
+
+def _walk_codes(codes: list[XCode]) -> list[XCode]:
+    out: list[XCode] = []
+    for code in codes:
+        out.append(code)
+        out.extend(_walk_codes(code.children))
+    return out
+
+
+def import_qdpx(session: Session, path: Path, *, actor: str, origin: str = "auto", sets_as_cases: bool = False,
+                language: str = "en", limits: ArchiveLimits | None = None) -> QdpxImportReport:
+    """Import the .qdpx at ``path`` into the project (the caller's transaction). ``origin`` names the program
+    that wrote it (``auto``: from the file) and decides how positions are counted first."""
+    path = Path(path)
+    if origin != "auto" and origin not in ORIGINS:
+        raise ExchangeError(f"unknown origin {origin!r}; use auto or one of {', '.join(ORIGINS)}")
+    report = QdpxImportReport(file=path.name)
+    with QdpxArchive(path, limits) as archive, tempfile.TemporaryDirectory(prefix="gripcode-qdpx-") as tmp_name:
+        tmp = Path(tmp_name)
+        project = read_project(archive.read_qde(), f"{archive.qde_name} in {path.name}")
+        report.origin_given = origin != "auto"
+        report.origin = origin if origin != "auto" else detect_origin(project.origin, project.base_path,
+                                                                      archive.qde_name)
+        report.non_text = dict(project.non_text)
+        report.non_text_codings = project.non_text_codings
+        loader = SourceLoader(archive, project, report)
+        sources = loader.load(tmp)
+        loader.place_selections(sources, report.origin)
+        work = _Importer(session, archive, project, report, actor=actor, sets_as_cases=sets_as_cases,
+                         language=language)
+
+        # The audit event is written first: SQLite's Python driver opens a transaction only at the first
+        # INSERT, and a savepoint (creating a coder takes one) released before that would commit on its own.
+        event = Event(actor=actor, action="qdpx.imported", entity="project", details={"file": path.name})
+        session.add(event)
+        session.flush()
+        for guid in sorted(work.users, key=lambda g: work.users[g]):
+            work.coder(guid)
+        name = project.name or path.stem
+        merge = merge_codes(session, project.codes, codebook_name=name,
+                            note=f"Imported from the REFI-QDA project {path.name}"
+                                 + (f" (origin: {project.origin})" if project.origin else "") + ".", actor=actor)
+        report.codes_added, report.codes_reused = merge.added, merge.reused
+        report.codebook_version = merge.version.id if merge.version is not None else None
+        case_of = work.cases()
+        work.documents(sources, case_of, tmp)
+        version = latest_version(session)
+        links = work.codings(sources, merge.by_guid, version.id if version is not None else None)
+        work.memos(sources, merge.by_guid, links)
+    event.details = {"file": path.name, "origin": report.origin, "documents_added": len(report.documents_added),
+                     "documents_reused": len(report.documents_reused), "codes_added": len(report.codes_added),
+                     "codings_added": report.codings_added, "memos_added": report.memos_added,
+                     "unplaced": report.unplaced, "non_text": report.non_text}
+    session.flush()
+    return report
