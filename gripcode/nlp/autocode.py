@@ -19,20 +19,19 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from gripcode.codebook.loader import codebook_hash, parse_codebook
+from gripcode.codebook.loader import codebook_hash
 from gripcode.codebook.model import Codebook
-from gripcode.codebook.sync import current_codebook
+from gripcode.codebook.sync import current_codebook, latest_version
 from gripcode.coding.coders import get_or_create_coder
 from gripcode.db.audit import record_event
 from gripcode.db.engine import transaction
-from gripcode.db.models import AutocodeProgress, Case, Code, Document
+from gripcode.db.models import AutocodeProgress, Case, Code, Coder, Document
 from gripcode.errors import CodingError
-from gripcode.nlp.pipelines import PipelineSet
+from gripcode.nlp.pipelines import Match, PipelineSet, init_worker, match_documents, match_in_worker
 from gripcode.nlp.suggestions import (
     Suggestion,
     drop_stale_suggestions,
@@ -42,7 +41,6 @@ from gripcode.nlp.suggestions import (
     rules_coder_name,
 )
 
-Match = tuple[int, str, int, int, str]  # document id, code id, start, end, rule reference
 Progress = Callable[[int, int], None]  # documents and words done in the last batch
 
 
@@ -66,30 +64,14 @@ class AutocodeReport:
 # ------------------------------------------------------------------------------------------- matching
 
 
-def match_documents(pipelines: PipelineSet, docs: Sequence[tuple[int, str, str]], batch_size: int = 64) -> list[Match]:
-    """Rule matches in ``docs`` (id, language, text) as character offsets, grouped through nlp.pipe by language."""
-    from gripcode.nlp.rules import DEFAULT_SPANS_KEY
-
-    by_lang: dict[str, list[tuple[int, str]]] = {}
-    for doc_id, lang, text in docs:
-        by_lang.setdefault(lang or "xx", []).append((doc_id, text))
-    out: list[Match] = []
-    for lang, items in by_lang.items():
-        nlp = pipelines.for_language(lang)
-        for (doc_id, _), doc in zip(items, nlp.pipe((text for _, text in items), batch_size=batch_size)):
-            out.extend((doc_id, s.label_, s.start_char, s.end_char, s.kb_id_) for s in doc.spans[DEFAULT_SPANS_KEY])
-    return out
-
-
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(yaml_text: str, trained: dict[str, str], chinese: str) -> None:
-    _WORKER["pipelines"] = PipelineSet(parse_codebook(yaml_text), trained=trained, chinese=chinese)
-
-
-def _match_in_worker(docs: list[tuple[int, str, str]]) -> list[Match]:
-    return match_documents(_WORKER["pipelines"], docs)
+def _start_workers(jobs: int, yaml_text: str, trained: dict[str, str], chinese: str) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` worker processes, started at once: they load spaCy while this process plans."""
+    # spawn, not fork: this process holds database connections.
+    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=init_worker,
+                               initargs=(yaml_text, trained, chinese))
+    for _ in range(jobs):
+        pool.submit(match_in_worker, yaml_text, [])  # the pool starts a process for each task it cannot place
+    return pool
 
 
 # ------------------------------------------------------------------------------------------- the run
@@ -100,7 +82,7 @@ class _Plan:
     cb: Codebook
     yaml_text: str
     version_id: int
-    coder_id: int
+    coder_id: int | None  # None on a dry run before any real run of this codebook version
     coder_name: str
     digest: str
     code_ids: dict[str, int]  # slug -> id, the codes in scope that have rules
@@ -139,13 +121,18 @@ def _plan(session: Session, *, actor: str, codes: Sequence[str] | None, case: st
                           f"{', '.join(with_rules) or 'none'}")
     ids = dict(session.execute(select(Code.slug, Code.id).where(Code.slug.in_(wanted))).tuples().all())
     scope = "*" if not codes else hashlib.sha1(",".join(sorted(wanted)).encode()).hexdigest()[:16]
-    coder = get_or_create_coder(session, rules_coder_name(digest), "rules", actor=actor)
+    coder_name = rules_coder_name(digest)
+    if dry_run:
+        # Only looked up: a dry run writes nothing, not even the machine coder.
+        coder_id = session.scalar(select(Coder.id).where(Coder.name == coder_name))
+    else:
+        coder_id = get_or_create_coder(session, coder_name, "rules", actor=actor).id
     doc_ids = _document_ids(session, case=case, kind=kind, doc=doc)
     done = set(session.scalars(select(AutocodeProgress.document_id).where(
-        AutocodeProgress.coder_id == coder.id, AutocodeProgress.scope == scope)))
+        AutocodeProgress.coder_id == coder_id, AutocodeProgress.scope == scope))) if coder_id is not None else set()
     todo = [d for d in doc_ids if d not in done]
     units = {slug: with_rules[slug].rules.unit for slug in wanted}  # type: ignore[union-attr]
-    return _Plan(cb, version.yaml_snapshot, version.id, coder.id, coder.name, digest, ids, units, scope, todo,
+    return _Plan(cb, version.yaml_snapshot, version.id, coder_id, coder_name, digest, ids, units, scope, todo,
                  len(doc_ids) - len(todo))
 
 
@@ -161,39 +148,49 @@ def _read(engine: Engine, ids: list[int]) -> list[tuple[int, str, str, int]]:
     return list(rows)
 
 
-def _matched_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_size: int,
-                     jobs: int, chinese: str, trained: dict[str, str]) -> Iterator[tuple[list[tuple[int, str, str, int]], list[Match]]]:
+def _matched_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_size: int, jobs: int,
+                     pool: ProcessPoolExecutor | None) -> Iterator[tuple[list[tuple[int, str, str, int]], list[Match]]]:
     batches = (_read(engine, ids) for ids in _batches(plan.todo, batch_size))
-    if jobs <= 0:
+    if pool is None:
         for docs in batches:
             yield docs, match_documents(pipelines, [(d, lang, text) for d, lang, text, _ in docs])
         return
-    # spawn, not fork: this process holds database connections.
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=_init_worker,
-                             initargs=(plan.yaml_text, trained, chinese)) as pool:
-        window: deque[tuple[list[tuple[int, str, str, int]], Future[list[Match]]]] = deque()
-        for docs in batches:
-            window.append((docs, pool.submit(_match_in_worker, [(d, lang, text) for d, lang, text, _ in docs])))
-            if len(window) > 2 * jobs:
-                head, future = window.popleft()
-                yield head, future.result()
-        while window:
+    window: deque[tuple[list[tuple[int, str, str, int]], Future[tuple[list[Match], list[str]]]]] = deque()
+
+    def result(future: Future[tuple[list[Match], list[str]]]) -> list[Match]:
+        matches, warnings = future.result()
+        pipelines.warnings.extend(w for w in dict.fromkeys(warnings) if w not in pipelines.warnings)
+        return matches
+
+    for docs in batches:
+        window.append((docs, pool.submit(match_in_worker, plan.yaml_text,
+                                         [(d, lang, text) for d, lang, text, _ in docs])))
+        if len(window) > 2 * jobs:
             head, future = window.popleft()
-            yield head, future.result()
+            yield head, result(future)
+    while window:
+        head, future = window.popleft()
+        yield head, result(future)
 
 
 def _suggestions(session: Session, plan: _Plan, docs: list[tuple[int, str, str, int]],
                  matches: list[Match]) -> list[Suggestion]:
     matches = [m for m in matches if m[1] in plan.code_ids]
-    kinds = {plan.units[m[1]] for m in matches} - {"match"}
+    widened = [m for m in matches if plan.units[m[1]] != "match"]
+    kinds = {plan.units[m[1]] for m in widened}
     if "turn" in kinds:
         kinds.add("paragraph")  # documents without speaker turns fall back to paragraphs
-    indexes = load_unit_indexes(session, [d[0] for d in docs], kinds)
+    # Units only of the documents that have a match to widen, and only of the kinds needed.
+    indexes = load_unit_indexes(session, {m[0] for m in widened}, kinds)
     out = []
     for doc_id, slug, start, end, ref in matches:
         unit = plan.units[slug]
         if unit != "match":
-            index = indexes.get((doc_id, unit)) or (indexes.get((doc_id, "paragraph")) if unit == "turn" else None)
+            index = indexes.get((doc_id, unit))
+            if unit == "turn" and (index is None or not index.holds(start, end)):
+                # No speaker turns in the document, or a match outside every turn (a transcript's header):
+                # the paragraph, rather than a span reaching into the next turn.
+                index = indexes.get((doc_id, "paragraph"))
             if index is not None:
                 start, end = index.cover(start, end)
         out.append(Suggestion(doc_id, plan.code_ids[slug], start, end, ref))
@@ -206,23 +203,46 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
              progress: Progress | None = None) -> AutocodeReport:
     started = time.perf_counter()
     trained = dict(trained or {})
-    with transaction(engine) as session:
-        plan = _plan(session, actor=actor, codes=codes, case=case, kind=kind, doc=doc, dry_run=dry_run)
-        report = AutocodeReport(plan.coder_name, plan.digest, dry_run=dry_run, already_done=plan.already_done)
-        if not dry_run:
-            scope_docs = plan.todo if (case or kind or doc) else None
-            report.stale_removed = drop_stale_suggestions(session, origin="rule", keep_coder_id=plan.coder_id,
-                                                          document_ids=scope_docs,
-                                                          code_ids=list(plan.code_ids.values()))
-        else:
-            session.rollback()  # the machine coder made for the plan is not kept on a dry run
-    pipelines = PipelineSet(plan.cb, trained=trained, chinese=chinese, warnings=report.warnings)
+    pool: ProcessPoolExecutor | None = None
+    try:
+        with transaction(engine) as session:
+            latest = latest_version(session) if jobs > 0 else None
+            if latest is not None:
+                pool = _start_workers(jobs, latest.yaml_snapshot, trained, chinese)
+            plan = _plan(session, actor=actor, codes=codes, case=case, kind=kind, doc=doc, dry_run=dry_run)
+            report = AutocodeReport(plan.coder_name, plan.digest, dry_run=dry_run, already_done=plan.already_done)
+            if not dry_run:
+                scope_docs = plan.todo if (case or kind or doc) else None
+                # Without --codes, every code's: also those of codes that lost their rules or were retired since.
+                scope_codes = list(plan.code_ids.values()) if codes else None
+                report.stale_removed = drop_stale_suggestions(session, origin="rule", keep_coder_id=plan.coder_id,
+                                                              document_ids=scope_docs, code_ids=scope_codes)
+            else:
+                session.rollback()
+        _run(engine, plan, report, PipelineSet(plan.cb, trained=trained, chinese=chinese, warnings=report.warnings),
+             batch_size, jobs, pool, dry_run, progress)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    report.seconds = time.perf_counter() - started
+    if not dry_run:
+        with transaction(engine) as session:
+            record_event(session, actor, "autocode.run", "coder", plan.coder_id, coder=plan.coder_name,
+                         documents=report.documents, resumed_after=report.already_done,
+                         suggestions=report.suggestions, stale_removed=report.stale_removed,
+                         codes=sorted(plan.code_ids))
+    return report
+
+
+def _run(engine: Engine, plan: _Plan, report: AutocodeReport, pipelines: PipelineSet, batch_size: int, jobs: int,
+         pool: ProcessPoolExecutor | None, dry_run: bool, progress: Progress | None) -> None:
     slug_of = {code_id: slug for slug, code_id in plan.code_ids.items()}
-    for docs, matches in _matched_batches(engine, plan, pipelines, batch_size, jobs, chinese, trained):
+    for docs, matches in _matched_batches(engine, plan, pipelines, batch_size, jobs, pool):
         with transaction(engine) as session:
             found = _suggestions(session, plan, docs, matches)
             fresh = new_suggestions(session, found, origin="rule")
             if not dry_run:
+                assert plan.coder_id is not None
                 insert_suggestions(session, fresh, coder_id=plan.coder_id, origin="rule",
                                    texts={d[0]: d[2] for d in docs}, codebook_version_id=plan.version_id)
                 session.execute(AutocodeProgress.__table__.insert(),
@@ -237,12 +257,3 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
         report.per_code.update(slug_of[s.code_id] for s in fresh)
         if progress is not None:
             progress(len(docs), sum(d[3] for d in docs))
-    report.seconds = time.perf_counter() - started
-    if not dry_run:
-        with transaction(engine) as session:
-            record_event(session, actor, "autocode.run", "coder", plan.coder_id, coder=plan.coder_name,
-                         documents=report.documents, resumed_after=report.already_done,
-                         suggestions=report.suggestions, stale_removed=report.stale_removed,
-                         codes=sorted(plan.code_ids))
-    return report
-

@@ -10,14 +10,23 @@ blank pipeline; nothing is ever downloaded.
 from __future__ import annotations
 
 import importlib.util
+import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from gripcode.codebook.model import Codebook
 from gripcode.nlp.languages import spacy_lang
-from gripcode.nlp.rules import COMPONENT, RuleMatcher, rules_for_language
+
+if TYPE_CHECKING:
+    from gripcode.nlp.rules import RuleMatcher
+
+# gripcode.nlp.rules, and with it spaCy (about a second), is imported where a pipeline is built, not here: an
+# autocoding run starts its worker processes first, so that they load spaCy while this process does too.
 
 CHINESE_SEGMENTERS = ("char", "jieba")
+
+Match = tuple[int, str, int, int, str]  # document id, code id, start, end, rule reference
 
 
 @dataclass
@@ -74,6 +83,48 @@ def build_pipeline(cb: Codebook, lang: str, *, trained: str | None = None, chine
     if nlp is None:
         nlp = _blank(lang, chinese, notes)
     nlp.max_length = 100_000_000
-    component = cast(RuleMatcher, nlp.add_pipe(COMPONENT, last=True))
-    component.set_rules(rules_for_language(cb, lang))
+    from gripcode.nlp.rules import COMPONENT, rules_for_language
+
+    component = cast("RuleMatcher", nlp.add_pipe(COMPONENT, last=True))
+    rules = rules_for_language(cb, lang)
+    for rule in rules:
+        # Documents are stored in NFC; a term typed in decomposed form ("a" + combining tilde) must match too.
+        rule["terms"] = [unicodedata.normalize("NFC", term) for term in rule["terms"]]
+    component.set_rules(rules)
     return nlp
+
+
+def match_documents(pipelines: PipelineSet, docs: Sequence[tuple[int, str, str]], batch_size: int = 64) -> list[Match]:
+    """Rule matches in ``docs`` (id, language, text) as character offsets, grouped through nlp.pipe by language."""
+    from gripcode.nlp.rules import DEFAULT_SPANS_KEY
+
+    by_lang: dict[str, list[tuple[int, str]]] = {}
+    for doc_id, lang, text in docs:
+        by_lang.setdefault(lang or "xx", []).append((doc_id, text))
+    out: list[Match] = []
+    for lang, items in by_lang.items():
+        nlp = pipelines.for_language(lang)
+        for (doc_id, _), doc in zip(items, nlp.pipe((text for _, text in items), batch_size=batch_size)):
+            out.extend((doc_id, s.label_, s.start_char, s.end_char, s.kb_id_) for s in doc.spans[DEFAULT_SPANS_KEY])
+    return out
+
+
+# Worker processes of an autocoding run. They live here rather than in gripcode.nlp.autocode, so that a worker
+# imports spaCy and the codebook but not the database layer, and starts sooner.
+_WORKER: dict[str, Any] = {}
+
+
+def init_worker(yaml_text: str, trained: dict[str, str], chinese: str) -> None:
+    """Load spaCy and the codebook in a new worker process, while the parent plans the run."""
+    from gripcode.codebook.loader import parse_codebook
+
+    _WORKER.update(yaml=yaml_text, trained=trained, chinese=chinese,
+                   pipelines=PipelineSet(parse_codebook(yaml_text), trained=trained, chinese=chinese))
+
+
+def match_in_worker(yaml_text: str, docs: list[tuple[int, str, str]]) -> tuple[list[Match], list[str]]:
+    """The matches in ``docs`` under the codebook ``yaml_text``, and the worker's warnings so far."""
+    if _WORKER.get("yaml") != yaml_text:  # a codebook synced after the worker started
+        init_worker(yaml_text, _WORKER.get("trained", {}), _WORKER.get("chinese", "char"))
+    pipelines: PipelineSet = _WORKER["pipelines"]
+    return match_documents(pipelines, docs), list(pipelines.warnings)

@@ -1,0 +1,452 @@
+"""Autocoding from the command line: rule suggestions widened to units, idempotent and resumable runs,
+codebook versions, filters, worker processes, and suggestions that never count until reviewed."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, func, select, text, update
+
+from gripcode.codebook.loader import codebook_hash, parse_codebook
+from gripcode.db.engine import make_engine, transaction
+from gripcode.db.models import AutocodeProgress, Code, Coder, Coding, Document, Event, utcnow
+from gripcode.nlp.autocode import autocode
+from gripcode.nlp.suggestions import drop_stale_suggestions
+
+from conftest import Gripcode
+
+CODEBOOK = """
+codebook: autocode-test
+codes:
+  - id: market
+    name: Market control
+    children:
+      - id: quotas
+        name: Export quotas
+        rules:
+          unit: sentence
+          terms:
+            en: [export quota, export quotas]
+  - id: costs
+    name: Environmental costs
+    rules:
+      unit: paragraph
+      terms:
+        en: [tailings]
+  - id: talk
+    name: Magnet talk
+    rules:
+      unit: turn
+      terms:
+        en: [magnet]
+  - id: licences
+    name: Licences
+    rules:
+      unit: match
+      terms:
+        en: [licence system]
+  - id: old-prices
+    name: Old prices
+    merged_into: quotas
+    rules:
+      terms:
+        en: [prices]
+  - id: rivers
+    name: Rivers
+    retired: true
+    rules:
+      unit: paragraph
+      terms:
+        en: [rivers]
+"""
+
+# Paragraphs separated by blank lines; sentences end with full stops.
+NEWS = ("China cut export quotas in 2010. Prices rose sharply.\n\n"
+        "Tailings leaked into rivers. A magnet plant opened nearby.\n\n"
+        "Export quotas were later replaced by a licence system.\n")
+# A transcript: a header line, then turns; the second turn runs over two paragraphs.
+INTERVIEW = ("Interview 4, recorded at the magnet plant.\n\n"
+             "Interviewer: Tell me about the plant.\n\n"
+             "R1: The magnet plant opened in 2015.\n\n"
+             "It was noisy and the tailings pond leaked.\n\n"
+             "Interviewer: Anything about export quotas?\n\n"
+             "R1: No.\n")
+PLAIN = "Nothing here is about any of the codes.\n"
+
+SENTENCE_1 = "China cut export quotas in 2010."
+SENTENCE_3 = "Export quotas were later replaced by a licence system."
+NEWS_P2 = "Tailings leaked into rivers. A magnet plant opened nearby."
+TURN_2 = "R1: The magnet plant opened in 2015.\n\nIt was noisy and the tailings pond leaked."
+INTERVIEW_P4 = "It was noisy and the tailings pond leaked."
+INTERVIEW_HEADER = "Interview 4, recorded at the magnet plant."
+TURN_3 = "Interviewer: Anything about export quotas?"
+
+# (document, code, quote, rule) of every suggestion the codebook above makes on the three documents.
+EXPECTED = {
+    ("News", "quotas", SENTENCE_1, "term:export quotas"),
+    ("News", "quotas", SENTENCE_3, "term:export quotas"),
+    ("News", "costs", NEWS_P2, "term:tailings"),
+    ("News", "talk", NEWS_P2, "term:magnet"),  # no turns in a news item: the paragraph
+    ("News", "licences", "licence system", "term:licence system"),
+    ("Interview", "talk", INTERVIEW_HEADER, "term:magnet"),  # outside every turn: the paragraph
+    ("Interview", "talk", TURN_2, "term:magnet"),  # the whole turn, two paragraphs
+    ("Interview", "costs", INTERVIEW_P4, "term:tailings"),  # the paragraph, not the turn
+    ("Interview", "quotas", TURN_3, "term:export quotas"),
+}
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def setup_project(grip: Gripcode, folder: Path, codebook: str = CODEBOOK) -> Gripcode:
+    grip.ok("codebook", "sync", str(write(folder, "cb.yaml", codebook)))
+    grip.ok("case", "add", "China")
+    grip.ok("import", str(write(folder, "news.txt", NEWS)), "--kind", "media", "--title", "News", "--case", "China")
+    grip.ok("import", str(write(folder, "interview.txt", INTERVIEW)), "--kind", "interview", "--title", "Interview")
+    grip.ok("import", str(write(folder, "plain.txt", PLAIN)), "--kind", "policy", "--title", "Plain")
+    return grip
+
+
+@pytest.fixture
+def project(grip: Gripcode, tmp_path: Path) -> Gripcode:
+    return setup_project(grip, tmp_path)
+
+
+def suggestions(url: str, **where: Any) -> list[dict[str, Any]]:
+    """Every rule-origin coding with its document title, code, coder, offsets, quote and text at the offsets."""
+    engine = make_engine(url)
+    with transaction(engine) as s:
+        query = (select(Coding, Document.title, Document.text, Code.slug, Coder.name, Coder.kind)
+                 .join(Document, Coding.document_id == Document.id).join(Code, Coding.code_id == Code.id)
+                 .join(Coder, Coding.coder_id == Coder.id).where(Coding.origin == "rule").order_by(Coding.id))
+        for key, value in where.items():
+            query = query.where(getattr(Coding, key) == value)
+        rows = [{"id": c.id, "doc": title, "code": slug, "coder": coder, "coder_kind": kind, "start": c.start,
+                 "end": c.end, "quote": c.quote, "at_offsets": text[c.start:c.end], "rule": c.rule_ref,
+                 "origin": c.origin, "status": c.status, "version": c.codebook_version_id}
+                for c, title, text, slug, coder, kind in s.execute(query).all()]
+    engine.dispose()
+    return rows
+
+
+def found(url: str) -> set[tuple[str, str, str, str]]:
+    return {(r["doc"], r["code"], r["quote"], r["rule"]) for r in suggestions(url)}
+
+
+def count(url: str, model: Any, *where: Any) -> int:
+    engine = make_engine(url)
+    with transaction(engine) as s:
+        n = s.scalar(select(func.count()).select_from(model).where(*where))
+    engine.dispose()
+    return n
+
+
+def rules_coder(codebook: str) -> str:
+    return f"rules@{codebook_hash(parse_codebook(codebook))[:12]}"
+
+
+def set_status(url: str, coding_id: int, status: str) -> None:
+    """Review a suggestion directly in the database, as `gripcode review` would."""
+    engine = make_engine(url)
+    with transaction(engine) as s:
+        reviewer = s.scalar(select(Coder.id).where(Coder.kind == "person").limit(1))
+        s.execute(update(Coding).where(Coding.id == coding_id)
+                  .values(status=status, reviewed_by_id=reviewer, reviewed_at=utcnow()))
+    engine.dispose()
+
+
+def forget_run(url: str) -> None:
+    engine = make_engine(url)
+    with transaction(engine) as s:
+        s.execute(delete(Coding).where(Coding.origin == "rule"))
+        s.execute(delete(AutocodeProgress))
+    engine.dispose()
+
+
+# ------------------------------------------------------------------------------------------- what is stored
+
+
+def test_suggestions_are_stored_with_coder_rule_and_unit_quotes(project: Gripcode) -> None:
+    out = project.ok("autocode").output
+    coder = rules_coder(CODEBOOK)
+    assert f"Added {len(EXPECTED)} suggestion(s)" in out and coder in out
+    rows = suggestions(project.url)
+    assert {(r["doc"], r["code"], r["quote"], r["rule"]) for r in rows} == EXPECTED
+    assert len(rows) == len(EXPECTED)
+    for r in rows:
+        assert (r["origin"], r["status"], r["coder"], r["coder_kind"]) == ("rule", "suggested", coder, "rules")
+        assert r["quote"] == r["at_offsets"]
+        assert r["version"] is not None
+    by_quote = {(r["doc"], r["quote"]): r for r in rows}
+    assert by_quote[("News", SENTENCE_1)]["start"] == 0 and by_quote[("News", SENTENCE_1)]["end"] == len(SENTENCE_1)
+    assert by_quote[("News", "licence system")]["start"] == NEWS.index("licence system")
+    assert by_quote[("Interview", TURN_2)]["start"] == INTERVIEW.index("R1: The magnet")
+    # The machine coder and the run are recorded.
+    assert count(project.url, Coder, Coder.name == coder, Coder.kind == "rules") == 1
+    assert count(project.url, Event, Event.action == "autocode.run") == 1
+
+
+def test_bulk_inserted_timestamps_are_stored_like_any_other(project: Gripcode) -> None:
+    project.ok("autocode")
+    engine = make_engine(project.url)
+    with transaction(engine) as s:
+        coding = s.scalars(select(Coding).limit(1)).one()
+        coder = s.scalars(select(Coder).where(Coder.id == coding.coder_id)).one()
+        assert coding.created_at.tzinfo is not None and coding.created_at == coding.updated_at
+        assert abs((coding.created_at - coder.created_at).total_seconds()) < 60
+        if engine.dialect.name == "sqlite":
+            # The text the ORM writes for every other timestamp: no "+00:00" appended.
+            raw = s.execute(text("SELECT created_at FROM codings LIMIT 1")).scalar_one()
+            orm = s.execute(text("SELECT created_at FROM coders WHERE id = :id"), {"id": coder.id}).scalar_one()
+            assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", orm)
+            assert len(raw) == len(orm) and raw[10] == orm[10] == " ", (raw, orm)
+    engine.dispose()
+
+
+def test_rerun_adds_no_duplicates(project: Gripcode) -> None:
+    project.ok("autocode")
+    before = suggestions(project.url)
+    out = project.ok("autocode").output
+    assert "Added 0 suggestion(s)" in out
+    assert "3 document(s) were already done" in out
+    assert suggestions(project.url) == before
+    # Even when the progress record is gone, spans already suggested are not stored twice.
+    engine = make_engine(project.url)
+    with transaction(engine) as s:
+        s.execute(delete(AutocodeProgress))
+    engine.dispose()
+    out = project.ok("autocode").output
+    assert "Added 0 suggestion(s)" in out and f"{len(EXPECTED)} suggestion(s) already present" in out
+    assert suggestions(project.url) == before
+
+
+def test_dry_run_writes_nothing(project: Gripcode) -> None:
+    events = count(project.url, Event)
+    out = project.ok("autocode", "--dry-run").output
+    assert f"Would add {len(EXPECTED)} suggestion(s)" in out
+    assert count(project.url, Coding) == 0
+    assert count(project.url, Coder, Coder.kind == "rules") == 0
+    assert count(project.url, AutocodeProgress) == 0
+    assert count(project.url, Event) == events
+    assert f"Added {len(EXPECTED)} suggestion(s)" in project.ok("autocode").output
+
+
+def test_interrupted_run_resumes_to_the_same_result(project: Gripcode, tmp_path: Path) -> None:
+    # What an uninterrupted run finds, in a fresh SQLite project.
+    fresh_folder = tmp_path / "fresh"
+    fresh_folder.mkdir()
+    fresh = Gripcode(f"sqlite:///{fresh_folder / 'fresh.db'}")
+    fresh.ok("init")
+    setup_project(fresh, fresh_folder)
+    fresh.ok("autocode")
+    uninterrupted = suggestions(fresh.url)
+
+    batches: list[int] = []
+
+    def stop_after_first_batch(docs: int, words: int) -> None:
+        batches.append(docs)
+        raise KeyboardInterrupt
+
+    engine = make_engine(project.url)
+    with pytest.raises(KeyboardInterrupt):
+        autocode(engine, actor="tester", batch_size=1, progress=stop_after_first_batch)
+    engine.dispose()
+    assert batches == [1]
+    first = suggestions(project.url)
+    assert 0 < len(first) < len(uninterrupted)
+    assert count(project.url, AutocodeProgress) == 1
+
+    out = project.ok("autocode").output
+    assert "1 document(s) were already done by this codebook version" in out
+    assert f"Added {len(uninterrupted) - len(first)} suggestion(s)" in out
+    resumed = suggestions(project.url)
+    assert len(resumed) == len(uninterrupted)
+    key = lambda r: (r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"], r["coder"])  # noqa: E731
+    assert sorted(map(key, resumed)) == sorted(map(key, uninterrupted))
+
+
+# ------------------------------------------------------------------------------------------- codebook versions
+
+
+def test_new_codebook_version_replaces_unreviewed_and_keeps_reviewed(project: Gripcode, tmp_path: Path) -> None:
+    project.ok("autocode")
+    old_coder = rules_coder(CODEBOOK)
+    rows = {(r["doc"], r["code"], r["quote"]): r for r in suggestions(project.url)}
+    accepted = rows[("News", "quotas", SENTENCE_1)]
+    rejected = rows[("News", "licences", "licence system")]
+    set_status(project.url, accepted["id"], "accepted")
+    set_status(project.url, rejected["id"], "rejected")
+
+    # Version 2: "tailings" is no longer a term of costs (its suggestions must go, not come back); "pond" is.
+    changed = CODEBOOK.replace("en: [tailings]", "en: [pond]")
+    project.ok("codebook", "sync", str(write(tmp_path, "cb.yaml", changed)))
+    new_coder = rules_coder(changed)
+    assert new_coder != old_coder
+    out = project.ok("autocode").output
+    assert f"Removed {len(EXPECTED) - 2} unreviewed suggestion(s) of older codebook versions" in out
+    assert "2 suggestion(s) already present or reviewed; not repeated" in out
+
+    after = suggestions(project.url)
+    # The reviewed ones are untouched: same row, coder and status.
+    kept = {r["id"]: r for r in after if r["coder"] == old_coder}
+    assert set(kept) == {accepted["id"], rejected["id"]}
+    assert kept[accepted["id"]]["status"] == "accepted" and kept[rejected["id"]]["status"] == "rejected"
+    assert kept[accepted["id"]] == {**accepted, "status": "accepted"}
+    # Nothing else of the old version waits for review; the new version does not repeat a decided span.
+    new = {(r["doc"], r["code"], r["quote"], r["rule"]) for r in after if r["coder"] == new_coder}
+    assert all(r["status"] == "suggested" for r in after if r["coder"] == new_coder)
+    assert new == (EXPECTED - {("News", "quotas", SENTENCE_1, "term:export quotas"),
+                               ("News", "licences", "licence system", "term:licence system"),
+                               ("News", "costs", NEWS_P2, "term:tailings"),
+                               ("Interview", "costs", INTERVIEW_P4, "term:tailings")}) \
+        | {("Interview", "costs", INTERVIEW_P4, "term:pond")}
+
+
+def test_retiring_a_code_removes_its_waiting_suggestions(project: Gripcode, tmp_path: Path) -> None:
+    project.ok("autocode")
+    changed = CODEBOOK.replace("    name: Licences\n", "    name: Licences\n    retired: true\n")
+    project.ok("codebook", "sync", str(write(tmp_path, "cb.yaml", changed)))
+    project.ok("autocode")
+    assert not [r for r in suggestions(project.url) if r["code"] == "licences"]
+    assert {r["coder"] for r in suggestions(project.url)} == {rules_coder(changed)}
+
+
+def test_retired_and_merged_codes_never_suggest(project: Gripcode) -> None:
+    # "prices" (merged code) and "rivers" (retired code) occur in the news item.
+    out = project.ok("autocode").output
+    codes = {r["code"] for r in suggestions(project.url)}
+    assert codes == {"quotas", "costs", "talk", "licences"}
+    assert "old-prices" not in out and "rivers" not in out
+    for retired in ("rivers", "old-prices"):
+        result = project("autocode", "--codes", retired)
+        assert result.exit_code == 1 and "Error:" in result.output and "no active code with rules" in result.output
+
+
+# ------------------------------------------------------------------------------------------- filters and errors
+
+
+def test_codes_filter_and_its_own_progress(project: Gripcode) -> None:
+    out = project.ok("autocode", "--codes", "quotas,licences").output
+    assert {r["code"] for r in suggestions(project.url)} == {"quotas", "licences"}
+    assert "Added 4 suggestion(s)" in out
+    # A run over all codes is not marked done by the restricted one, and adds only what is missing.
+    out = project.ok("autocode").output
+    assert "already done" not in out
+    assert found(project.url) == EXPECTED
+    assert f"Added {len(EXPECTED) - 4} suggestion(s)" in out
+
+
+@pytest.mark.parametrize(("option", "value", "docs"), [
+    ("--case", "China", {"News"}),
+    ("--kind", "interview", {"Interview"}),
+    ("--kind", "policy", set()),
+    ("--doc", "Interview", {"Interview"}),
+])
+def test_document_filters(project: Gripcode, option: str, value: str, docs: set[str]) -> None:
+    out = project.ok("autocode", option, value).output
+    assert {r["doc"] for r in suggestions(project.url)} == docs
+    assert found(project.url) == {e for e in EXPECTED if e[0] in docs}
+    assert "in 1 document(s)" in out
+
+
+def test_unknown_code_case_or_document_is_an_error(project: Gripcode) -> None:
+    for args, message in ((("--codes", "quotas,nope"), "no active code with rules called nope"),
+                          (("--codes", "market"), "no active code with rules called market"),
+                          (("--case", "Atlantis"), "no case 'Atlantis'"),
+                          (("--doc", "Missing"), "Missing")):
+        result = project("autocode", *args)
+        assert result.exit_code == 1, args
+        assert result.output.startswith("Error:") and message in result.output, result.output
+    assert count(project.url, Coding) == 0
+
+
+def test_no_synced_codebook_is_a_clear_error(grip: Gripcode, tmp_path: Path) -> None:
+    grip.ok("import", str(write(tmp_path, "news.txt", NEWS)))
+    result = grip("autocode")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error:") and "codebook sync" in result.output
+
+
+# ------------------------------------------------------------------------------------------- workers
+
+
+def test_worker_process_gives_the_same_suggestions(project: Gripcode) -> None:
+    project.ok("autocode", "--jobs", "0")
+    in_process = [(r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"], r["coder"])
+                  for r in suggestions(project.url)]
+    forget_run(project.url)
+    out = project.ok("autocode", "--jobs", "1", "--batch-size", "1").output
+    assert f"Added {len(EXPECTED)} suggestion(s)" in out
+    in_worker = [(r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"], r["coder"])
+                 for r in suggestions(project.url)]
+    assert sorted(in_worker) == sorted(in_process)
+    assert len(in_worker) == len(EXPECTED)
+
+
+# ------------------------------------------------------------------------------------------- counting
+
+
+def test_suggestions_never_count_until_accepted(project: Gripcode) -> None:
+    project.ok("autocode")
+    shown = {row["id"]: row for row in json.loads(project.ok("codebook", "show", "--format", "json").output)}
+    assert (shown["quotas"]["codings"], shown["quotas"]["suggested"]) == (0, 3)
+    assert (shown["talk"]["codings"], shown["talk"]["suggested"]) == (0, 3)
+    assert all(row["codings"] == 0 for row in shown.values())
+    first = next(r for r in suggestions(project.url) if r["code"] == "quotas")
+    set_status(project.url, first["id"], "accepted")
+    shown = {row["id"]: row for row in json.loads(project.ok("codebook", "show", "--format", "json").output)}
+    assert (shown["quotas"]["codings"], shown["quotas"]["suggested"]) == (1, 2)
+
+
+# ------------------------------------------------------------------------------------------- large scopes
+
+
+def test_stale_suggestions_are_dropped_for_more_documents_than_one_statement_takes(project: Gripcode) -> None:
+    project.ok("autocode")
+    engine = make_engine(project.url)
+    with transaction(engine) as s:
+        ids = list(s.scalars(select(Document.id)))
+        other = s.scalar(select(Coder.id).where(Coder.kind == "person").limit(1))
+        # More ids than SQLite (at most 250,000 here) or PostgreSQL (65,535) bind in one statement, the real ones last.
+        scope = list(range(10_000_000, 10_260_000)) + ids
+        removed = drop_stale_suggestions(s, origin="rule", keep_coder_id=other, document_ids=scope)
+    engine.dispose()
+    assert removed == len(EXPECTED)
+    assert count(project.url, Coding) == 0
+
+
+def test_warnings_reach_the_report_from_worker_processes_too(project: Gripcode) -> None:
+    engine = make_engine(project.url)
+    reports = []
+    for jobs in (0, 1):
+        forget_run(project.url)
+        reports.append(autocode(engine, actor="tester", jobs=jobs, trained={"en": "en_missing_pipeline"}))
+    engine.dispose()
+    for report in reports:
+        assert len(report.warnings) == 1 and "'en_missing_pipeline'" in report.warnings[0]
+        assert report.suggestions == len(EXPECTED)
+
+
+def test_a_worker_follows_the_codebook_it_is_given() -> None:
+    from gripcode.nlp import pipelines
+
+    changed = CODEBOOK.replace("en: [tailings]", "en: [pond]")
+    saved = dict(pipelines._WORKER)
+    try:
+        pipelines.init_worker(CODEBOOK, {}, "char")
+        docs = [(1, "en", INTERVIEW)]
+        before, _ = pipelines.match_in_worker(CODEBOOK, docs)
+        after, _ = pipelines.match_in_worker(changed, docs)
+    finally:
+        pipelines._WORKER.clear()
+        pipelines._WORKER.update(saved)
+    assert ("costs", "term:tailings") in {(m[1], m[4]) for m in before}
+    assert ("costs", "term:pond") in {(m[1], m[4]) for m in after}
+    assert "term:tailings" not in {m[4] for m in after}
