@@ -160,3 +160,10 @@ def test_closed_forms_match_the_statistics_module(coders: int) -> None:
 def test_coverage_patterns_count_characters() -> None:
     assert coverage_patterns(10, [[(0, 4)], [(2, 6)]]) == {(1, 0): 2, (1, 1): 2, (0, 1): 2, (0, 0): 4}
     assert coverage_patterns(5, [[], []]) == {(0, 0): 5}
+
+
+def test_cli_units_are_the_library_units() -> None:
+    from gripcode.cli.agreement import UNIT_CHOICES as cli_units
+    from gripcode.reliability.units import UNIT_CHOICES
+
+    assert cli_units == UNIT_CHOICES

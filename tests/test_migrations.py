@@ -106,3 +106,7 @@ def test_db_current_and_downgrade_commands(grip: Gripcode) -> None:
     assert f"{head} (newest: {head}, up to date)" in grip.ok("db", "current").output
     assert f"{head} -> empty" in grip.ok("db", "downgrade", "base").output
     assert f"empty -> {head}" in grip.ok("db", "upgrade").output
+
+
+def test_schema_head_constant_is_the_newest_script() -> None:
+    assert migrate.SCHEMA_HEAD == migrate.script_head_revision()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 import click
 
 from gripcode.cli import imports
 from gripcode.cli.context import App, pass_app
 from gripcode.cli.output import to_json
 from gripcode.db.engine import transaction
-from gripcode.exchange import ORIGINS, QdpxImportReport, export_qdpx, import_qdpx
 
-_ORIGIN_CHOICES = ["auto", *(o for o in ORIGINS if o != "unknown")]
+_ORIGIN_CHOICES = ["auto", "gripcode", "qualcoder", "maxqda", "nvivo", "atlasti"]
 _TOOL_NAMES = {"nvivo": "NVivo", "atlasti": "ATLAS.ti", "maxqda": "MAXQDA", "qualcoder": "QualCoder",
                "gripcode": "gripcode", "unknown": "an unnamed program"}
 
@@ -34,6 +34,8 @@ def export_qdpx_command(app: App, file: Path, include_suggestions: bool, name: s
     are code points of the UTF-8 texts in the archive. GUIDs given to objects are stored, so exporting again
     gives the same file. See gripcode/docs/refi-qda.md for what other programs keep.
     """
+    from gripcode.exchange import export_qdpx
+
     with transaction(app.engine()) as session:
         report = export_qdpx(session, file, include_suggestions=include_suggestions, name=name)
     statuses = " and ".join(report.statuses)
@@ -46,7 +48,7 @@ def export_qdpx_command(app: App, file: Path, include_suggestions: bool, name: s
         click.echo(f"Left out {report.memos_left_out} memo(s) on codings that were not exported.")
 
 
-def _print_import(report: QdpxImportReport) -> None:
+def _print_import(report: Any) -> None:
     how = "as given" if report.origin_given else "from the file"
     click.echo(f"Read {report.file} (written by {_TOOL_NAMES.get(report.origin, report.origin)}, {how})")
     click.echo(f"documents: {len(report.documents_added)} added, {len(report.documents_reused)} already in the "
@@ -102,6 +104,8 @@ def import_qdpx_command(app: App, file: Path, origin: str, sets_as_cases: bool, 
     synced as a codebook version, coders are matched by name. Codings are stored as accepted, origin import.
     Selections whose place cannot be confirmed, and selections or sources that are not text, are reported.
     """
+    from gripcode.exchange import import_qdpx
+
     with transaction(app.engine()) as session:
         report = import_qdpx(session, file, actor=app.coder, origin=origin, sets_as_cases=sets_as_cases,
                              language=language)

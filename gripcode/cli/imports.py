@@ -9,8 +9,6 @@ import click
 
 from gripcode.cli.context import App, pass_app
 from gripcode.cli.output import to_json
-from gripcode.corpus.importer import ImportOptions, collect_items, import_items
-from gripcode.corpus.readers import CsvOptions
 from gripcode.db.engine import transaction
 from gripcode.db.models import DOCUMENT_KINDS
 
@@ -43,6 +41,10 @@ def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str 
     Text already in the project is skipped and reported. Paragraphs, sentences and speaker turns
     are stored as units.
     """
+    # The readers (pypdf, python-docx) load only when something is imported, not at every start.
+    from gripcode.corpus.importer import ImportOptions, collect_items, import_items
+    from gripcode.corpus.readers import CsvOptions
+
     given = ImportOptions(case=case, kind=kind, language=language, date=date, title=title, source=source)
     items = collect_items(paths, given, manifest)
     csv_options = CsvOptions(text_column=text_column, title_column=title_column, date_column=date_column)

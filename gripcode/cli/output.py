@@ -74,7 +74,7 @@ def emit_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, 
 
 def table_output_options(fn: F) -> F:
     """--format and -o for commands that write analysis tables (every format of gripcode.export.tables)."""
-    from gripcode.export.tables import TABLE_FORMATS
+    from gripcode.export.formats import TABLE_FORMATS
 
     fn = click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
                       help="Write to this file instead of the terminal (needed for xlsx).")(fn)

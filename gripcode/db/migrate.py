@@ -12,16 +12,22 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from gripcode.db.engine import sqlite_path
 from gripcode.errors import DatabaseError
 from gripcode.resources import resource_dir
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# The newest migration. Every command checks the database against it, so it is a constant rather than read
+# from the scripts, which would load Alembic (half a second) at every start; a test keeps it equal to the
+# newest script's revision.
+SCHEMA_HEAD = "0003"
 
 
 
@@ -30,21 +36,31 @@ def migrations_dir() -> Path:
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
     return cfg
 
 
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    return SCHEMA_HEAD
+
+
+def script_head_revision() -> str | None:
+    """The newest revision among the migration scripts (what SCHEMA_HEAD must equal)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The revision stamped in the database (Alembic's ``alembic_version`` table), None for a new database."""
     try:
         with engine.connect() as conn:
-            return MigrationContext.configure(conn).get_current_revision()
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except OperationalError as exc:
         raise DatabaseError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from exc
 
@@ -55,6 +71,8 @@ def _has_tables(engine: Engine) -> bool:
 
 
 def _run(engine: Engine, fn: str, revision: str) -> None:
+    from alembic import command
+
     cfg = alembic_config()
     try:
         with engine.begin() as conn:

@@ -54,13 +54,13 @@ import pandas as pd
 
 from gripcode.errors import AnalysisError
 from gripcode.export.files import write_output
+from gripcode.export.formats import TABLE_FORMATS
 from gripcode.export.latex import LatexColumn, LatexRow, booktabs_table, latex_escape, latex_label
 from gripcode.export.markdown import markdown_escape_cell, markdown_table
 from gripcode.export.provenance import Provenance
 
 __all__ = ["TABLE_FORMATS", "neutralise_formula", "render_table", "write_table"]
 
-TABLE_FORMATS = ("table", "csv", "xlsx", "latex", "markdown", "html", "json")
 SEPARATOR = " / "
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _LONGTABLE_ROWS = 40
