@@ -207,3 +207,18 @@ def test_saved_pipeline_loads_in_a_new_process_after_importing_the_rules(cb: Cod
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.strip() == "[('rare-earths', 'pattern:0', 'редкоземельных')]"
+
+
+def test_saved_pipeline_loads_in_a_fresh_interpreter_through_the_entry_point(cb: Codebook, tmp_path) -> None:
+    """`spacy.load` finds the rule component through the package's spacy_factories entry point, without the
+    caller importing gripcode first."""
+    import subprocess
+    import sys
+
+    nlp = build_pipeline(cb, "en")
+    nlp.to_disk(tmp_path / "pipeline")
+    script = ("import spacy; nlp = spacy.load(r'%s'); doc = nlp('Rare earths again.'); "
+              "print(nlp.pipe_names, [s.label_ for s in doc.spans['gripcode']])" % (tmp_path / "pipeline"))
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-500:]
+    assert "gripcode_rules" in result.stdout

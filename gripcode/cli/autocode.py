@@ -23,7 +23,7 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--dry-run", is_flag=True, help="Count what would be suggested; store nothing.")
 @click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
               help="Worker processes that run spaCy beside the database writer (0: in this process).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Documents per batch (and per commit).")
 @click.option("--chinese", type=click.Choice(["char", "jieba"]), default="char", show_default=True,
               help="How Chinese text is split into tokens (jieba must be installed).")

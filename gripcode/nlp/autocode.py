@@ -199,7 +199,7 @@ def _suggestions(session: Session, plan: _Plan, docs: list[tuple[int, str, str, 
 
 def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, case: str | None = None,
              kind: str | None = None, doc: str | None = None, dry_run: bool = False, jobs: int = 0,
-             batch_size: int = 64, trained: dict[str, str] | None = None, chinese: str = "char",
+             batch_size: int = 256, trained: dict[str, str] | None = None, chinese: str = "char",
              progress: Progress | None = None) -> AutocodeReport:
     started = time.perf_counter()
     trained = dict(trained or {})
