@@ -30,6 +30,21 @@ def find_document(session: Session, ref: str) -> Document:
     raise NotFoundError(f"{ref!r} names {len(matches)} documents: {listed}; use the id")
 
 
+def document_ids(session: Session, *, case: str | None = None, kind: str | None = None,
+                 doc: str | None = None) -> list[int]:
+    """Ids of the documents a command works on, in id order: all, or those of a case, a kind, or one document."""
+    query = select(Document.id).order_by(Document.id)
+    if case:
+        if session.scalar(select(Case.id).where(Case.name == case)) is None:
+            raise NotFoundError(f"no case {case!r}; see `gripcode case list`")
+        query = query.join(Case, Document.case_id == Case.id).where(Case.name == case)
+    if kind:
+        query = query.where(Document.kind == kind)
+    if doc:
+        query = query.where(Document.id == find_document(session, doc).id)
+    return list(session.scalars(query))
+
+
 def list_documents(session: Session, case: str | None = None, kind: str | None = None,
                    language: str | None = None) -> list[dict[str, Any]]:
     query = (select(Document.id, Document.title, Case.name.label("case"), Document.kind, Document.language,

@@ -29,7 +29,8 @@ from gripcode.codebook.sync import current_codebook, latest_version
 from gripcode.coding.coders import get_or_create_coder
 from gripcode.db.audit import record_event
 from gripcode.db.engine import transaction
-from gripcode.db.models import AutocodeProgress, Case, Code, Coder, Document
+from gripcode.corpus.documents import document_ids
+from gripcode.db.models import AutocodeProgress, Code, Coder, Document
 from gripcode.errors import CodingError
 from gripcode.nlp.pipelines import Match, PipelineSet, init_worker, match_documents, match_in_worker
 from gripcode.nlp.suggestions import (
@@ -92,21 +93,6 @@ class _Plan:
     already_done: int
 
 
-def _document_ids(session: Session, *, case: str | None, kind: str | None, doc: str | None) -> list[int]:
-    query = select(Document.id).order_by(Document.id)
-    if case:
-        if session.scalar(select(Case.id).where(Case.name == case)) is None:
-            raise CodingError(f"no case {case!r}; see `gripcode case list`")
-        query = query.join(Case, Document.case_id == Case.id).where(Case.name == case)
-    if kind:
-        query = query.where(Document.kind == kind)
-    if doc:
-        from gripcode.corpus.documents import find_document
-
-        query = query.where(Document.id == find_document(session, doc).id)
-    return list(session.scalars(query))
-
-
 def _plan(session: Session, *, actor: str, codes: Sequence[str] | None, case: str | None, kind: str | None,
           doc: str | None, dry_run: bool) -> _Plan:
     version, cb = current_codebook(session)
@@ -127,7 +113,7 @@ def _plan(session: Session, *, actor: str, codes: Sequence[str] | None, case: st
         coder_id = session.scalar(select(Coder.id).where(Coder.name == coder_name))
     else:
         coder_id = get_or_create_coder(session, coder_name, "rules", actor=actor).id
-    doc_ids = _document_ids(session, case=case, kind=kind, doc=doc)
+    doc_ids = document_ids(session, case=case, kind=kind, doc=doc)
     done = set(session.scalars(select(AutocodeProgress.document_id).where(
         AutocodeProgress.coder_id == coder_id, AutocodeProgress.scope == scope))) if coder_id is not None else set()
     todo = [d for d in doc_ids if d not in done]

@@ -33,7 +33,8 @@ from gripcode.codebook.sync import current_codebook, latest_version
 from gripcode.coding.coders import get_or_create_coder
 from gripcode.db.audit import record_event
 from gripcode.db.engine import transaction
-from gripcode.db.models import Case, Code, Coder, Document, TrainedModel, utcnow
+from gripcode.corpus.documents import document_ids
+from gripcode.db.models import Code, Coder, Document, TrainedModel, utcnow
 from gripcode.errors import AnalysisError, CodebookError, CodingError
 from gripcode.nlp.suggestions import (
     Suggestion,
@@ -386,21 +387,6 @@ class SuggestReport:
     seconds: float = 0.0
 
 
-def _document_ids(session: Session, *, case: str | None, kind: str | None, doc: str | None) -> list[int]:
-    query = select(Document.id).order_by(Document.id)
-    if case:
-        if session.scalar(select(Case.id).where(Case.name == case)) is None:
-            raise CodingError(f"no case {case!r}; see `gripcode case list`")
-        query = query.join(Case, Document.case_id == Case.id).where(Case.name == case)
-    if kind:
-        query = query.where(Document.kind == kind)
-    if doc:
-        from gripcode.corpus.documents import find_document
-
-        query = query.where(Document.id == find_document(session, doc).id)
-    return list(session.scalars(query))
-
-
 def suggest_codings(engine: Engine, *, actor: str, name: str | None = None, codes: Sequence[str] | None = None,
                     case: str | None = None, kind: str | None = None, doc: str | None = None,
                     threshold: float = DEFAULT_THRESHOLD, dry_run: bool = False,
@@ -439,7 +425,7 @@ def suggest_codings(engine: Engine, *, actor: str, name: str | None = None, code
             coder_id = get_or_create_coder(session, model.name, "model", actor=actor).id
         version = latest_version(session)
         slug_of = {code_id: slug for slug, code_id in code_ids.items()}
-        doc_ids = _document_ids(session, case=case, kind=kind, doc=doc)
+        doc_ids = document_ids(session, case=case, kind=kind, doc=doc)
         report.stale_removed = drop_stale_suggestions(
             session, origin="model", keep_coder_id=coder_id, document_ids=doc_ids if case or kind or doc else None,
             code_ids=list(code_ids.values()))

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from gripcode.coding.coders import find_coder
 from gripcode.coding.service import find_code
-from gripcode.corpus.documents import find_document
-from gripcode.db.models import Case, Code, Coding, Document, Unit
+from gripcode.corpus.documents import document_ids
+from gripcode.db.models import Code, Coding, Document, Unit
 from gripcode.errors import AnalysisError
 
 UNIT_CHOICES = ("sentence", "paragraph", "turn", "document", "character")
@@ -42,16 +42,7 @@ def select_documents(session: Session, coders: list[str], unit: str, *, codes: l
     if len(names) < 2:
         raise AnalysisError("agreement needs at least two coders: --coders A,B")
     coder_ids = [find_coder(session, name).id for name in names]
-    query = select(Document.id).order_by(Document.id)
-    if case:
-        if session.scalar(select(Case.id).where(Case.name == case)) is None:
-            raise AnalysisError(f"no case {case!r}; see `gripcode case list`")
-        query = query.join(Case, Document.case_id == Case.id).where(Case.name == case)
-    if kind:
-        query = query.where(Document.kind == kind)
-    if doc:
-        query = query.where(Document.id == find_document(session, doc).id)
-    in_scope = list(session.scalars(query))
+    in_scope = document_ids(session, case=case, kind=kind, doc=doc)
     worked = defaultdict(set)
     for doc_id, coder_id in session.execute(
             select(Coding.document_id, Coding.coder_id).where(Coding.status == COUNTED,
