@@ -450,3 +450,54 @@ def test_a_worker_follows_the_codebook_it_is_given() -> None:
     assert ("costs", "term:tailings") in {(m[1], m[4]) for m in before}
     assert ("costs", "term:pond") in {(m[1], m[4]) for m in after}
     assert "term:tailings" not in {m[4] for m in after}
+
+
+def test_this_process_may_match_batches_beside_the_worker(project: Gripcode, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gripcode.nlp import autocode as autocode_module
+
+    project.ok("autocode", "--jobs", "0")
+    key = lambda r: (r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"])  # noqa: E731
+    in_process = sorted(map(key, suggestions(project.url)))
+    forget_run(project.url)
+    # One batch in flight: while the worker starts, this process takes the other documents itself.
+    monkeypatch.setattr(autocode_module, "_WINDOW_PER_JOB", 1)
+    engine = make_engine(project.url)
+    report = autocode(engine, actor="tester", jobs=1, batch_size=1)
+    engine.dispose()
+    assert (report.documents, report.suggestions) == (3, len(EXPECTED))
+    assert sorted(map(key, suggestions(project.url))) == in_process
+    assert count(project.url, AutocodeProgress) == 3
+
+
+def test_jobs_auto_and_its_choice(project: Gripcode, monkeypatch: pytest.MonkeyPatch) -> None:
+    from gripcode.nlp import autocode as autocode_module
+
+    assert f"Added {len(EXPECTED)} suggestion(s)" in project.ok("autocode", "--jobs", "auto").output
+    result = project("autocode", "--jobs", "many")
+    assert result.exit_code != 0 and "'many'" in result.output
+    monkeypatch.setattr(autocode_module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert autocode_module.auto_jobs(autocode_module.AUTO_JOBS_MIN_DOCUMENTS) == 1
+    assert autocode_module.auto_jobs(autocode_module.AUTO_JOBS_MIN_DOCUMENTS - 1) == 0
+    monkeypatch.setattr(autocode_module.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert autocode_module.auto_jobs(100_000) == 0
+
+
+def test_a_synced_codebook_reads_the_same_as_a_checked_one() -> None:
+    from gripcode.nlp.pipelines import synced_codebook
+
+    grip_arm = (Path(__file__).resolve().parent.parent / "codebooks" / "grip-arm.yaml").read_text(encoding="utf-8")
+    for text in (CODEBOOK, grip_arm):
+        assert synced_codebook(text) == parse_codebook(text)
+        assert codebook_hash(synced_codebook(text)) == codebook_hash(parse_codebook(text))
+
+
+def test_a_pattern_this_spacy_refuses_is_a_codebook_error() -> None:
+    from gripcode.errors import CodebookError
+    from gripcode.nlp.pipelines import build_pipeline
+
+    cb = parse_codebook(CODEBOOK)
+    rules = cb.flat()[1].code.rules
+    assert rules is not None
+    rules.patterns["en"] = [[{"NOT_AN_ATTRIBUTE": "x"}]]
+    with pytest.raises(CodebookError, match="patterns for en cannot be used"):
+        build_pipeline(cb, "en")

@@ -11,6 +11,23 @@ from gripcode.cli.context import App, pass_app
 from gripcode.db.models import DOCUMENT_KINDS
 
 
+class _Jobs(click.ParamType):
+    name = "N|auto"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        text = str(value).strip().lower()
+        if text == "auto":
+            return None
+        if text.isdigit():
+            return int(text)
+        self.fail(f"{value!r} is not a number of worker processes (0 or more) or 'auto'", param, ctx)
+
+
+_JOBS = _Jobs()
+
+
 def _split(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
 
@@ -21,8 +38,9 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--kind", type=click.Choice(DOCUMENT_KINDS), help="Only documents of this kind.")
 @click.option("--doc", help="Only this document (id or title).")
 @click.option("--dry-run", is_flag=True, help="Count what would be suggested; store nothing.")
-@click.option("--jobs", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Worker processes that run spaCy beside the database writer (0: in this process).")
+@click.option("--jobs", type=_JOBS, default="auto", show_default=True,
+              help="Worker processes that run spaCy beside the database writer (0: all in this process; auto: "
+                   "one when there are two or more cores and at least 500 documents to do).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Documents per batch (and per commit).")
 @click.option("--chinese", type=click.Choice(["char", "jieba"]), default="char", show_default=True,
@@ -30,13 +48,13 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--progress/--no-progress", default=None, help="A progress bar [default: on a terminal].")
 @pass_app
 def autocode(app: App, codes: str | None, case: str | None, kind: str | None, doc: str | None, dry_run: bool,
-             jobs: int, batch_size: int, chinese: str, progress: bool | None) -> None:
+             jobs: int | None, batch_size: int, chinese: str, progress: bool | None) -> None:
     """Run the synced codebook's rules and store what they find as suggestions to review.
 
     Suggestions are made by the coder rules@<codebook hash>, widened to each code's unit, and count nowhere
     until accepted with `gripcode review`. Running again adds nothing new; an interrupted run resumes.
     """
-    from gripcode.nlp.autocode import autocode as run  # loads spaCy: only for this command
+    from gripcode.nlp.autocode import autocode as run  # the NLP layer: only for this command
 
     engine = app.engine()
     show = progress if progress is not None else sys.stderr.isatty()

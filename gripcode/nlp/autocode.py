@@ -1,9 +1,10 @@
 """Autocoding: run the synced codebook's rules over documents and store what they find as suggestions.
 
 Documents stream from the database in batches through ``nlp.pipe`` (one pipeline per language), in this
-process or in worker processes (``jobs``) that return plain ``(document, code, start, end, rule)`` tuples.
-Each match is widened to its code's unit (sentence, paragraph or speaker turn, from the stored units) and
-the batch's new suggestions are bulk-inserted.
+process or in worker processes (``jobs``); each match is widened to its code's unit (sentence, paragraph or
+speaker turn, from the stored units, which a worker receives with the texts), and the batch's new suggestions
+are bulk-inserted, in a thread while the next batch is matched. With workers, this process reads ahead, stores,
+and matches a batch itself whenever the workers have not finished the oldest one yet.
 
 Each batch is committed with a record of the documents it finished, so an interrupted run picks up where it
 stopped and a repeated run adds nothing. The coder is ``rules@<codebook hash>``: a run under a new codebook
@@ -13,10 +14,11 @@ version first removes the older versions' suggestions that nobody has reviewed y
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 
@@ -28,21 +30,30 @@ from gripcode.codebook.model import Codebook
 from gripcode.codebook.sync import current_codebook, latest_version
 from gripcode.coding.coders import get_or_create_coder
 from gripcode.db.audit import record_event
-from gripcode.db.engine import transaction
+from gripcode.db.engine import is_sqlite, sqlite_path, transaction
 from gripcode.corpus.documents import document_ids
-from gripcode.db.models import AutocodeProgress, Code, Coder, Document
+from gripcode.db.models import AutocodeProgress, Code, CodebookVersion, Coder, Document
 from gripcode.errors import CodingError
-from gripcode.nlp.pipelines import Match, PipelineSet, init_worker, match_documents, match_in_worker
-from gripcode.nlp.suggestions import (
-    Suggestion,
-    drop_stale_suggestions,
-    insert_suggestions,
-    load_unit_indexes,
-    new_suggestions,
-    rules_coder_name,
+from gripcode.nlp.pipelines import (
+    Match,
+    PipelineSet,
+    UnitRow,
+    Widened,
+    init_worker,
+    match_and_widen_in_worker,
+    match_documents,
+    match_in_worker,
+    synced_codebook,
+    unit_indexes,
+    unit_kinds,
+    widen,
 )
+from gripcode.nlp.suggestions import drop_stale_suggestions, insert_spans, new_spans, rules_coder_name, unit_rows
 
 Progress = Callable[[int, int], None]  # documents and words done in the last batch
+
+_WINDOW_PER_JOB = 6  # batches handed to the workers at a time, per worker
+AUTO_JOBS_MIN_DOCUMENTS = 500
 
 
 @dataclass
@@ -63,6 +74,16 @@ class AutocodeReport:
 
 
 # ------------------------------------------------------------------------------------------- matching
+
+
+def auto_jobs(documents: int) -> int:
+    """Worker processes for a run over ``documents``: one where there is a second core and enough documents to
+    repay its start (about a second to load spaCy), otherwise none."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        cores = os.cpu_count() or 1
+    return 1 if cores >= 2 and documents >= AUTO_JOBS_MIN_DOCUMENTS else 0
 
 
 def _start_workers(jobs: int, yaml_text: str, trained: dict[str, str], chinese: str) -> ProcessPoolExecutor:
@@ -93,9 +114,12 @@ class _Plan:
     already_done: int
 
 
-def _plan(session: Session, *, actor: str, codes: Sequence[str] | None, case: str | None, kind: str | None,
-          doc: str | None, dry_run: bool) -> _Plan:
-    version, cb = current_codebook(session)
+def _plan(session: Session, version: CodebookVersion | None, *, actor: str, codes: Sequence[str] | None,
+          case: str | None, kind: str | None, doc: str | None, dry_run: bool) -> _Plan:
+    if version is None:
+        current_codebook(session)  # raises: nothing synced yet
+    assert version is not None
+    cb = synced_codebook(version.yaml_snapshot, name=f"codebook version {version.id}")
     digest = codebook_hash(cb)
     with_rules = {fc.id: fc.code for fc in cb.flat()
                   if fc.code.rules is not None and not fc.code.rules.is_empty()
@@ -127,75 +151,92 @@ def _batches(ids: list[int], size: int) -> Iterator[list[int]]:
         yield ids[i:i + size]
 
 
-def _read(engine: Engine, ids: list[int]) -> list[tuple[int, str, str, int]]:
+Docs = list[tuple[int, str, str, int]]  # id, language, text, word count
+
+
+def _read(engine: Engine, ids: list[int], kinds: set[str]) -> tuple[Docs, list[UnitRow]]:
+    """The documents, and their units of ``kinds`` (for a worker, which has no database connection)."""
     with engine.connect() as conn:
         rows = conn.execute(select(Document.id, Document.language, Document.text, Document.word_count)
                             .where(Document.id.in_(ids)).order_by(Document.id)).tuples().all()
-    return list(rows)
+        units = unit_rows(conn, ids, kinds) if kinds else []
+    return list(rows), units
+
+
+def _widen_here(engine: Engine, plan: _Plan, matches: list[Match]) -> list[Widened]:
+    # Units only of the documents that have a match to widen, and only of the kinds needed.
+    wide = [m for m in matches if m[1] in plan.code_ids and plan.units[m[1]] != "match"]
+    rows: list[UnitRow] = []
+    if wide:
+        with engine.connect() as conn:
+            rows = unit_rows(conn, {m[0] for m in wide}, unit_kinds(plan.units, {m[1] for m in wide}))
+    return widen(matches, plan.code_ids, plan.units, unit_indexes(rows))
 
 
 def _matched_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_size: int, jobs: int,
-                     pool: ProcessPoolExecutor | None) -> Iterator[tuple[list[tuple[int, str, str, int]], list[Match]]]:
-    batches = (_read(engine, ids) for ids in _batches(plan.todo, batch_size))
+                     pool: ProcessPoolExecutor | None) -> Iterator[tuple[Docs, list[Widened], int]]:
+    """Each batch's documents, its matches widened to their units, and how many matches there were."""
     if pool is None:
-        for docs in batches:
-            yield docs, match_documents(pipelines, [(d, lang, text) for d, lang, text, _ in docs])
+        for ids in _batches(plan.todo, batch_size):
+            docs, _ = _read(engine, ids, set())
+            matches = match_documents(pipelines, [(d, lang, text) for d, lang, text, _ in docs])
+            yield docs, _widen_here(engine, plan, matches), len(matches)
         return
-    window: deque[tuple[list[tuple[int, str, str, int]], Future[tuple[list[Match], list[str]]]]] = deque()
+    # Workers match and widen; this process reads ahead and writes. The window keeps each worker a few batches
+    # ahead while this one stores the oldest, and holds only a few batches' texts at once. While the oldest is
+    # not back yet (workers starting, or busy), this process matches the next batch itself rather than wait;
+    # not with a trained pipeline, which would take long to load a second time.
+    kinds = unit_kinds(plan.units)
+    todo = _batches(plan.todo, batch_size)
+    help_here = not pipelines.trained
+    window: deque[tuple[Docs, Future[tuple[list[Widened], int, list[str]]]]] = deque()
 
-    def result(future: Future[tuple[list[Match], list[str]]]) -> list[Match]:
-        matches, warnings = future.result()
-        pipelines.warnings.extend(w for w in dict.fromkeys(warnings) if w not in pipelines.warnings)
-        return matches
+    def submit(ids: list[int]) -> None:
+        docs, units = _read(engine, ids, kinds)
+        window.append((docs, pool.submit(match_and_widen_in_worker, plan.yaml_text,
+                                         [(d, lang, text) for d, lang, text, _ in docs], plan.code_ids,
+                                         plan.units, units)))
 
-    for docs in batches:
-        window.append((docs, pool.submit(match_in_worker, plan.yaml_text,
-                                         [(d, lang, text) for d, lang, text, _ in docs])))
-        if len(window) > 2 * jobs:
-            head, future = window.popleft()
-            yield head, result(future)
+    for ids in todo:
+        submit(ids)
+        if len(window) >= _WINDOW_PER_JOB * jobs:
+            break
     while window:
-        head, future = window.popleft()
-        yield head, result(future)
-
-
-def _suggestions(session: Session, plan: _Plan, docs: list[tuple[int, str, str, int]],
-                 matches: list[Match]) -> list[Suggestion]:
-    matches = [m for m in matches if m[1] in plan.code_ids]
-    widened = [m for m in matches if plan.units[m[1]] != "match"]
-    kinds = {plan.units[m[1]] for m in widened}
-    if "turn" in kinds:
-        kinds.add("paragraph")  # documents without speaker turns fall back to paragraphs
-    # Units only of the documents that have a match to widen, and only of the kinds needed.
-    indexes = load_unit_indexes(session, {m[0] for m in widened}, kinds)
-    out = []
-    for doc_id, slug, start, end, ref in matches:
-        unit = plan.units[slug]
-        if unit != "match":
-            index = indexes.get((doc_id, unit))
-            if unit == "turn" and (index is None or not index.holds(start, end)):
-                # No speaker turns in the document, or a match outside every turn (a transcript's header):
-                # the paragraph, rather than a span reaching into the next turn.
-                index = indexes.get((doc_id, "paragraph"))
-            if index is not None:
-                start, end = index.cover(start, end)
-        out.append(Suggestion(doc_id, plan.code_ids[slug], start, end, ref))
-    return out
+        head, future = window[0]
+        if help_here and not future.done():
+            ids = next(todo, None)
+            if ids is not None:
+                docs, _ = _read(engine, ids, set())
+                matches = match_documents(pipelines, [(d, lang, text) for d, lang, text, _ in docs])
+                yield docs, _widen_here(engine, plan, matches), len(matches)
+                continue
+        window.popleft()
+        spans, matches, warnings = future.result()
+        pipelines.warnings.extend(w for w in dict.fromkeys(warnings) if w not in pipelines.warnings)
+        yield head, spans, matches
+        ids = next(todo, None)
+        if ids is not None:
+            submit(ids)
 
 
 def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, case: str | None = None,
-             kind: str | None = None, doc: str | None = None, dry_run: bool = False, jobs: int = 0,
+             kind: str | None = None, doc: str | None = None, dry_run: bool = False, jobs: int | None = 0,
              batch_size: int = 256, trained: dict[str, str] | None = None, chinese: str = "char",
              progress: Progress | None = None) -> AutocodeReport:
+    """Autocode the documents in scope; ``jobs`` worker processes match beside this one, which stores what they
+    find (0: all in this process; None: :func:`auto_jobs` for the documents to do)."""
     started = time.perf_counter()
     trained = dict(trained or {})
     pool: ProcessPoolExecutor | None = None
     try:
         with transaction(engine) as session:
-            latest = latest_version(session) if jobs > 0 else None
-            if latest is not None:
-                pool = _start_workers(jobs, latest.yaml_snapshot, trained, chinese)
-            plan = _plan(session, actor=actor, codes=codes, case=case, kind=kind, doc=doc, dry_run=dry_run)
+            plan = _plan(session, latest_version(session), actor=actor, codes=codes, case=case, kind=kind, doc=doc,
+                         dry_run=dry_run)
+            if jobs is None:
+                jobs = auto_jobs(len(plan.todo))
+            if jobs > 0 and plan.todo:
+                # Started before the old suggestions are dropped: the workers load spaCy meanwhile.
+                pool = _start_workers(jobs, plan.yaml_text, trained, chinese)
             report = AutocodeReport(plan.coder_name, plan.digest, dry_run=dry_run, already_done=plan.already_done)
             if not dry_run:
                 scope_docs = plan.todo if (case or kind or doc) else None
@@ -210,6 +251,7 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+    report.warnings[:] = dict.fromkeys(report.warnings)  # the same warning from this process and a worker
     report.seconds = time.perf_counter() - started
     if not dry_run:
         with transaction(engine) as session:
@@ -223,23 +265,50 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
 def _run(engine: Engine, plan: _Plan, report: AutocodeReport, pipelines: PipelineSet, batch_size: int, jobs: int,
          pool: ProcessPoolExecutor | None, dry_run: bool, progress: Progress | None) -> None:
     slug_of = {code_id: slug for slug, code_id in plan.code_ids.items()}
-    for docs, matches in _matched_batches(engine, plan, pipelines, batch_size, jobs, pool):
+
+    def store(docs: Docs, found: list[Widened]) -> tuple[list[Widened], int]:
         with transaction(engine) as session:
-            found = _suggestions(session, plan, docs, matches)
-            fresh = new_suggestions(session, found, origin="rule")
+            fresh, present = new_spans(session, found, origin="rule")
             if not dry_run:
                 assert plan.coder_id is not None
-                insert_suggestions(session, fresh, coder_id=plan.coder_id, origin="rule",
-                                   texts={d[0]: d[2] for d in docs}, codebook_version_id=plan.version_id)
+                insert_spans(session, fresh, coder_id=plan.coder_id, origin="rule",
+                             texts={d[0]: d[2] for d in docs}, codebook_version_id=plan.version_id)
                 session.execute(AutocodeProgress.__table__.insert(),
                                 [{"coder_id": plan.coder_id, "document_id": d[0], "scope": plan.scope} for d in docs])
             else:
                 session.rollback()
+        return fresh, present
+
+    def count(docs: Docs, matches: int, stored: tuple[list[Widened], int]) -> None:
+        fresh, present = stored
+        words = sum(d[3] for d in docs)
         report.documents += len(docs)
-        report.words += sum(d[3] for d in docs)
-        report.matches += len(matches)
+        report.words += words
+        report.matches += matches
         report.suggestions += len(fresh)
-        report.already_present += len({(s.document_id, s.code_id, s.start, s.end) for s in found}) - len(fresh)
-        report.per_code.update(slug_of[s.code_id] for s in fresh)
+        report.already_present += present
+        report.per_code.update(slug_of[s[1]] for s in fresh)
         if progress is not None:
-            progress(len(docs), sum(d[3] for d in docs))
+            progress(len(docs), words)
+
+    batches = _matched_batches(engine, plan, pipelines, batch_size, jobs, pool)
+    if not _threads_share(engine):
+        for docs, found, matches in batches:
+            count(docs, matches, store(docs, found))
+        return
+    # A batch is stored in a thread while the next one is matched (SQLite and the database drivers let go of
+    # the interpreter while they work). The next batch is handed over only once the previous one is committed
+    # and counted, so an interruption leaves every finished batch recorded and nothing half done.
+    with ThreadPoolExecutor(1, thread_name_prefix="autocode-store") as writer:
+        pending: tuple[Docs, int, Future[tuple[list[Widened], int]]] | None = None
+        for docs, found, matches in batches:
+            if pending is not None:
+                count(pending[0], pending[1], pending[2].result())
+            pending = (docs, matches, writer.submit(store, docs, found))
+        if pending is not None:
+            count(pending[0], pending[1], pending[2].result())
+
+
+def _threads_share(engine: Engine) -> bool:
+    """Whether a thread's connection sees this one's database: not so for SQLite in memory, one per thread."""
+    return not is_sqlite(engine) or sqlite_path(engine) is not None

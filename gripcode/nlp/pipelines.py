@@ -5,17 +5,25 @@ plus the ``gripcode_rules`` component; units come from the database, so no sente
 pipeline can be named per language in ``gripcode.toml`` (``[pipelines] en = "en_core_web_sm"``): its entities
 then feed the codebook's ``entities`` rules. A named pipeline that is not installed gives a warning and the
 blank pipeline; nothing is ever downloaded.
+
+Widening matches to the stored units (:class:`UnitIndex`, :func:`widen`) lives here too, without the database
+layer, so that worker processes can do it.
 """
 
 from __future__ import annotations
 
+import bisect
 import importlib.util
+import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 
 from gripcode.codebook.model import Codebook
+from gripcode.errors import CodebookError
 from gripcode.nlp.languages import spacy_lang
 
 if TYPE_CHECKING:
@@ -27,6 +35,8 @@ if TYPE_CHECKING:
 CHINESE_SEGMENTERS = ("char", "jieba")
 
 Match = tuple[int, str, int, int, str]  # document id, code id, start, end, rule reference
+Widened = tuple[int, int, int, int, str]  # document id, code's database id, start, end, rule reference
+UnitRow = tuple[int, str, int, int]  # document id, unit kind, start, end
 
 
 @dataclass
@@ -90,8 +100,78 @@ def build_pipeline(cb: Codebook, lang: str, *, trained: str | None = None, chine
     for rule in rules:
         # Documents are stored in NFC; a term typed in decomposed form ("a" + combining tilde) must match too.
         rule["terms"] = [unicodedata.normalize("NFC", term) for term in rule["terms"]]
-    component.set_rules(rules)
+    try:
+        component.set_rules(rules)
+    except (ValueError, TypeError, KeyError, re.error) as exc:
+        # A pattern this spaCy refuses (the codebook was checked when synced, perhaps under another version).
+        reason = " ".join(str(exc).split())[:300]
+        raise CodebookError(f"the codebook's patterns for {lang} cannot be used: {reason}") from None
     return nlp
+
+
+class UnitIndex:
+    """A document's units of one kind, for widening a match to the unit(s) it falls in."""
+
+    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
+        self.spans = sorted(spans)
+        self.starts = [s for s, _ in self.spans]
+
+    def holds(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)`` lies inside a unit (or a run of adjacent ones), not partly outside all."""
+        if not self.spans:
+            return False
+        first = bisect.bisect_right(self.starts, start) - 1
+        if first < 0:
+            return False
+        last = max(bisect.bisect_right(self.starts, max(end - 1, start)) - 1, first)
+        return self.spans[first][1] > start and self.spans[last][1] >= end
+
+    def cover(self, start: int, end: int) -> tuple[int, int]:
+        """The smallest run of units covering ``[start, end)``; the span itself where no unit holds it."""
+        if not self.spans:
+            return start, end
+        first = max(bisect.bisect_right(self.starts, start) - 1, 0)
+        last = max(bisect.bisect_right(self.starts, max(end - 1, start)) - 1, first)
+        unit_start, unit_end = self.spans[first][0], self.spans[last][1]
+        if unit_start > start or unit_end < end:
+            # The match lies (partly) in a gap between units, such as a blank line: keep what is covered.
+            return min(unit_start, start), max(unit_end, end)
+        return unit_start, unit_end
+
+
+def unit_indexes(rows: Iterable[UnitRow]) -> dict[tuple[int, str], UnitIndex]:
+    """Each (document, kind)'s units, from rows ordered by document and kind."""
+    return {key: UnitIndex([(start, end) for _, _, start, end in group])
+            for key, group in groupby(rows, key=itemgetter(0, 1))}
+
+
+def unit_kinds(units: dict[str, str], slugs: Iterable[str] | None = None) -> set[str]:
+    """The unit kinds needed to widen matches of these codes (default: all), given each code's unit."""
+    kinds = {units[slug] for slug in (units if slugs is None else slugs)} - {"match"}
+    if "turn" in kinds:
+        kinds.add("paragraph")  # documents without speaker turns fall back to paragraphs
+    return kinds
+
+
+def widen(matches: Iterable[Match], code_ids: dict[str, int], units: dict[str, str],
+          indexes: dict[tuple[int, str], UnitIndex]) -> list[Widened]:
+    """The matches of the codes in ``code_ids`` widened to each code's unit, with the code's database id."""
+    out: list[Widened] = []
+    for doc_id, slug, start, end, ref in matches:
+        code_id = code_ids.get(slug)
+        if code_id is None:
+            continue
+        unit = units[slug]
+        if unit != "match":
+            index = indexes.get((doc_id, unit))
+            if unit == "turn" and (index is None or not index.holds(start, end)):
+                # No speaker turns in the document, or a match outside every turn (a transcript's header):
+                # the paragraph, rather than a span reaching into the next turn.
+                index = indexes.get((doc_id, "paragraph"))
+            if index is not None:
+                start, end = index.cover(start, end)
+        out.append((doc_id, code_id, start, end, ref))
+    return out
 
 
 def match_documents(pipelines: PipelineSet, docs: Sequence[tuple[int, str, str]], batch_size: int = 64) -> list[Match]:
@@ -114,12 +194,29 @@ def match_documents(pipelines: PipelineSet, docs: Sequence[tuple[int, str, str]]
 _WORKER: dict[str, Any] = {}
 
 
-def init_worker(yaml_text: str, trained: dict[str, str], chinese: str) -> None:
-    """Load spaCy and the codebook in a new worker process, while the parent plans the run."""
+def synced_codebook(yaml_text: str, name: str = "<string>") -> Codebook:
+    """A codebook from YAML that ``gripcode codebook sync`` has already validated (a version's snapshot).
+
+    Read without the full check, which asks spaCy about every pattern: that import and a blank pipeline per
+    language cost more than the rest of a small run, and :func:`build_pipeline` checks the patterns again.
+    Anything the quick reading does not accept goes through the full check, for its report.
+    """
+    import yaml
+    from pydantic import ValidationError
+
     from gripcode.codebook.loader import parse_codebook
 
+    try:
+        data = yaml.load(yaml_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        return Codebook.model_validate(data)
+    except (yaml.YAMLError, ValidationError, ValueError, TypeError, RecursionError):
+        return parse_codebook(yaml_text, name=name)
+
+
+def init_worker(yaml_text: str, trained: dict[str, str], chinese: str) -> None:
+    """Load spaCy and the codebook in a new worker process, while the parent plans the run."""
     _WORKER.update(yaml=yaml_text, trained=trained, chinese=chinese,
-                   pipelines=PipelineSet(parse_codebook(yaml_text), trained=trained, chinese=chinese))
+                   pipelines=PipelineSet(synced_codebook(yaml_text), trained=trained, chinese=chinese))
 
 
 def match_in_worker(yaml_text: str, docs: list[tuple[int, str, str]]) -> tuple[list[Match], list[str]]:
@@ -128,3 +225,11 @@ def match_in_worker(yaml_text: str, docs: list[tuple[int, str, str]]) -> tuple[l
         init_worker(yaml_text, _WORKER.get("trained", {}), _WORKER.get("chinese", "char"))
     pipelines: PipelineSet = _WORKER["pipelines"]
     return match_documents(pipelines, docs), list(pipelines.warnings)
+
+
+def match_and_widen_in_worker(yaml_text: str, docs: list[tuple[int, str, str]], code_ids: dict[str, int],
+                              units: dict[str, str], rows: list[UnitRow]) -> tuple[list[Widened], int, list[str]]:
+    """The matches in ``docs`` widened with the units ``rows``, how many matches there were, and the worker's
+    warnings so far."""
+    matches, warnings = match_in_worker(yaml_text, docs)
+    return widen(matches, code_ids, units, unit_indexes(rows)), len(matches), warnings

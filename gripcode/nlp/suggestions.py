@@ -9,17 +9,19 @@ is not asked for twice).
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.orm import Session
 
 from gripcode.db.models import Coding, Unit, utcnow
+from gripcode.nlp.pipelines import UnitIndex, UnitRow, unit_indexes
 
 HASH_LENGTH = 12
 _IDS_PER_STATEMENT = 10_000
+
+Span = tuple[int, int, int, int, str]  # document id, code id, start, end, rule or model reference
 
 
 def rules_coder_name(codebook_hash: str) -> str:
@@ -40,58 +42,31 @@ class Suggestion:
     confidence: float | None = None
 
 
-class UnitIndex:
-    """A document's units of one kind, for widening a match to the unit(s) it falls in."""
-
-    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
-        self.spans = sorted(spans)
-        self.starts = [s for s, _ in self.spans]
-
-    def holds(self, start: int, end: int) -> bool:
-        """Whether ``[start, end)`` lies inside a unit (or a run of adjacent ones), not partly outside all."""
-        if not self.spans:
-            return False
-        first = bisect.bisect_right(self.starts, start) - 1
-        if first < 0:
-            return False
-        last = max(bisect.bisect_right(self.starts, max(end - 1, start)) - 1, first)
-        return self.spans[first][1] > start and self.spans[last][1] >= end
-
-    def cover(self, start: int, end: int) -> tuple[int, int]:
-        """The smallest run of units covering ``[start, end)``; the span itself where no unit holds it."""
-        if not self.spans:
-            return start, end
-        first = max(bisect.bisect_right(self.starts, start) - 1, 0)
-        last = max(bisect.bisect_right(self.starts, max(end - 1, start)) - 1, first)
-        unit_start, unit_end = self.spans[first][0], self.spans[last][1]
-        if unit_start > start or unit_end < end:
-            # The match lies (partly) in a gap between units, such as a blank line: keep what is covered.
-            return min(unit_start, start), max(unit_end, end)
-        return unit_start, unit_end
-
-
-def load_unit_indexes(session: Session, document_ids: Iterable[int],
-                      kinds: Iterable[str]) -> dict[tuple[int, str], UnitIndex]:
+def unit_rows(session: Session | Connection, document_ids: Iterable[int],
+              kinds: Iterable[str]) -> list[UnitRow]:
+    """The ``(document, kind, start, end)`` rows of these documents' units of these kinds, in that order."""
     ids, kinds = sorted(set(document_ids)), sorted(set(kinds))
-    spans: dict[tuple[int, str], list[tuple[int, int]]] = {}
-    if ids and kinds:
-        # Tens of thousands of rows per batch of documents: read through the driver's cursor, which is several
-        # times faster than building result rows.
-        connection = session.connection()
-        marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-        table = Unit.__table__
-        sql = (f'SELECT document_id, kind, start, "end" FROM {table.name} '
-               f"WHERE document_id IN ({', '.join([marker] * len(ids))}) "
-               f"AND kind IN ({', '.join([marker] * len(kinds))}) ORDER BY document_id, kind, start")
-        cursor = connection.connection.cursor()
-        try:
-            cursor.execute(sql, (*ids, *kinds))
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        for doc_id, kind, start, end in rows:
-            spans.setdefault((doc_id, kind), []).append((start, end))
-    return {key: UnitIndex(value) for key, value in spans.items()}
+    if not ids or not kinds:
+        return []
+    # Tens of thousands of rows per batch of documents: read through the driver's cursor, which is several
+    # times faster than building result rows.
+    connection = session.connection() if isinstance(session, Session) else session
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    table = Unit.__table__
+    sql = (f'SELECT document_id, kind, start, "end" FROM {table.name} '
+           f"WHERE document_id IN ({', '.join([marker] * len(ids))}) "
+           f"AND kind IN ({', '.join([marker] * len(kinds))}) ORDER BY document_id, kind, start")
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(sql, (*ids, *kinds))
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
+def load_unit_indexes(session: Session | Connection, document_ids: Iterable[int],
+                      kinds: Iterable[str]) -> dict[tuple[int, str], UnitIndex]:
+    return unit_indexes(unit_rows(session, document_ids, kinds))
 
 
 def drop_stale_suggestions(session: Session, *, origin: str, keep_coder_id: int,
@@ -111,6 +86,16 @@ def drop_stale_suggestions(session: Session, *, origin: str, keep_coder_id: int,
     return removed
 
 
+def _existing(session: Session, origin: str, document_ids: Iterable[int]) -> set[tuple[int, int, int, int]]:
+    """(document, code, start, end) of every coding of ``origin`` in these documents."""
+    ids = sorted(set(document_ids))
+    if not ids:
+        return set()
+    return set(session.execute(
+        select(Coding.document_id, Coding.code_id, Coding.start, Coding.end)
+        .where(Coding.origin == origin, Coding.document_id.in_(ids))).tuples())
+
+
 def new_suggestions(session: Session, suggestions: Iterable[Suggestion], *, origin: str) -> list[Suggestion]:
     """Those of ``suggestions`` not yet covered by a coding of the same origin, each once."""
     wanted: dict[tuple[int, int, int, int], Suggestion] = {}
@@ -118,17 +103,41 @@ def new_suggestions(session: Session, suggestions: Iterable[Suggestion], *, orig
         wanted.setdefault((s.document_id, s.code_id, s.start, s.end), s)
     if not wanted:
         return []
-    doc_ids = sorted({key[0] for key in wanted})
-    existing = set(session.execute(
-        select(Coding.document_id, Coding.code_id, Coding.start, Coding.end)
-        .where(Coding.origin == origin, Coding.document_id.in_(doc_ids))).tuples())
+    existing = _existing(session, origin, {key[0] for key in wanted})
     return [s for key, s in wanted.items() if key not in existing]
+
+
+def new_spans(session: Session, spans: Iterable[Span], *, origin: str) -> tuple[list[Span], int]:
+    """Like :func:`new_suggestions` for plain ``(document, code, start, end, reference)`` tuples: those not yet
+    covered by a coding of ``origin``, each once, and how many distinct spans were already covered."""
+    wanted: dict[tuple[int, int, int, int], str] = {}
+    for doc_id, code_id, start, end, ref in spans:
+        wanted.setdefault((doc_id, code_id, start, end), ref)
+    if not wanted:
+        return [], 0
+    existing = _existing(session, origin, {key[0] for key in wanted})
+    fresh = [(*key, ref) for key, ref in wanted.items() if key not in existing]
+    return fresh, len(wanted) - len(fresh)
 
 
 def insert_suggestions(session: Session, suggestions: Sequence[Suggestion], *, coder_id: int, origin: str,
                        texts: dict[int, str], codebook_version_id: int | None = None) -> int:
     """Bulk-insert suggestions (already filtered by :func:`new_suggestions`) as tuples to the driver."""
-    if not suggestions:
+    return _insert(session, [(s.document_id, s.code_id, s.start, s.end, s.ref, s.confidence) for s in suggestions],
+                   coder_id=coder_id, origin=origin, texts=texts, codebook_version_id=codebook_version_id)
+
+
+def insert_spans(session: Session, spans: Sequence[Span], *, coder_id: int, origin: str, texts: dict[int, str],
+                 codebook_version_id: int | None = None) -> int:
+    """Bulk-insert ``(document, code, start, end, reference)`` tuples (from :func:`new_spans`) without a
+    confidence."""
+    return _insert(session, [(*span, None) for span in spans], coder_id=coder_id, origin=origin, texts=texts,
+                   codebook_version_id=codebook_version_id)
+
+
+def _insert(session: Session, items: Sequence[tuple[int, int, int, int, str, float | None]], *, coder_id: int,
+            origin: str, texts: dict[int, str], codebook_version_id: int | None) -> int:
+    if not items:
         return 0
     connection = session.connection()
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
@@ -138,9 +147,9 @@ def insert_suggestions(session: Session, suggestions: Sequence[Suggestion], *, c
     bind = Coding.__table__.c.created_at.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
     now_value = bind(utcnow()) if bind else utcnow()
     rule_origin = origin == "rule"
-    rows = [(s.document_id, s.code_id, coder_id, s.start, s.end, texts[s.document_id][s.start:s.end], origin,
-             "suggested", s.confidence, s.ref if rule_origin else None, None if rule_origin else s.ref,
-             codebook_version_id, now_value, now_value) for s in suggestions]
+    rows = [(doc_id, code_id, coder_id, start, end, texts[doc_id][start:end], origin, "suggested", confidence,
+             ref if rule_origin else None, None if rule_origin else ref, codebook_version_id, now_value, now_value)
+            for doc_id, code_id, start, end, ref, confidence in items]
     sql = (f"INSERT INTO codings ({', '.join(chr(34) + c + chr(34) for c in columns)}) "
            f"VALUES ({', '.join([marker] * len(columns))})")
     connection.exec_driver_sql(sql, rows)
