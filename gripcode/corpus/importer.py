@@ -1,8 +1,8 @@
 """Importing files into a project: read, normalise, deduplicate, segment into units, bulk-insert.
 
 One call is one transaction (the caller's session): if any file fails, nothing of the import remains.
-Documents stream through in batches, so a large corpus never sits in memory whole, and sentences come from
-``nlp.pipe`` over each batch, grouped by language.
+Documents stream through in batches, so a large corpus never sits in memory whole, and paragraphs and
+sentences come from ``gripcode.corpus.segment`` over each batch, grouped by language.
 """
 
 from __future__ import annotations
@@ -10,11 +10,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+from array import array
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from multiprocessing import get_context
 from dataclasses import dataclass, field
+from itertools import chain
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +25,18 @@ from sqlalchemy.orm import Session
 
 from gripcode.corpus.decode import decode_bytes
 from gripcode.corpus.normalize import count_words, text_sha256
-from gripcode.corpus.parsed import ParsedDocument
+from gripcode.corpus.parsed import ParsedDocument, Turn
 from gripcode.corpus.readers import CsvOptions, read_file
-from gripcode.corpus.segment import paragraph_spans, sentence_spans_many
+from gripcode.corpus.segment import load_spacy, segment_texts
 from gripcode.db.audit import record_event
-from gripcode.db.models import DOCUMENT_KINDS, Case, Document, Unit
+from gripcode.db.models import DOCUMENT_KINDS, Case, Document
 from gripcode.errors import DocumentImportError
-from gripcode.nlp.languages import spacy_lang
 
 MANIFEST_COLUMNS = ("path", "title", "case", "kind", "language", "date", "source")
+
+# Texts read ahead of the workers: enough to keep this process busy while a worker starts (loading spaCy
+# takes about a second), little enough that a large corpus never sits in memory whole.
+_MAX_CHARS_IN_FLIGHT = 16_000_000
 
 
 @dataclass
@@ -177,80 +182,118 @@ class _CaseLookup:
 
 
 @dataclass
-class _Prepared:
-    """A parsed document with everything computed that needs no database: done in worker processes."""
+class _Written:
+    """A batch whose documents are inserted; its units follow once its texts are segmented."""
 
-    parsed: ParsedDocument
-    fields: dict[str, Any]
-    digest: str
-    words: int
-    units: list[dict[str, Any]]
-
-
-# Core executemany compiles one statement from the first row's keys, so every row carries every column.
-_NO_TIMES = {"speaker": None, "begin_time": None, "end_time": None}
+    ids: list[int]
+    turns: list[list[Turn]]
+    chars: int
+    spans: Future[list[tuple[array[int], array[int]]]]
 
 
-def _prepare(entries: list[tuple[ParsedDocument, dict[str, Any]]]) -> list[_Prepared]:
-    by_lang: dict[str, list[int]] = {}
-    for index, (_, fields) in enumerate(entries):
-        by_lang.setdefault(spacy_lang(fields["language"]), []).append(index)
-    sentences: dict[int, list[tuple[int, int]]] = {}
-    for lang, indexes in by_lang.items():
-        for index, spans in zip(indexes, sentence_spans_many((entries[i][0].text for i in indexes), lang)):
-            sentences[index] = spans
-    prepared = []
-    for index, (parsed, fields) in enumerate(entries):
-        units = [{"kind": "paragraph", "seq": seq, "start": a, "end": b, **_NO_TIMES}
-                 for seq, (a, b) in enumerate(paragraph_spans(parsed.text), start=1)]
-        units += [{"kind": "sentence", "seq": seq, "start": a, "end": b, **_NO_TIMES}
-                  for seq, (a, b) in enumerate(sentences[index], start=1)]
-        units += [{"kind": "turn", "seq": seq, "start": t.start, "end": t.end, "speaker": t.speaker,
-                   "begin_time": t.begin_time, "end_time": t.end_time}
-                  for seq, t in enumerate(parsed.turns, start=1)]
-        prepared.append(_Prepared(parsed, fields, text_sha256(parsed.text), count_words(parsed.text), units))
-    return prepared
-
-
-def _prepare_items(task: tuple[list[ImportItem], str | None, CsvOptions | None]) -> list[_Prepared]:
-    items, encoding, csv_options = task
-    return _prepare(list(_parsed_stream(items, encoding, csv_options)))
-
-
-def _prepared_batches(items: list[ImportItem], encoding: str | None, csv_options: CsvOptions | None,
-                      batch_size: int, jobs: int) -> Iterator[list[_Prepared]]:
-    """Prepared documents in input order. With ``jobs`` worker processes (0: none), reading and segmenting
-    run beside this process's database writes; a bounded window of batches keeps memory flat."""
-    tasks = ((chunk, encoding, csv_options) for chunk in _batches(iter(items), batch_size))
-    if jobs <= 0:
-        yield from map(_prepare_items, tasks)
-        return
-    # spawn, not fork: the parent holds an open database connection.
-    with ProcessPoolExecutor(jobs, mp_context=get_context("spawn")) as pool:
-        window: deque[Future[list[_Prepared]]] = deque()
-        for task in tasks:
-            window.append(pool.submit(_prepare_items, task))
-            if len(window) > 2 * jobs:
-                yield window.popleft().result()
-        while window:
-            yield window.popleft().result()
+def _write_documents(session: Session, batch: list[tuple[ParsedDocument, dict[str, Any]]], cases: _CaseLookup,
+                     seen: dict[str, str], report: ImportReport,
+                     segment: Callable[[list[str], list[str]], Future[Any]]) -> _Written | None:
+    """Insert the batch's new documents and hand their texts to ``segment``; text already stored is skipped."""
+    digests = [text_sha256(parsed.text) for parsed, _ in batch]
+    existing = dict(session.execute(select(Document.sha256, Document.title).where(
+        Document.sha256.in_(digests))).tuples().all())
+    rows, kept = [], []
+    for (parsed, resolved), digest in zip(batch, digests):
+        if digest in existing or digest in seen:
+            same_as = existing.get(digest) or seen[digest]
+            report.skipped.append({"file": parsed.original_name, "reason": f"same text as {same_as!r}"})
+            continue
+        fields = dict(resolved)
+        seen[digest] = fields["title"]
+        case_id = cases(fields.pop("case"), parsed.original_name)
+        meta = fields.pop("meta")
+        rows.append({**fields, "metadata": meta, "case_id": case_id, "text": parsed.text, "sha256": digest,
+                     "word_count": count_words(parsed.text)})
+        kept.append(parsed)
+    if not rows:
+        return None
+    table = Document.__table__
+    ids = session.connection().execute(
+        table.insert().returning(table.c.id, sort_by_parameter_order=True), rows).scalars().all()
+    for doc_id, row in zip(ids, rows):
+        report.words += row["word_count"]
+        report.imported.append({"id": doc_id, "title": row["title"], "file": row["original_name"],
+                                "words": row["word_count"]})
+    texts = [parsed.text for parsed in kept]
+    return _Written(list(ids), [parsed.turns for parsed in kept], sum(map(len, texts)),
+                    segment([row["language"] for row in rows], texts))
 
 
 _UNIT_COLUMNS = ("document_id", "kind", "seq", "start", "end", "speaker", "begin_time", "end_time")
+# Rows per multi-row INSERT: 800 parameters stay under the 999 that SQLite builds before 3.32 allow.
+_ROWS_PER_STATEMENT = 100
 
 
-def _insert_units(session: Session, kept: list[_Prepared], ids: list[int]) -> int:
-    """Units are most of the rows an import writes: tuples straight to the driver's executemany, because
-    SQLAlchemy's per-row parameter processing cost more than the database spent storing them."""
+def _unit_rows(written: _Written) -> list[tuple[Any, ...]]:
+    rows: list[tuple[Any, ...]] = []
+    for doc_id, turns, (paragraphs, sentences) in zip(written.ids, written.turns, written.spans.result()):
+        for kind, flat in (("paragraph", paragraphs), ("sentence", sentences)):
+            ends = iter(flat)
+            rows += [(doc_id, kind, seq, start, end, None, None, None)
+                     for seq, (start, end) in enumerate(zip(ends, ends), start=1)]
+        rows += [(doc_id, "turn", seq, t.start, t.end, t.speaker, t.begin_time, t.end_time)
+                 for seq, t in enumerate(turns, start=1)]
+    return rows
+
+
+def _insert_units(session: Session, written: _Written) -> int:
+    """Units are most of the rows an import writes, so they skip SQLAlchemy's per-row parameter processing:
+    psycopg takes them through COPY (a third of the time of executemany's INSERT per row), other drivers as
+    multi-row INSERTs (on SQLite about twice as fast as executemany, which steps the statement once per row)."""
+    rows = _unit_rows(written)
+    if not rows:
+        return 0
     connection = session.connection()
+    columns = ", ".join(f'"{column}"' for column in _UNIT_COLUMNS)
+    if connection.dialect.driver == "psycopg":
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY units ({columns}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        return len(rows)
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    sql = (f"INSERT INTO units ({', '.join(chr(34) + c + chr(34) for c in _UNIT_COLUMNS)}) "
-           f"VALUES ({', '.join([marker] * len(_UNIT_COLUMNS))})")
-    rows = [(doc_id, u["kind"], u["seq"], u["start"], u["end"], u["speaker"], u["begin_time"], u["end_time"])
-            for prep, doc_id in zip(kept, ids) for u in prep.units]
-    if rows:
-        connection.exec_driver_sql(sql, rows)
+    row_marks = f"({', '.join([marker] * len(_UNIT_COLUMNS))})"
+    head = f"INSERT INTO units ({columns}) VALUES "
+    step = _ROWS_PER_STATEMENT
+    whole = len(rows) - len(rows) % step
+    if whole:
+        connection.exec_driver_sql(head + ", ".join([row_marks] * step), [
+            tuple(chain.from_iterable(rows[i:i + step])) for i in range(0, whole, step)])
+    if whole < len(rows):
+        connection.exec_driver_sql(head + ", ".join([row_marks] * (len(rows) - whole)),
+                                   tuple(chain.from_iterable(rows[whole:])))
     return len(rows)
+
+
+class _Segmenter:
+    """Paragraph and sentence spans of a batch of texts: from worker processes when there are any, else
+    computed here on the spot."""
+
+    def __init__(self, jobs: int) -> None:
+        self.pool: ProcessPoolExecutor | None = None
+        if jobs > 0:
+            # spawn, not fork: this process holds an open database connection. What workers are sent
+            # needs only gripcode.corpus.segment and spaCy; they load spaCy at once, while this process reads.
+            self.pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"))
+            for _ in range(jobs):
+                self.pool.submit(load_spacy)
+
+    def __call__(self, langs: list[str], texts: list[str]) -> Future[list[tuple[array[int], array[int]]]]:
+        if self.pool is not None:
+            return self.pool.submit(segment_texts, langs, texts)
+        done: Future[list[tuple[array[int], array[int]]]] = Future()
+        done.set_result(segment_texts(langs, texts))
+        return done
+
+    def close(self, failed: bool) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=failed)
 
 
 def default_jobs(n_items: int) -> int:
@@ -265,34 +308,32 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
                  batch_size: int = 128, jobs: int | None = None) -> ImportReport:
     items = list(items)
     jobs = default_jobs(len(items)) if jobs is None else max(0, jobs)
+    segment = _Segmenter(jobs)
     report = ImportReport()
-    cases = _CaseLookup(session, create_cases, actor)
-    seen: dict[str, str] = {}
-    doc_table = Document.__table__
-    for batch in _prepared_batches(items, encoding, csv_options, batch_size, jobs):
-        existing = dict(session.execute(select(Document.sha256, Document.title).where(
-            Document.sha256.in_([p.digest for p in batch]))).tuples().all())
-        rows, kept = [], []
-        for prep in batch:
-            if prep.digest in existing or prep.digest in seen:
-                same_as = existing.get(prep.digest) or seen[prep.digest]
-                report.skipped.append({"file": prep.parsed.original_name, "reason": f"same text as {same_as!r}"})
+    failed = True
+    try:
+        cases = _CaseLookup(session, create_cases, actor)
+        seen: dict[str, str] = {}
+        # This process reads, hashes and inserts documents while workers segment earlier batches; units
+        # are inserted in batch order, so ids come out as if all ran in sequence.
+        in_flight: deque[_Written] = deque()
+        chars = 0
+        for batch in _batches(_parsed_stream(items, encoding, csv_options), batch_size):
+            written = _write_documents(session, batch, cases, seen, report, segment)
+            if written is None:
                 continue
-            fields = dict(prep.fields)
-            seen[prep.digest] = fields["title"]
-            case_id = cases(fields.pop("case"), prep.parsed.original_name)
-            meta = fields.pop("meta")
-            rows.append({**fields, "metadata": meta, "case_id": case_id, "text": prep.parsed.text,
-                         "sha256": prep.digest, "word_count": prep.words})
-            kept.append(prep)
-            report.words += prep.words
-        if not rows:
-            continue
-        ids = session.connection().execute(
-            doc_table.insert().returning(doc_table.c.id, sort_by_parameter_order=True), rows).scalars().all()
-        report.units += _insert_units(session, kept, ids)
-        report.imported += [{"id": i, "title": r["title"], "file": r["original_name"], "words": r["word_count"]}
-                            for i, r in zip(ids, rows)]
+            in_flight.append(written)
+            chars += written.chars
+            while in_flight and (in_flight[0].spans.done()
+                                 or (len(in_flight) > 2 * jobs and chars > _MAX_CHARS_IN_FLIGHT)):
+                done = in_flight.popleft()
+                chars -= done.chars
+                report.units += _insert_units(session, done)
+        while in_flight:
+            report.units += _insert_units(session, in_flight.popleft())
+        failed = False
+    finally:
+        segment.close(failed)
     record_event(session, actor, "import", "document", None, documents=len(report.imported),
                  skipped=len(report.skipped), words=report.words, ids=[d["id"] for d in report.imported])
     return report

@@ -1,0 +1,153 @@
+"""The import's fast paths give exactly what the plain ones would: spaCy's sentencizer, whitespace trimming,
+multi-row and COPY unit inserts, and one transaction when a worker process segments."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+import pytest
+import spacy
+from sqlalchemy import func, select
+
+from gripcode.corpus import segment
+from gripcode.corpus.importer import ImportItem, ImportOptions, import_items
+from gripcode.corpus.segment import paragraph_spans, segment_texts, sentence_spans, speaker_turns
+from gripcode.db.engine import make_engine, transaction
+from gripcode.db.migrate import init_database
+from gripcode.db.models import Document, Unit
+from gripcode.errors import DocumentImportError
+from gripcode.nlp.languages import SUPPORTED, sentence_pipeline
+
+_PIECES = ["Hello", "world", ".", "!", "?", "...", "?!", '"', "'", ")", "(", "“", "”", "。", "！", "？", "｡",
+           "e.g.", "Dr.", "U.S.", " ", "  ", "\n", "\n\n", "\n \n", "\t", "\u00a0", "\u3000", "\u2028", "\x1c",
+           "10:30", "1.5", "Россия", "добычу", "中国", "稀土", "—", ":", ",", "Interviewer:", "R1:", "…", "a"]
+
+
+def _texts(count: int, seed: int) -> list[str]:
+    rng = random.Random(seed)
+    texts = ["", " ", "\n\n", ".", ". .", "\n.\n\nA", "  Hello there.\n\nYes", '"Quote." Next', 'A." B']
+    for _ in range(count):
+        texts.append("".join(rng.choice(_PIECES) + rng.choice(["", " ", " ", "\n"])
+                             for _ in range(rng.randint(0, 60))))
+    return texts
+
+
+def _reference_sentences(nlp: spacy.Language, text: str) -> list[tuple[int, int]]:
+    """What the sentencizer component marks, trimmed and cut at paragraph breaks, the slow way."""
+    doc = nlp(text)
+    starts = [sent.start_char for sent in doc.sents]
+    if starts and starts[0] != 0:
+        starts.insert(0, 0)
+    separator = re.compile(r"\n\s*\n") if re.search(r"\n\s*\n", text) else re.compile(r"\n")
+    spans = []
+    for start, end in zip(starts, starts[1:] + [len(text)]):
+        pieces, piece_start = [], start
+        for gap in separator.finditer(text, start, end):
+            pieces.append((piece_start, gap.start()))
+            piece_start = gap.end()
+        pieces.append((piece_start, end))
+        for a, b in pieces:
+            found = re.search(r"\S(?:[\s\S]*\S)?", text[a:b])
+            if found:
+                spans.append((a + found.start(), a + found.end()))
+    return spans
+
+
+@pytest.mark.parametrize("lang", SUPPORTED)
+def test_sentences_match_the_sentencizer_component(lang: str) -> None:
+    nlp = sentence_pipeline(lang)
+    texts = _texts(300, seed=SUPPORTED.index(lang))
+    got = [sentence_spans(text, lang) for text in texts]
+    assert got == [_reference_sentences(nlp, text) for text in texts]
+    flat = segment_texts([lang] * len(texts), texts)
+    assert [list(zip(s[0::2], s[1::2])) for _, s in flat] == got
+    assert [list(zip(p[0::2], p[1::2])) for p, _ in flat] == [paragraph_spans(text) for text in texts]
+
+
+def test_pipelines_with_more_components_run_them() -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+
+    @spacy.Language.component("gripcode_test_noop")
+    def noop(doc: spacy.tokens.Doc) -> spacy.tokens.Doc:
+        return doc
+
+    nlp.add_pipe("gripcode_test_noop")
+    texts = _texts(100, seed=9)
+    gaps = [segment._gaps(text) for text in texts]
+    got = [list(zip(s[0::2], s[1::2])) for s in segment._sentence_spans(nlp, texts, gaps)]
+    assert got == [_reference_sentences(nlp, text) for text in texts]
+
+
+def test_mixed_languages_in_one_batch() -> None:
+    texts = _texts(60, seed=3)
+    langs = [("en", "zh", "ru", None, "kk", "pt-BR")[i % 6] for i in range(len(texts))]
+    flat = segment_texts(langs, texts)
+    for text, lang, (_, sentences) in zip(texts, langs, flat):
+        assert list(zip(sentences[0::2], sentences[1::2])) == sentence_spans(text, lang or "xx")
+
+
+def test_trimming_agrees_with_unicode_whitespace() -> None:
+    spaces = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+    text = spaces + "word" + spaces + "word" + spaces
+    for start in range(0, len(text), 3):
+        for end in range(start, len(text) + 1, 2):
+            found = re.search(r"\S(?:[\s\S]*\S)?", text[start:end])
+            expected = (start + found.start(), start + found.end()) if found else None
+            assert segment._trimmed(text, start, end) == expected
+
+
+def test_text_without_a_colon_has_no_turns() -> None:
+    assert speaker_turns("Interviewer How did it start\nR1 In 2010\n") == []
+    assert len(speaker_turns("Interviewer: How?\nR1: Like this.\n")) == 2
+
+
+def _write(folder: Path, count: int) -> list[ImportItem]:
+    rng = random.Random(5)
+    items = []
+    for i in range(count):
+        lines = [f"{rng.choice(['Interviewer', 'R1'])}: Answer {i}.{j} goes on. And on!"
+                 for j in range(rng.randint(1, 9))]
+        path = folder / f"t{i:03d}.txt"
+        path.write_text("\n\n".join(lines) + "\n", encoding="utf-8")
+        items.append(ImportItem(path, ImportOptions(kind="interview")))
+    return items
+
+
+@pytest.mark.parametrize("jobs", [0, 1])
+def test_units_are_written_in_document_and_kind_order(tmp_path: Path, db_url: str, jobs: int) -> None:
+    """More rows than one multi-row INSERT holds and not a multiple of it; COPY on PostgreSQL."""
+    items = _write(tmp_path, 23)
+    engine = make_engine(db_url)
+    init_database(engine)
+    with transaction(engine) as session:
+        report = import_items(session, items, actor="tester", batch_size=5, jobs=jobs)
+    expected = []
+    with transaction(engine) as session:
+        docs = session.execute(select(Document.id, Document.text).order_by(Document.id)).all()
+        for doc_id, text in docs:
+            for kind, spans in (("paragraph", paragraph_spans(text)), ("sentence", sentence_spans(text, "en"))):
+                expected += [(doc_id, kind, n, a, b, None) for n, (a, b) in enumerate(spans, 1)]
+            turns = speaker_turns(text)
+            expected += [(doc_id, "turn", n, t.start, t.end, t.speaker) for n, t in enumerate(turns, 1)]
+        units = session.execute(select(Unit.document_id, Unit.kind, Unit.seq, Unit.start, Unit.end, Unit.speaker)
+                                .order_by(Unit.id)).all()
+    engine.dispose()
+    assert len(docs) == 23 and report.units == len(units) > 100 and len(units) % 100
+    assert [tuple(unit) for unit in units] == expected
+
+
+def test_a_failure_with_a_worker_leaves_nothing(tmp_path: Path, db_url: str) -> None:
+    items = _write(tmp_path, 12)
+    (tmp_path / "t009.txt").unlink()
+    engine = make_engine(db_url)
+    init_database(engine)
+    with pytest.raises(DocumentImportError, match="t009.txt"):
+        with transaction(engine) as session:
+            import_items(session, items, actor="tester", batch_size=2, jobs=1)
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Document)) == 0
+        assert session.scalar(select(func.count()).select_from(Unit)) == 0
+    engine.dispose()
