@@ -266,3 +266,28 @@ def test_readme_example_is_a_valid_codebook_whose_examples_pass() -> None:
     results = run_codebook_tests(parse_codebook(example, name="README.md"))
     assert [r.code for r in results] == ["market-control", "export-restrictions"]
     assert all(r.passed for r in results)
+
+
+def test_codebook_test_matches_terms_typed_in_decomposed_unicode() -> None:
+    """Examples and documents are NFC; a term typed with combining accents must still match them."""
+    import unicodedata
+
+    from gripcode.codebook.loader import parse_codebook
+    from gripcode.codebook.testing import run_codebook_tests
+
+    term = unicodedata.normalize("NFD", "produção")
+    cb = parse_codebook(f"""
+codebook: nfc
+codes:
+  - id: output
+    name: Output
+    examples:
+      positive:
+        - text: A produção caiu.
+          lang: pt
+    rules:
+      terms:
+        pt: ["{term}"]
+""")
+    [result] = run_codebook_tests(cb)
+    assert result.passed, result.failures

@@ -15,7 +15,6 @@ from __future__ import annotations
 import bisect
 import importlib.util
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -97,9 +96,6 @@ def build_pipeline(cb: Codebook, lang: str, *, trained: str | None = None, chine
 
     component = cast("RuleMatcher", nlp.add_pipe(COMPONENT, last=True))
     rules = rules_for_language(cb, lang)
-    for rule in rules:
-        # Documents are stored in NFC; a term typed in decomposed form ("a" + combining tilde) must match too.
-        rule["terms"] = [unicodedata.normalize("NFC", term) for term in rule["terms"]]
     try:
         component.set_rules(rules)
     except (ValueError, TypeError, KeyError, re.error) as exc:

@@ -11,6 +11,7 @@ times faster, so codebooks should keep patterns for inflections that a term list
 from __future__ import annotations
 
 import json
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, cast
@@ -46,7 +47,9 @@ class RuleMatcher:
     def set_rules(self, rules: Iterable[dict[str, Any]]) -> None:
         """Replace all rules and rebuild the matchers."""
         self.rules: list[dict[str, Any]] = [
-            {"code": str(r["code"]), "terms": list(r.get("terms", [])), "patterns": list(r.get("patterns", [])),
+            # Documents are stored in NFC, so a term typed in decomposed form ("a" + combining tilde) is too.
+            {"code": str(r["code"]), "terms": [unicodedata.normalize("NFC", t) for t in r.get("terms", [])],
+             "patterns": list(r.get("patterns", [])),
              "entities": list(r.get("entities", []))}
             for r in rules
         ]
