@@ -115,6 +115,16 @@ def slug_from_name(name: str, seed: str, prefix: str = "code") -> str:
 _NOT_XML_CHAR = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
+def unique_slug(name: str, seed: str, used: set[str]) -> str:
+    """A slug for ``name`` not yet in ``used`` (``-2``, ``-3``, ... on collisions), added to ``used``."""
+    base = slug_from_name(name, seed)
+    candidate, number = base, 2
+    while candidate in used:
+        candidate, number = f"{base}-{number}", number + 1
+    used.add(candidate)
+    return candidate
+
+
 def xml_unsafe_char(text: str) -> str | None:
     """The first character of ``text`` that XML 1.0 cannot represent, or None."""
     match = _NOT_XML_CHAR.search(text)

@@ -76,7 +76,7 @@ from gripcode.codebook.refi_common import (
     local_name,
     normalise_guid,
     parse_xml,
-    slug_from_name,
+    unique_slug,
     xml_unsafe_char,
 )
 from gripcode.errors import CodebookError, ExchangeError
@@ -421,12 +421,7 @@ def _assign_ids(codes: list[_ReadCode]) -> None:
     for code in codes:
         if code.id:
             continue
-        base = slug_from_name(code.name, code.guid or code.name)
-        candidate, number = base, 2
-        while candidate in used:
-            candidate, number = f"{base}-{number}", number + 1
-        code.id = candidate
-        used.add(candidate)
+        code.id = unique_slug(code.name, code.guid or code.name, used)
 
 
 def _as_yaml_data(code: _ReadCode) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from gripcode.codebook.loader import codebook_to_yaml, parse_codebook
 from gripcode.codebook.model import SLUG_RE, Codebook
-from gripcode.codebook.refi_common import derived_guid, hex_colour, normalise_guid, slug_from_name
+from gripcode.codebook.refi_common import derived_guid, hex_colour, normalise_guid, unique_slug
 from gripcode.codebook.refi_qdc import Description, parse_description
 from gripcode.codebook.sync import current_codebook, database_states, latest_version, sync_codebook
 from gripcode.db.models import Code, CodebookVersion
@@ -90,12 +90,7 @@ def _assign_ids(new: list[_New], used: set[str]) -> None:
     for item in new:
         if item.id:
             continue
-        base = slug_from_name(item.code.name, item.code.guid or item.code.name)
-        candidate, number = base, 2
-        while candidate in used:
-            candidate, number = f"{base}-{number}", number + 1
-        item.id = candidate
-        used.add(candidate)
+        item.id = unique_slug(item.code.name, item.code.guid or item.code.name, used)
 
 
 def _as_data(item: _New) -> dict[str, Any]:
