@@ -203,3 +203,13 @@ def test_import_with_worker_process_matches_inline(tmp_path: Path, db_url: str) 
                                             Unit.speaker).order_by(Unit.id)).all())
         engine.dispose()
     assert results[0] == results[1] and len(results[0]) == 6 * (2 + 3 + 2)
+
+
+def test_console_script_module_loads_nothing_heavy() -> None:
+    """Spawned workers re-import the console script; it must not pull in the command line or SQLAlchemy."""
+    import subprocess
+    import sys
+
+    code = "import sys, gripcode.console; print(sorted(m for m in ('click', 'sqlalchemy', 'gripcode.cli.main') if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr
