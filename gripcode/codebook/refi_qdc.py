@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -404,24 +405,25 @@ def _walk(codes: list[_ReadCode]) -> list[_ReadCode]:
     return out
 
 
-def _assign_ids(codes: list[_ReadCode]) -> None:
-    """Ids from ``gripcode-id`` lines first, so a slug made from another code's name cannot take them."""
-    used: set[str] = set()
-    for code in codes:
-        wanted = code.description.meta.get("id", "")
+def assign_ids(items: Sequence[Any], used: set[str], label: Callable[[Any], tuple[str, str | None]]) -> None:
+    """Give each item (with ``description``, ``id`` and ``renamed_from``) a code id not in ``used``.
+
+    Ids from ``gripcode-id`` lines come first, so a slug made from another code's name cannot take them; then
+    ``gripcode-renamed-from`` ids; the rest get a slug from ``label(item)`` = (name, GUID)."""
+    for item in items:
+        wanted = item.description.meta.get("id", "")
         if SLUG_RE.match(wanted) and wanted not in used:
-            code.id = wanted
+            item.id = wanted
             used.add(wanted)
-    for code in codes:
-        old_ids = code.description.meta.get("renamed-from", "")
-        for old in (part.strip() for part in old_ids.split(",")):
-            if code.id and SLUG_RE.match(old) and old not in used:
-                code.renamed_from.append(old)
+    for item in items:
+        for old in (part.strip() for part in item.description.meta.get("renamed-from", "").split(",")):
+            if item.id and SLUG_RE.match(old) and old not in used:
+                item.renamed_from.append(old)
                 used.add(old)
-    for code in codes:
-        if code.id:
-            continue
-        code.id = unique_slug(code.name, code.guid or code.name, used)
+    for item in items:
+        if not item.id:
+            name, guid = label(item)
+            item.id = unique_slug(name, guid or name, used)
 
 
 def _as_yaml_data(code: _ReadCode) -> dict[str, Any]:
@@ -450,7 +452,7 @@ def codebook_from_qdc(data: bytes, *, name: str | None = None) -> Codebook:
     try:
         reader = _Reader(bytes(data))
         codes = reader.codes()
-        _assign_ids(_walk(codes))
+        assign_ids(_walk(codes), set(), lambda code: (code.name, code.guid))
         origin = f" (origin: {reader.origin})" if reader.origin else ""
         raw = {
             "codebook": (name or "").strip() or DEFAULT_IMPORT_NAME,

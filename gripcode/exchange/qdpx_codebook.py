@@ -20,9 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gripcode.codebook.loader import codebook_to_yaml, parse_codebook
-from gripcode.codebook.model import SLUG_RE, Codebook
-from gripcode.codebook.refi_common import derived_guid, hex_colour, normalise_guid, unique_slug
-from gripcode.codebook.refi_qdc import Description, parse_description
+from gripcode.codebook.model import Codebook
+from gripcode.codebook.refi_common import derived_guid, hex_colour, normalise_guid
+from gripcode.codebook.refi_qdc import Description, assign_ids, parse_description
 from gripcode.codebook.sync import current_codebook, database_states, latest_version, sync_codebook
 from gripcode.db.models import Code, CodebookVersion
 from gripcode.errors import CodebookError, ExchangeError
@@ -73,24 +73,6 @@ def _index(codes: list[dict[str, Any]], out: dict[str, dict[str, Any]]) -> dict[
         out[code["id"]] = code
         _index(code.get("children") or [], out)
     return out
-
-
-def _assign_ids(new: list[_New], used: set[str]) -> None:
-    """Ids from ``gripcode-id`` lines first, so a slug made from another code's name cannot take them."""
-    for item in new:
-        wanted = item.description.meta.get("id", "")
-        if SLUG_RE.match(wanted) and wanted not in used:
-            item.id = wanted
-            used.add(wanted)
-    for item in new:
-        for old in (part.strip() for part in item.description.meta.get("renamed-from", "").split(",")):
-            if item.id and SLUG_RE.match(old) and old not in used:
-                item.renamed_from.append(old)
-                used.add(old)
-    for item in new:
-        if item.id:
-            continue
-        item.id = unique_slug(item.code.name, item.code.guid or item.code.name, used)
 
 
 def _as_data(item: _New) -> dict[str, Any]:
@@ -147,7 +129,7 @@ def merge_codes(session: Session, codes: list[XCode], *, codebook_name: str, not
 
     if new_items:
         raw, used = _existing_raw(session)
-        _assign_ids(new_items, used)
+        assign_ids(new_items, used, lambda item: (item.code.name, item.code.guid))
         for item in new_items:  # a new code's parent slug, once its parent has an id
             for child in item.children:
                 child.parent = item.id
