@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
@@ -25,15 +26,49 @@ def count(url: str, model) -> int:
 
 def test_every_command_has_help() -> None:
     runner = CliRunner()
+    seen = []
 
     def walk(group, path):
-        for name, command in getattr(group, "commands", {}).items():
+        ctx = click.Context(group)
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
             assert command.help, f"gripcode {' '.join(path + [name])} has no help text"
             result = runner.invoke(cli, [*path, name, "--help"])
             assert result.exit_code == 0 and "Usage:" in result.output
-            walk(command, path + [name])
+            seen.append(" ".join(path + [name]))
+            if isinstance(command, click.Group):
+                walk(command, path + [name])
 
     walk(cli, [])
+    assert {"import", "import qdpx", "codebook sync", "review accept"} <= set(seen)
+
+
+def test_lazy_command_table_names_every_command() -> None:
+    """Commands load on first use from LAZY_COMMANDS; it must name each module's commands, and only those."""
+    import importlib
+
+    from gripcode.cli.main import LAZY_COMMANDS
+
+    declared = {}
+    for path in sorted((Path(__file__).parents[1] / "gripcode" / "cli").glob("*.py")):
+        module = importlib.import_module(f"gripcode.cli.{path.stem}")
+        for command in getattr(module, "COMMANDS", []):
+            declared[command.name] = path.stem
+    assert declared == LAZY_COMMANDS
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    """`gripcode stats` must not import the analysis, agreement or autocode commands (start-up time)."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom gripcode.cli.main import cli\n"
+            "cli.main(['--db', 'sqlite://', 'stats'], standalone_mode=False)\n")
+    probe = ("import sys, runpy, atexit\n"
+             "atexit.register(lambda: print(sorted(m for m in ('gripcode.cli.analysis', 'gripcode.cli.agreement', "
+             "'gripcode.cli.autocode', 'gripcode.cli.documents') if m in sys.modules), file=sys.stderr))\n" + code)
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert result.stderr.strip().splitlines()[-1] == "['gripcode.cli.documents']", result.stderr
 
 
 def test_command_on_uninitialised_database_is_a_clear_error(tmp_path: Path) -> None:

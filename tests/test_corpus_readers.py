@@ -423,3 +423,15 @@ def test_srt_block_without_timing_line(tmp_path: Path) -> None:
 def test_srt_end_before_start(tmp_path: Path) -> None:
     with pytest.raises(DocumentImportError, match="line 2.*ends"):
         read_file(write(tmp_path / "bad.srt", "1\n00:00:05,000 --> 00:00:04,000\nHi\n"))
+
+
+def test_pdf_and_docx_libraries_load_only_for_their_files() -> None:
+    """pypdf and python-docx take as long to import as reading thousands of text files: an import of text
+    files must not load them."""
+    import subprocess
+    import sys
+
+    code = ("import sys, gripcode.corpus.importer\n"
+            "print(sorted(m for m in ('pypdf', 'docx') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr

@@ -118,7 +118,12 @@ def segment_texts(langs: Sequence[str | None], texts: Sequence[str]) -> list[tup
 
 def load_spacy() -> None:
     """Import spaCy, most of a worker process's start-up, before the first texts reach it."""
+    import gc
+
     import spacy  # noqa: F401
+
+    # What is loaded now lives as long as the worker: the garbage collector need not go through it again.
+    gc.freeze()
 
 
 def _sentence_spans(nlp: Language, texts: list[str], gaps: list[list[tuple[int, int]]]) -> list[array[int]]:

@@ -6,10 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from gripcode.corpus.parsed import ParsedDocument
-from gripcode.corpus.readers.docx import read_docx
 from gripcode.corpus.readers.markdown import read_markdown
 from gripcode.corpus.readers.media_csv import CsvOptions, read_media_csv
-from gripcode.corpus.readers.pdf import read_pdf
 from gripcode.corpus.readers.subtitles import read_srt, read_vtt
 from gripcode.corpus.readers.text import read_text
 from gripcode.errors import DocumentImportError
@@ -17,6 +15,22 @@ from gripcode.errors import DocumentImportError
 __all__ = ["SUPPORTED_SUFFIXES", "CsvOptions", "read_file"]
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".pdf", ".csv", ".vtt", ".srt")
+
+
+
+def read_docx(path: Path, *, encoding: str | None = None) -> list[ParsedDocument]:
+    # python-docx and pypdf load only when a file needs them: together they take as long to import as
+    # reading a few thousand text files.
+    from gripcode.corpus.readers.docx import read_docx as read
+
+    return read(path, encoding=encoding)
+
+
+def read_pdf(path: Path, *, encoding: str | None = None) -> list[ParsedDocument]:
+    from gripcode.corpus.readers.pdf import read_pdf as read
+
+    return read(path, encoding=encoding)
+
 
 _READERS: dict[str, Callable[..., list[ParsedDocument]]] = {
     ".txt": read_text,
