@@ -486,9 +486,9 @@ def test_a_synced_codebook_reads_the_same_as_a_checked_one() -> None:
     from gripcode.nlp.pipelines import synced_codebook
 
     grip_arm = (Path(__file__).resolve().parent.parent / "codebooks" / "grip-arm.yaml").read_text(encoding="utf-8")
-    for text in (CODEBOOK, grip_arm):
-        assert synced_codebook(text) == parse_codebook(text)
-        assert codebook_hash(synced_codebook(text)) == codebook_hash(parse_codebook(text))
+    for yaml_text in (CODEBOOK, grip_arm):
+        assert synced_codebook(yaml_text) == parse_codebook(yaml_text)
+        assert codebook_hash(synced_codebook(yaml_text)) == codebook_hash(parse_codebook(yaml_text))
 
 
 def test_a_pattern_this_spacy_refuses_is_a_codebook_error() -> None:

@@ -51,8 +51,6 @@ class GripGroup(click.Group):
             click.echo(f"Error: the database could not be used: {exc.orig}", err=True)
             code = 1
         if standalone_mode:
-            # The interpreter's last collection visits every object still alive; nothing here needs it.
-            gc.freeze()
             sys.exit(code)
         return code
 
@@ -70,9 +68,10 @@ def cli(ctx: click.Context, db: str | None, coder: str | None) -> None:
     Import documents per case, code them against a YAML codebook, check agreement and export
     cross-case tables. Start with `gripcode demo`.
     """
-    # The command and the modules it needs are loaded by now and live until exit: leaving them out of the
-    # cyclic garbage collector's passes saves a tenth of a second or more on a large import or autocode run.
-    gc.freeze()
+    if _OWN_PROCESS:
+        # The command and the modules it needs are loaded by now and live until exit: leaving them out of the
+        # cyclic garbage collector's passes saves a tenth of a second or more on a large import or autocode run.
+        gc.freeze()
     app = App(load_settings(db=db, coder=coder))
     ctx.obj = app
     ctx.call_on_close(app.close)
@@ -101,5 +100,16 @@ def _load(name: str) -> click.Command | None:
     return None
 
 
+# True when the process is the `gripcode` program itself, not a caller of `cli` (tests, scripts).
+_OWN_PROCESS = False
+
+
 def main() -> None:
-    cli.main(prog_name="gripcode")
+    """The `gripcode` program."""
+    global _OWN_PROCESS
+    _OWN_PROCESS = True
+    try:
+        cli.main(prog_name="gripcode")
+    finally:
+        # The interpreter's last collection visits every object still alive; nothing here needs it.
+        gc.freeze()

@@ -138,7 +138,8 @@ def _sentence_spans(nlp: Language, texts: list[str], gaps: list[list[tuple[int, 
 
     rule = nlp.pipe_names == ["sentencizer"]
     docs = map(nlp.make_doc, texts) if rule else nlp.pipe(texts)
-    tables = [doc.to_array([ORTH, IS_PUNCT, IS_SPACE, IDX, LENGTH] + ([] if rule else [SENT_START]))
+    first = _stop_flag(nlp) if rule else ORTH
+    tables = [doc.to_array([first, IS_PUNCT, IS_SPACE, IDX, LENGTH] + ([] if rule else [SENT_START]))
               for doc in docs]
     sizes = np.array([len(table) for table in tables], dtype=np.int64)
     if not sizes.any():
@@ -184,19 +185,33 @@ def _sentence_spans(nlp: Language, texts: list[str], gaps: list[list[tuple[int, 
     return result
 
 
+_STOP_FLAGS: dict[int, tuple[Language, int]] = {}
+
+
+def _stop_flag(nlp: Language) -> int:
+    """A lexeme flag, added to ``nlp``'s vocabulary once, that is set on the sentencizer's punct_chars: the
+    flag is computed once per word type, where comparing every token's ORTH with the chars costs a search
+    per token."""
+    known = _STOP_FLAGS.get(id(nlp))
+    if known is not None and known[0] is nlp:
+        return known[1]
+    punct_chars = frozenset(nlp.get_pipe("sentencizer").punct_chars)
+    flag = nlp.vocab.add_flag(punct_chars.__contains__)
+    _STOP_FLAGS[id(nlp)] = (nlp, flag)
+    return flag
+
+
 def _sentencizer_starts(nlp: Language, table: np.ndarray, firsts: np.ndarray) -> np.ndarray:
-    """The tokens spaCy's sentencizer would mark as sentence starts, from ``table`` (ORTH, IS_PUNCT, ...).
+    """The tokens spaCy's sentencizer would mark as sentence starts, from ``table`` (stop flag, IS_PUNCT,
+    ...).
 
     The component itself visits every token as a Python object and costs more than tokenising; its rule is
-    simple: after a token among its punct_chars, the next token that is neither punctuation nor one of
-    those chars opens a sentence. ``firsts`` are the tokens that open a text and reset the rule.
+    simple: after a token among its punct_chars (a stop), the next token that is neither punctuation nor a
+    stop opens a sentence. ``firsts`` are the tokens that open a text and reset the rule.
     """
     import numpy as np
 
-    punct_chars = nlp.get_pipe("sentencizer").punct_chars
-    stops = np.array(sorted({nlp.vocab.strings[char] for char in punct_chars}), dtype=np.uint64)
-    orth = table[:, 0]
-    stop = stops[np.searchsorted(stops, orth).clip(max=len(stops) - 1)] == orth
+    stop = table[:, 0] == 1
     word = ~stop & (table[:, 1] == 0)
     first = np.zeros(len(table), dtype=bool)
     first[firsts] = True
@@ -204,7 +219,9 @@ def _sentencizer_starts(nlp: Language, table: np.ndarray, firsts: np.ndarray) ->
     events = np.flatnonzero(stop | word | first)
     after_stop = np.zeros(len(events), dtype=bool)
     after_stop[1:] = stop[events[:-1]]
-    return np.union1d(events[word[events] & after_stop & ~first[events]], firsts)
+    opens = first  # reused: every text's first token, plus each word right after a stop
+    opens[events[word[events] & after_stop]] = True
+    return np.flatnonzero(opens)
 
 
 def _split_at_breaks(text: str, gaps: list[tuple[int, int]], flat: list[int]) -> Iterator[tuple[int, int]]:

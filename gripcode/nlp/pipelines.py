@@ -210,9 +210,20 @@ def synced_codebook(yaml_text: str, name: str = "<string>") -> Codebook:
 
 
 def init_worker(yaml_text: str, trained: dict[str, str], chinese: str) -> None:
-    """Load spaCy and the codebook in a new worker process, while the parent plans the run."""
+    """Load the codebook for matching in this process (a worker, or again when a codebook changes)."""
     _WORKER.update(yaml=yaml_text, trained=trained, chinese=chinese,
                    pipelines=PipelineSet(synced_codebook(yaml_text), trained=trained, chinese=chinese))
+
+
+def start_worker(yaml_text: str, trained: dict[str, str], chinese: str) -> None:
+    """A new worker process's start: spaCy and the codebook load while the parent plans the run."""
+    import gc
+
+    import spacy  # noqa: F401 - now, not at the first batch
+
+    init_worker(yaml_text, trained, chinese)
+    # What is loaded now lives as long as the worker: the garbage collector need not go through it again.
+    gc.freeze()
 
 
 def match_in_worker(yaml_text: str, docs: list[tuple[int, str, str]]) -> tuple[list[Match], list[str]]:
