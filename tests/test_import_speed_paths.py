@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import spacy
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from gripcode.corpus import segment
 from gripcode.corpus.importer import ImportItem, ImportOptions, import_items
@@ -151,3 +151,33 @@ def test_a_failure_with_a_worker_leaves_nothing(tmp_path: Path, db_url: str) -> 
         assert session.scalar(select(func.count()).select_from(Document)) == 0
         assert session.scalar(select(func.count()).select_from(Unit)) == 0
     engine.dispose()
+
+
+def test_document_ids_follow_the_stored_ones_and_match_their_texts(tmp_path: Path, db_url: str) -> None:
+    """On SQLite the import numbers documents itself (one executemany instead of a RETURNING per row): each id
+    must be the row of its own file, in every batch and after documents were deleted."""
+    items = _write(tmp_path, 13)
+    engine = make_engine(db_url)
+    init_database(engine)
+    with transaction(engine) as session:
+        first = import_items(session, items[:6], actor="tester", batch_size=4, jobs=0)
+    with transaction(engine) as session:
+        last_id = max(d["id"] for d in first.imported)
+        session.execute(delete(Unit).where(Unit.document_id == last_id))
+        session.execute(delete(Document).where(Document.id == last_id))
+    with transaction(engine) as session:
+        second = import_items(session, items[6:], actor="tester", batch_size=4, jobs=0)
+    with transaction(engine) as session:
+        stored = {doc_id: (title, text) for doc_id, title, text in
+                  session.execute(select(Document.id, Document.title, Document.text))}
+        first_units = dict(session.execute(select(Unit.document_id, func.min(Unit.start))
+                                           .group_by(Unit.document_id)).tuples().all())
+    engine.dispose()
+    reported = [d for d in first.imported if d["id"] != last_id] + second.imported
+    assert [d["id"] for d in second.imported] == sorted(d["id"] for d in second.imported)
+    assert min(d["id"] for d in second.imported) >= last_id
+    assert len(stored) == 12 and {d["id"] for d in reported} == set(stored)
+    for doc in reported:
+        title, text = stored[doc["id"]]
+        assert title == doc["title"] and text == (tmp_path / f"{title}.txt").read_text(encoding="utf-8")
+        assert first_units[doc["id"]] == 0

@@ -55,10 +55,10 @@ def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str 
         click.echo(to_json({"imported": report.imported, "skipped": report.skipped,
                             "words": report.words, "units": report.units}))
         return
-    for doc in report.imported:
-        click.echo(f"imported  {doc['id']:>5}  {doc['title']}  ({doc['words']} words)")
-    for skip in report.skipped:
-        click.echo(f"skipped   {skip['file']}: {skip['reason']}")
+    lines = [f"imported  {doc['id']:>5}  {doc['title']}  ({doc['words']} words)" for doc in report.imported]
+    lines += [f"skipped   {skip['file']}: {skip['reason']}" for skip in report.skipped]
+    if lines:
+        click.echo("\n".join(lines))  # one write: thousands of lines are common
     click.echo(f"{len(report.imported)} document(s), {report.words} words, {report.units} units imported; "
                f"{len(report.skipped)} skipped")
 

@@ -41,7 +41,7 @@ def text_sha256(text: str) -> str:
 
 def count_words(text: str) -> int:
     """Count whitespace-separated tokens; each Chinese/Japanese character counts as one word."""
-    if not _CJK_CHAR.search(text):
+    if text.isascii() or not _CJK_CHAR.search(text):  # isascii() is a flag lookup; the search reads the text
         return len(text.split())
     cjk = len(_CJK_CHAR.findall(text))
     rest = _CJK_PUNCT.sub(" ", _CJK_CHAR.sub(" ", text))
