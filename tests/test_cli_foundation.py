@@ -248,3 +248,24 @@ def test_console_script_module_loads_nothing_heavy() -> None:
     code = "import sys, gripcode.console; print(sorted(m for m in ('click', 'sqlalchemy', 'gripcode.cli.main') if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
+
+
+def test_the_program_itself_runs_commands_and_reports_errors(tmp_path: Path) -> None:
+    """`python -m gripcode` (what the console script runs): commands load on demand, output is complete when the
+    process exits, and a bad command still gives `Error:` and exit code 1."""
+    import subprocess
+    import sys
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "gripcode", "--db", f"sqlite:///{tmp_path / 'p.db'}", *args],
+                              capture_output=True, text=True, timeout=120)
+
+    assert run("init").returncode == 0
+    (tmp_path / "a.txt").write_text("Quotas fell.\n\nPrices rose. Then fell.\n", encoding="utf-8")
+    imported = run("import", str(tmp_path / "a.txt"))
+    assert imported.returncode == 0 and "1 document(s), 6 words, 5 units imported" in imported.stdout
+    stats = run("stats", "--format", "json")
+    assert stats.returncode == 0 and json.loads(stats.stdout)["documents"] == 1
+    bad = run("nosuchcommand")
+    assert bad.returncode == 1 and "Error: No such command 'nosuchcommand'" in bad.stderr
+    assert "Traceback" not in bad.stderr
