@@ -14,7 +14,6 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import chain
 from multiprocessing import get_context
 from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
@@ -29,6 +28,7 @@ from gripcode.corpus.parsed import ParsedDocument, Turn
 from gripcode.corpus.readers import CsvOptions, read_file
 from gripcode.corpus.segment import load_spacy, segment_texts
 from gripcode.db.audit import record_event
+from gripcode.db.bulk import insert_rows
 from gripcode.db.models import DOCUMENT_KINDS, Case, Document
 from gripcode.errors import DocumentImportError
 
@@ -246,8 +246,6 @@ def _insert_documents(session: Session, rows: list[dict[str, Any]]) -> list[int]
 
 
 _UNIT_COLUMNS = ("document_id", "kind", "seq", "start", "end", "speaker", "begin_time", "end_time")
-# Rows per multi-row INSERT: 800 parameters stay under the 999 that SQLite builds before 3.32 allow.
-_ROWS_PER_STATEMENT = 100
 
 
 def _unit_rows(written: _Written) -> list[tuple[Any, ...]]:
@@ -263,32 +261,8 @@ def _unit_rows(written: _Written) -> list[tuple[Any, ...]]:
 
 
 def _insert_units(session: Session, written: _Written) -> int:
-    """Units are most of the rows an import writes, so they skip SQLAlchemy's per-row parameter processing:
-    psycopg takes them through COPY (a third of the time of executemany's INSERT per row), other drivers as
-    multi-row INSERTs (on SQLite about twice as fast as executemany, which steps the statement once per row)."""
-    rows = _unit_rows(written)
-    if not rows:
-        return 0
-    connection = session.connection()
-    columns = ", ".join(f'"{column}"' for column in _UNIT_COLUMNS)
-    if connection.dialect.driver == "psycopg":
-        with connection.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY units ({columns}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-        return len(rows)
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    row_marks = f"({', '.join([marker] * len(_UNIT_COLUMNS))})"
-    head = f"INSERT INTO units ({columns}) VALUES "
-    step = _ROWS_PER_STATEMENT
-    whole = len(rows) - len(rows) % step
-    if whole:
-        connection.exec_driver_sql(head + ", ".join([row_marks] * step), [
-            tuple(chain.from_iterable(rows[i:i + step])) for i in range(0, whole, step)])
-    if whole < len(rows):
-        connection.exec_driver_sql(head + ", ".join([row_marks] * (len(rows) - whole)),
-                                   tuple(chain.from_iterable(rows[whole:])))
-    return len(rows)
+    """Units are most of the rows an import writes: they go to the driver as plain tuples (``insert_rows``)."""
+    return insert_rows(session.connection(), "units", _UNIT_COLUMNS, _unit_rows(written))
 
 
 class _Done:

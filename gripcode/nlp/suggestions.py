@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import Connection, delete, select
 from sqlalchemy.orm import Session
 
+from gripcode.db.bulk import insert_rows
 from gripcode.db.models import Coding, Unit, utcnow
 from gripcode.nlp.pipelines import UnitIndex, UnitRow, unit_indexes
 
@@ -140,7 +141,6 @@ def _insert(session: Session, items: Sequence[tuple[int, int, int, int, str, flo
     if not items:
         return 0
     connection = session.connection()
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     columns = ("document_id", "code_id", "coder_id", "start", "end", "quote", "origin", "status", "confidence",
                "rule_ref", "model_ref", "codebook_version_id", "created_at", "updated_at")
     # The timestamp as the column type would bind it (text on SQLite, timestamptz on PostgreSQL).
@@ -150,7 +150,4 @@ def _insert(session: Session, items: Sequence[tuple[int, int, int, int, str, flo
     rows = [(doc_id, code_id, coder_id, start, end, texts[doc_id][start:end], origin, "suggested", confidence,
              ref if rule_origin else None, None if rule_origin else ref, codebook_version_id, now_value, now_value)
             for doc_id, code_id, start, end, ref, confidence in items]
-    sql = (f"INSERT INTO codings ({', '.join(chr(34) + c + chr(34) for c in columns)}) "
-           f"VALUES ({', '.join([marker] * len(columns))})")
-    connection.exec_driver_sql(sql, rows)
-    return len(rows)
+    return insert_rows(connection, "codings", columns, rows)
