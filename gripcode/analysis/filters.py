@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, and_, cast, func, literal, select, true
 from sqlalchemy.orm import Session, aliased
 
-from gripcode.db.models import CODING_STATUSES, DOCUMENT_KINDS, Case, CaseAttribute, Code, Coder, Coding, Document
+from gripcode.db.models import CODING_STATUSES, COUNTED_STATUSES, DOCUMENT_KINDS, Case, CaseAttribute, Code, Coder, Coding, Document
 from gripcode.errors import AnalysisError
 
 NO_GROUP = "(none)"
@@ -30,7 +30,7 @@ class Filters:
     date_from: dt.date | None = None
     date_to: dt.date | None = None
     coders: tuple[str, ...] = ()
-    statuses: tuple[str, ...] = ("accepted",)
+    statuses: tuple[str, ...] = COUNTED_STATUSES
     documents: tuple[int, ...] = field(default=())
 
     @property
@@ -62,7 +62,7 @@ def make_filters(*, codes: Sequence[str] | None = None, cases: Sequence[str] | N
     bad = [k for k in kinds if k not in DOCUMENT_KINDS]
     if bad:
         raise AnalysisError(f"unknown document kind(s) {', '.join(bad)}; use {', '.join(DOCUMENT_KINDS)}")
-    statuses = tuple(statuses or ("accepted",))
+    statuses = tuple(statuses or COUNTED_STATUSES)
     bad = [s for s in statuses if s not in CODING_STATUSES]
     if bad:
         raise AnalysisError(f"unknown status(es) {', '.join(bad)}; use {', '.join(CODING_STATUSES)}")

@@ -8,6 +8,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from gripcode.codebook.sync import latest_version
+from gripcode.db.models import COUNTED_STATUSES
 from gripcode.export.provenance import Provenance
 
 
@@ -26,7 +27,7 @@ def database_label(engine: Engine) -> str:
 
 
 def project_provenance(session: Session, what: str, *, filters: dict[str, Any] | None = None,
-                       coders: tuple[str, ...] | list[str] = (), statuses: tuple[str, ...] = ("accepted",),
+                       coders: tuple[str, ...] | list[str] = (), statuses: tuple[str, ...] = COUNTED_STATUSES,
                        notes: tuple[str, ...] | list[str] = ()) -> Provenance:
     engine = session.get_bind()
     return Provenance(what=what, codebook=codebook_label(session), filters=dict(filters or {}),

@@ -14,7 +14,7 @@ from gripcode.coding.views import document_view
 from gripcode.db.engine import transaction
 from gripcode.export.document_view import render_html, render_terminal
 from gripcode.export.files import write_output
-from gripcode.db.models import DOCUMENT_KINDS
+from gripcode.db.models import COUNTED_STATUSES, DOCUMENT_KINDS
 
 
 @click.group("docs")
@@ -51,7 +51,7 @@ def show(app: App, doc: str, codes: bool, fmt: str, output: Path | None, coders:
     """Print document DOC (an id or a unique title) with paragraph numbers, optionally with its codings."""
     if fmt == "html" and output is None:
         raise click.UsageError("--format html needs -o FILE")
-    statuses = ("accepted", "suggested") if suggestions else ("accepted",)
+    statuses = (*COUNTED_STATUSES, "suggested") if suggestions else COUNTED_STATUSES
     with transaction(app.engine()) as session:
         document = find_document(session, doc)
         case = document.case.name if document.case else "-"

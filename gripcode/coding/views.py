@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from gripcode.db.models import Code, Coder, Coding, Document, Memo, Unit
+from gripcode.db.models import COUNTED_STATUSES as COUNTED, Code, Coder, Coding, Document, Memo, Unit
 from gripcode.export.document_view import CodedSpan, MemoNote
 
-COUNTED = ("accepted",)
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,10 @@ CODE_STATUSES = ("active", "retired", "merged")
 CODER_KINDS = ("person", "rules", "model", "import")
 CODING_ORIGINS = ("manual", "rule", "model", "import")
 CODING_STATUSES = ("suggested", "accepted", "rejected")
+# The codings that count in analyses, agreement, training data and exports: made by hand, imported, or
+# suggestions a researcher accepted. A suggestion waits as "suggested" and counts nowhere until then.
+COUNTED_STATUS = "accepted"
+COUNTED_STATUSES = (COUNTED_STATUS,)
 ATTRIBUTE_TYPES = ("text", "number", "date")
 MEMO_TARGETS = ("project", "document", "code", "coding")
 

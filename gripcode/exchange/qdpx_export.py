@@ -49,7 +49,7 @@ from gripcode.codebook.refi_common import XSI_NS, derived_guid, escape_attr, esc
     normalise_guid, xml_unsafe_char
 from gripcode.codebook.refi_qdc import describe_code
 from gripcode.codebook.sync import current_codebook, latest_version
-from gripcode.db.models import Case, Code, Coder, Coding, Document, Memo
+from gripcode.db.models import COUNTED_STATUSES, Case, Code, Coder, Coding, Document, Memo
 from gripcode.errors import CodebookError, ExchangeError
 from gripcode.exchange.qdpx_archive import INTERNAL_PREFIX, write_qdpx
 from gripcode.exchange.qdpx_model import PROJECT_NS
@@ -84,7 +84,7 @@ class ExportReport:
     codings: int = 0
     notes: int = 0
     guids_assigned: int = 0
-    statuses: tuple[str, ...] = ("accepted",)
+    statuses: tuple[str, ...] = COUNTED_STATUSES
     memos_left_out: int = 0
 
 
@@ -207,7 +207,7 @@ class _Variables:
 class _Exporter:
     def __init__(self, session: Session, include_suggestions: bool, name: str | None) -> None:
         self.session = session
-        self.statuses = ("accepted", "suggested") if include_suggestions else ("accepted",)
+        self.statuses = (*COUNTED_STATUSES, "suggested") if include_suggestions else COUNTED_STATUSES
         version = latest_version(session)
         self.codebook_name = version.name if version is not None else "gripcode"
         self.name = (name or "").strip() or self.codebook_name

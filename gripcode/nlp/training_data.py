@@ -45,14 +45,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gripcode.db.models import Code, Coding, Document, Unit
+from gripcode.db.models import COUNTED_STATUS, Code, Coding, Document, Unit
 from gripcode.errors import AnalysisError
 from gripcode.nlp.languages import spacy_lang
 
 UNIT_CHOICES = ("sentence", "paragraph")
 DEFAULT_MIN_UNITS = 10
 DEFAULT_HELD_OUT = 0.2
-COUNTED_STATUS = "accepted"
 # Codings a researcher made (by hand or in another program), as opposed to accepted machine suggestions.
 HUMAN_ORIGINS = ("manual", "import")
 # Bound values per statement stay far below the limits (32,766 on SQLite, 65,535 on PostgreSQL).

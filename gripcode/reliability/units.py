@@ -17,11 +17,10 @@ from sqlalchemy.orm import Session
 from gripcode.coding.coders import find_coder
 from gripcode.coding.service import find_code
 from gripcode.corpus.documents import document_ids
-from gripcode.db.models import Code, Coding, Document, Unit
+from gripcode.db.models import COUNTED_STATUS as COUNTED, Code, Coding, Document, Unit
 from gripcode.errors import AnalysisError
 
 UNIT_CHOICES = ("sentence", "paragraph", "turn", "document", "character")
-COUNTED = "accepted"
 
 
 @dataclass
