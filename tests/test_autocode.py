@@ -501,3 +501,32 @@ def test_a_pattern_this_spacy_refuses_is_a_codebook_error() -> None:
     rules.patterns["en"] = [[{"NOT_AN_ATTRIBUTE": "x"}]]
     with pytest.raises(CodebookError, match="patterns for en cannot be used"):
         build_pipeline(cb, "en")
+
+
+def test_dry_run_after_a_codebook_change_counts_what_the_run_does(project: Gripcode, tmp_path: Path) -> None:
+    """The older version's waiting suggestions are dropped before a run stores: a dry run must count them as
+    removed and must not count the spans they cover as already present."""
+    project.ok("autocode")
+    changed = CODEBOOK.replace("en: [tailings]", "en: [pond]")
+    project.ok("codebook", "sync", str(write(tmp_path, "cb.yaml", changed)))
+    before = suggestions(project.url)
+    dry = project.ok("autocode", "--dry-run").output
+    assert suggestions(project.url) == before
+    real = project.ok("autocode").output
+    added = re.search(r"Added (\d+) suggestion", real).group(1)
+    removed = re.search(r"Removed (\d+) unreviewed", real).group(1)
+    assert int(added) > 0 and int(removed) == len(EXPECTED)
+    assert f"Would add {added} suggestion(s)" in dry
+    assert f"Would remove {removed} unreviewed suggestion(s) of older codebook versions" in dry
+    assert "already present" not in dry
+
+
+def test_dry_run_with_codes_counts_only_their_stale_suggestions(project: Gripcode, tmp_path: Path) -> None:
+    project.ok("autocode")
+    project.ok("codebook", "sync", str(write(tmp_path, "cb.yaml", CODEBOOK.replace("en: [tailings]", "en: [pond]"))))
+    dry = project.ok("autocode", "--codes", "costs", "--dry-run").output
+    real = project.ok("autocode", "--codes", "costs").output
+    removed = re.search(r"Removed (\d+) unreviewed", real).group(1)
+    added = re.search(r"Added (\d+) suggestion", real).group(1)
+    assert 0 < int(removed) < len(EXPECTED)
+    assert f"Would remove {removed} unreviewed" in dry and f"Would add {added} suggestion(s)" in dry

@@ -85,7 +85,8 @@ def autocode(app: App, codes: str | None, case: str | None, kind: str | None, do
     if report.already_present:
         click.echo(f"{report.already_present} suggestion(s) already present or reviewed; not repeated")
     if report.stale_removed:
-        click.echo(f"Removed {report.stale_removed} unreviewed suggestion(s) of older codebook versions")
+        click.echo(f"{'Would remove' if dry_run else 'Removed'} {report.stale_removed} unreviewed suggestion(s) "
+                   "of older codebook versions")
     for code, n in sorted(report.per_code.items(), key=lambda item: (-item[1], item[0])):
         click.echo(f"  {n:6d}  {code}")
 

@@ -48,7 +48,15 @@ from gripcode.nlp.pipelines import (
     unit_kinds,
     widen,
 )
-from gripcode.nlp.suggestions import drop_stale_suggestions, insert_spans, new_spans, rules_coder_name, unit_rows
+from gripcode.nlp.suggestions import (
+    StaleScope,
+    count_stale_suggestions,
+    drop_stale_suggestions,
+    insert_spans,
+    new_spans,
+    rules_coder_name,
+    unit_rows,
+)
 
 Progress = Callable[[int, int], None]  # documents and words done in the last batch
 
@@ -233,13 +241,14 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
                 # Started before the old suggestions are dropped: the workers load spaCy meanwhile.
                 pool = _start_workers(jobs, plan.yaml_text, trained, chinese)
             report = AutocodeReport(plan.coder_name, plan.digest, dry_run=dry_run, already_done=plan.already_done)
+            stale, scope_docs = _stale_scope(plan), plan.todo if (case or kind or doc) else None
             if not dry_run:
-                scope_docs = plan.todo if (case or kind or doc) else None
-                # Without --codes, every code's: also those of codes that lost their rules or were retired since.
-                scope_codes = list(plan.code_ids.values()) if codes else None
+                assert plan.coder_id is not None
                 report.stale_removed = drop_stale_suggestions(session, origin="rule", keep_coder_id=plan.coder_id,
-                                                              document_ids=scope_docs, code_ids=scope_codes)
+                                                              document_ids=scope_docs, code_ids=stale.code_ids)
             else:
+                # What the real run would remove first, and then no longer find in its way.
+                report.stale_removed = count_stale_suggestions(session, stale, scope_docs)
                 session.rollback()
         _run(engine, plan, report, PipelineSet(plan.cb, trained=trained, chinese=chinese, warnings=report.warnings),
              batch_size, jobs, pool, dry_run, progress)
@@ -259,13 +268,21 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
     return report
 
 
+def _stale_scope(plan: _Plan) -> StaleScope:
+    """The older versions' waiting suggestions a run replaces: of the codes it was given, or without --codes of
+    every code (also of codes that lost their rules or were retired since)."""
+    return StaleScope("rule", plan.coder_id, None if plan.scope == "*" else tuple(plan.code_ids.values()))
+
+
 def _run(engine: Engine, plan: _Plan, report: AutocodeReport, pipelines: PipelineSet, batch_size: int, jobs: int,
          pool: Pool | None, dry_run: bool, progress: Progress | None) -> None:
     slug_of = {code_id: slug for slug, code_id in plan.code_ids.items()}
 
+    replacing = _stale_scope(plan) if dry_run else None  # a real run has dropped them already
+
     def store(docs: Docs, found: list[Widened]) -> tuple[list[Widened], int]:
         with transaction(engine) as session:
-            fresh, present = new_spans(session, found, origin="rule")
+            fresh, present = new_spans(session, found, origin="rule", replacing=replacing)
             if not dry_run:
                 assert plan.coder_id is not None
                 insert_spans(session, fresh, coder_id=plan.coder_id, origin="rule",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import ColumnElement, Connection, and_, delete, func, not_, select
 from sqlalchemy.orm import Session
 
 from gripcode.db.bulk import insert_rows
@@ -70,14 +70,40 @@ def load_unit_indexes(session: Session | Connection, document_ids: Iterable[int]
     return unit_indexes(unit_rows(session, document_ids, kinds))
 
 
+@dataclass(frozen=True)
+class StaleScope:
+    """The suggestions a run replaces: of its origin, still waiting for review, by another machine coder than
+    ``keep_coder_id`` (None: by any), of ``code_ids`` (None: of every code)."""
+
+    origin: str
+    keep_coder_id: int | None
+    code_ids: tuple[int, ...] | None = None
+
+    def condition(self) -> ColumnElement[bool]:
+        condition = and_(Coding.origin == self.origin, Coding.status == "suggested")
+        if self.keep_coder_id is not None:
+            condition = and_(condition, Coding.coder_id != self.keep_coder_id)
+        if self.code_ids is not None:
+            condition = and_(condition, Coding.code_id.in_(self.code_ids))
+        return condition
+
+
+def count_stale_suggestions(session: Session, scope: StaleScope, document_ids: Sequence[int] | None = None) -> int:
+    """How many suggestions :func:`drop_stale_suggestions` would remove (for a dry run)."""
+    query = select(func.count()).select_from(Coding).where(scope.condition())
+    if document_ids is None:
+        return session.scalar(query) or 0
+    ids = list(document_ids)
+    return sum(session.scalar(query.where(Coding.document_id.in_(ids[i:i + _IDS_PER_STATEMENT]))) or 0
+               for i in range(0, len(ids), _IDS_PER_STATEMENT))
+
+
 def drop_stale_suggestions(session: Session, *, origin: str, keep_coder_id: int,
                            document_ids: Sequence[int] | None = None, code_ids: Sequence[int] | None = None) -> int:
     """Remove suggestions of ``origin`` still waiting for review that an older machine coder made: a new
     codebook version (or model) replaces them. Reviewed ones are never touched."""
-    query = delete(Coding).where(Coding.origin == origin, Coding.status == "suggested",
-                                 Coding.coder_id != keep_coder_id)
-    if code_ids is not None:
-        query = query.where(Coding.code_id.in_(list(code_ids)))
+    scope = StaleScope(origin, keep_coder_id, tuple(code_ids) if code_ids is not None else None)
+    query = delete(Coding).where(scope.condition())
     if document_ids is None:
         return session.execute(query).rowcount or 0
     # In chunks: a statement takes at most 65,535 bound values on PostgreSQL, 32,766 on SQLite by default.
@@ -87,14 +113,18 @@ def drop_stale_suggestions(session: Session, *, origin: str, keep_coder_id: int,
     return removed
 
 
-def _existing(session: Session, origin: str, document_ids: Iterable[int]) -> set[tuple[int, int, int, int]]:
-    """(document, code, start, end) of every coding of ``origin`` in these documents."""
+def _existing(session: Session, origin: str, document_ids: Iterable[int],
+              unless: StaleScope | None = None) -> set[tuple[int, int, int, int]]:
+    """(document, code, start, end) of every coding of ``origin`` in these documents, leaving out those
+    ``unless`` names (the stale suggestions a dry run counts as removed)."""
     ids = sorted(set(document_ids))
     if not ids:
         return set()
-    return set(session.execute(
-        select(Coding.document_id, Coding.code_id, Coding.start, Coding.end)
-        .where(Coding.origin == origin, Coding.document_id.in_(ids))).tuples())
+    query = (select(Coding.document_id, Coding.code_id, Coding.start, Coding.end)
+             .where(Coding.origin == origin, Coding.document_id.in_(ids)))
+    if unless is not None:
+        query = query.where(not_(unless.condition()))
+    return set(session.execute(query).tuples())
 
 
 def new_suggestions(session: Session, suggestions: Iterable[Suggestion], *, origin: str) -> list[Suggestion]:
@@ -108,15 +138,17 @@ def new_suggestions(session: Session, suggestions: Iterable[Suggestion], *, orig
     return [s for key, s in wanted.items() if key not in existing]
 
 
-def new_spans(session: Session, spans: Iterable[Span], *, origin: str) -> tuple[list[Span], int]:
+def new_spans(session: Session, spans: Iterable[Span], *, origin: str,
+              replacing: StaleScope | None = None) -> tuple[list[Span], int]:
     """Like :func:`new_suggestions` for plain ``(document, code, start, end, reference)`` tuples: those not yet
-    covered by a coding of ``origin``, each once, and how many distinct spans were already covered."""
+    covered by a coding of ``origin``, each once, and how many distinct spans were already covered. With
+    ``replacing``, the stale suggestions it names count as gone, as they are once a real run dropped them."""
     wanted: dict[tuple[int, int, int, int], str] = {}
     for doc_id, code_id, start, end, ref in spans:
         wanted.setdefault((doc_id, code_id, start, end), ref)
     if not wanted:
         return [], 0
-    existing = _existing(session, origin, {key[0] for key in wanted})
+    existing = _existing(session, origin, {key[0] for key in wanted}, unless=replacing)
     fresh = [(*key, ref) for key, ref in wanted.items() if key not in existing]
     return fresh, len(wanted) - len(fresh)
 
