@@ -530,3 +530,28 @@ def test_dry_run_with_codes_counts_only_their_stale_suggestions(project: Gripcod
     added = re.search(r"Added (\d+) suggestion", real).group(1)
     assert 0 < int(removed) < len(EXPECTED)
     assert f"Would remove {removed} unreviewed" in dry and f"Would add {added} suggestion(s)" in dry
+
+
+@pytest.mark.parametrize("jobs", ["0", "1"])
+def test_a_refused_pattern_stops_the_run_before_older_suggestions_go(project: Gripcode, tmp_path: Path,
+                                                                     jobs: str) -> None:
+    """A version whose pattern this spaCy refuses (synced under another spaCy, say) must fail before the older
+    version's waiting suggestions are removed, with or without worker processes."""
+    from gripcode.db.models import CodebookVersion
+
+    project.ok("autocode")
+    before = suggestions(project.url)
+    changed = CODEBOOK.replace("en: [tailings]", "en: [pond]")
+    project.ok("codebook", "sync", str(write(tmp_path, "cb.yaml", changed)))
+    refused = changed.replace("        en: [pond]\n", "        en: [pond]\n      patterns:\n"
+                                                    "        en: [[{NOT_AN_ATTRIBUTE: x}]]\n")
+    assert refused != changed
+    engine = make_engine(project.url)
+    with transaction(engine) as session:
+        newest = session.scalar(select(func.max(CodebookVersion.id)))
+        session.execute(update(CodebookVersion).where(CodebookVersion.id == newest).values(yaml_snapshot=refused))
+    engine.dispose()
+    result = project("autocode", "--jobs", jobs)
+    assert result.exit_code == 1 and "patterns for en cannot be used" in result.output
+    assert "Traceback" not in result.output
+    assert suggestions(project.url) == before

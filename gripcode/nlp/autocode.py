@@ -35,11 +35,13 @@ from gripcode.db.engine import is_sqlite, sqlite_path, transaction
 from gripcode.corpus.documents import document_ids
 from gripcode.db.models import AutocodeProgress, Code, CodebookVersion, Coder, Document
 from gripcode.errors import CodingError
+from gripcode.nlp.languages import spacy_lang
 from gripcode.nlp.pipelines import (
     Match,
     PipelineSet,
     UnitRow,
     Widened,
+    build_pipeline,
     match_and_widen_in_worker,
     match_documents,
     start_worker,
@@ -60,6 +62,7 @@ from gripcode.nlp.suggestions import (
 
 Progress = Callable[[int, int], None]  # documents and words done in the last batch
 
+_IDS_PER_QUERY = 10_000  # bound values per statement stay under PostgreSQL's and SQLite's limits
 _WINDOW_PER_JOB = 6  # batches handed to the workers at a time, per worker
 AUTO_JOBS_MIN_DOCUMENTS = 500
 
@@ -241,6 +244,8 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
                 # Started before the old suggestions are dropped: the workers load spaCy meanwhile.
                 pool = _start_workers(jobs, plan.yaml_text, trained, chinese)
             report = AutocodeReport(plan.coder_name, plan.digest, dry_run=dry_run, already_done=plan.already_done)
+            pipelines = PipelineSet(plan.cb, trained=trained, chinese=chinese, warnings=report.warnings)
+            _check_rules(session, plan, pipelines)
             stale, scope_docs = _stale_scope(plan), plan.todo if (case or kind or doc) else None
             if not dry_run:
                 assert plan.coder_id is not None
@@ -250,7 +255,7 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
                 # What the real run would remove first, and then no longer find in its way.
                 report.stale_removed = count_stale_suggestions(session, stale, scope_docs)
                 session.rollback()
-        _run(engine, plan, report, PipelineSet(plan.cb, trained=trained, chinese=chinese, warnings=report.warnings),
+        _run(engine, plan, report, pipelines,
              batch_size, jobs, pool, dry_run, progress)
     finally:
         if pool is not None:
@@ -266,6 +271,22 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
                          suggestions=report.suggestions, stale_removed=report.stale_removed,
                          codes=sorted(plan.code_ids))
     return report
+
+
+def _check_rules(session: Session, plan: _Plan, pipelines: PipelineSet) -> None:
+    """Build the rule component for every language the run will meet before anything is removed: a pattern
+    this spaCy refuses (the codebook was checked when synced, perhaps under another version) stops the run
+    with the older suggestions still in place. The pipelines built here serve the run; with a trained
+    pipeline configured, a blank one checks the same rules without loading the trained one twice."""
+    languages: set[str] = set()
+    for i in range(0, len(plan.todo), _IDS_PER_QUERY):
+        languages.update(session.scalars(select(Document.language).distinct()
+                                         .where(Document.id.in_(plan.todo[i:i + _IDS_PER_QUERY]))))
+    for lang in sorted({spacy_lang(language) for language in languages}):
+        if lang in pipelines.trained:
+            build_pipeline(plan.cb, lang, chinese=pipelines.chinese)
+        else:
+            pipelines.for_language(lang)
 
 
 def _stale_scope(plan: _Plan) -> StaleScope:
