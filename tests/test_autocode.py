@@ -4,6 +4,7 @@ codebook versions, filters, worker processes, and suggestions that never count u
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -555,3 +556,26 @@ def test_a_refused_pattern_stops_the_run_before_older_suggestions_go(project: Gr
     assert result.exit_code == 1 and "patterns for en cannot be used" in result.output
     assert "Traceback" not in result.output
     assert suggestions(project.url) == before
+
+
+def _die(*_: object) -> None:
+    os._exit(3)
+
+
+def test_a_worker_that_dies_is_a_clear_error_and_the_run_resumes(project: Gripcode,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-run (out of memory, say) stops the run with a message, not a hang; the finished
+    batches stay and the next run completes the rest."""
+    from gripcode.errors import CodingError
+    from gripcode.nlp import autocode as autocode_module
+
+    monkeypatch.setattr(autocode_module, "match_and_widen_in_worker", _die)
+    engine = make_engine(project.url)
+    with pytest.raises(CodingError, match="worker process ended unexpectedly"):
+        autocode(engine, actor="tester", jobs=1, batch_size=1)
+    engine.dispose()
+    assert count(project.url, AutocodeProgress) < 3
+    monkeypatch.undo()
+    out = project.ok("autocode", "--jobs", "0").output
+    assert {(r["doc"], r["code"], r["quote"], r["rule"]) for r in suggestions(project.url)} == EXPECTED
+    assert "Added" in out

@@ -3,6 +3,7 @@ multi-row and COPY unit inserts, and one transaction when a worker process segme
 
 from __future__ import annotations
 
+import os
 import random
 import re
 from pathlib import Path
@@ -181,3 +182,35 @@ def test_document_ids_follow_the_stored_ones_and_match_their_texts(tmp_path: Pat
         title, text = stored[doc["id"]]
         assert title == doc["title"] and text == (tmp_path / f"{title}.txt").read_text(encoding="utf-8")
         assert first_units[doc["id"]] == 0
+
+
+def _die(*_: object) -> None:
+    os._exit(3)
+
+
+def test_a_worker_that_dies_fails_the_import_cleanly(tmp_path: Path, db_url: str,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker killed mid-import (out of memory, say) is an import error with nothing written, not a hang."""
+    from gripcode.corpus import importer
+
+    sent = []
+    original = importer._Segmenter.__call__
+
+    def second_batch_kills(self, langs, texts):  # type: ignore[no-untyped-def]
+        sent.append(len(texts))
+        if len(sent) == 2:
+            return self.pool.submit(_die)
+        return original(self, langs, texts)
+
+    monkeypatch.setattr(importer._Segmenter, "__call__", second_batch_kills)
+    items = _write(tmp_path, 9)
+    engine = make_engine(db_url)
+    init_database(engine)
+    with pytest.raises(DocumentImportError, match="worker process .* ended unexpectedly"):
+        with transaction(engine) as session:
+            import_items(session, items, actor="tester", batch_size=3, jobs=1)
+    with transaction(engine) as session:
+        assert session.scalar(select(func.count()).select_from(Document)) == 0
+        assert session.scalar(select(func.count()).select_from(Unit)) == 0
+    engine.dispose()
+    assert len(sent) >= 2

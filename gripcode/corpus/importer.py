@@ -13,11 +13,12 @@ import os
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from multiprocessing.pool import AsyncResult, Pool
 from pathlib import Path
-from typing import Any, TypeAlias
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -26,14 +27,11 @@ from gripcode.corpus.decode import decode_bytes
 from gripcode.corpus.normalize import count_words, text_sha256
 from gripcode.corpus.parsed import ParsedDocument, Turn
 from gripcode.corpus.readers import CsvOptions, read_file
-from gripcode.corpus.segment import load_spacy, segment_texts
+from gripcode.corpus.segment import segment_texts, start_worker
 from gripcode.db.audit import record_event
 from gripcode.db.bulk import insert_rows
 from gripcode.db.models import DOCUMENT_KINDS, Case, Document
 from gripcode.errors import DocumentImportError
-
-# A batch's paragraph and sentence spans, as flat arrays per text: coming from a worker, or already here.
-_Spans: TypeAlias = "AsyncResult[list[tuple[array[int], array[int]]]] | _Done"
 
 MANIFEST_COLUMNS = ("path", "title", "case", "kind", "language", "date", "source")
 
@@ -191,12 +189,12 @@ class _Written:
     ids: list[int]
     turns: list[list[Turn]]
     chars: int
-    spans: _Spans
+    spans: Future[list[tuple[array[int], array[int]]]]
 
 
 def _write_documents(session: Session, batch: list[tuple[ParsedDocument, dict[str, Any]]], cases: _CaseLookup,
                      seen: dict[str, str], report: ImportReport,
-                     segment: Callable[[list[str], list[str]], _Spans]) -> _Written | None:
+                     segment: Callable[[list[str], list[str]], Future[Any]]) -> _Written | None:
     """Insert the batch's new documents and hand their texts to ``segment``; text already stored is skipped."""
     digests = [text_sha256(parsed.text) for parsed, _ in batch]
     existing = dict(session.execute(select(Document.sha256, Document.title).where(
@@ -250,7 +248,7 @@ _UNIT_COLUMNS = ("document_id", "kind", "seq", "start", "end", "speaker", "begin
 
 def _unit_rows(written: _Written) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = []
-    for doc_id, turns, (paragraphs, sentences) in zip(written.ids, written.turns, written.spans.get()):
+    for doc_id, turns, (paragraphs, sentences) in zip(written.ids, written.turns, written.spans.result()):
         for kind, flat in (("paragraph", paragraphs), ("sentence", sentences)):
             ends = iter(flat)
             rows += [(doc_id, kind, seq, start, end, None, None, None)
@@ -265,40 +263,29 @@ def _insert_units(session: Session, written: _Written) -> int:
     return insert_rows(session.connection(), "units", _UNIT_COLUMNS, _unit_rows(written))
 
 
-class _Done:
-    """A result computed on the spot, with the two methods of the pool's ``AsyncResult`` the import uses."""
-
-    def __init__(self, value: list[tuple[array[int], array[int]]]) -> None:
-        self.value = value
-
-    def ready(self) -> bool:
-        return True
-
-    def get(self) -> list[tuple[array[int], array[int]]]:
-        return self.value
-
-
 class _Segmenter:
     """Paragraph and sentence spans of a batch of texts: from worker processes when there are any, else
     computed here on the spot."""
 
     def __init__(self, jobs: int) -> None:
-        self.pool: Pool | None = None
+        self.pool: ProcessPoolExecutor | None = None
         if jobs > 0:
             # spawn, not fork: this process holds an open database connection. What workers are sent
             # needs only gripcode.corpus.segment and spaCy; they load spaCy at once, while this process reads.
-            self.pool = get_context("spawn").Pool(jobs, initializer=load_spacy)
+            self.pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=start_worker)
+            for _ in range(jobs):
+                self.pool.submit(len, "")  # the pool starts a process for each task it cannot place
 
-    def __call__(self, langs: list[str], texts: list[str]) -> _Spans:
+    def __call__(self, langs: list[str], texts: list[str]) -> Future[list[tuple[array[int], array[int]]]]:
         if self.pool is not None:
-            return self.pool.apply_async(segment_texts, (langs, texts))
-        return _Done(segment_texts(langs, texts))
+            return self.pool.submit(segment_texts, langs, texts)
+        done: Future[list[tuple[array[int], array[int]]]] = Future()
+        done.set_result(segment_texts(langs, texts))
+        return done
 
-    def close(self) -> None:
+    def close(self, failed: bool) -> None:
         if self.pool is not None:
-            # Every result is in, or none is wanted: the workers hold nothing that needs a clean exit, and
-            # waiting while each one unloads spaCy would add a third of a second to every import.
-            self.pool.terminate()
+            self.pool.shutdown(wait=True, cancel_futures=failed)
 
 
 def default_jobs(n_items: int) -> int:
@@ -315,6 +302,7 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
     jobs = default_jobs(len(items)) if jobs is None else max(0, jobs)
     segment = _Segmenter(jobs)
     report = ImportReport()
+    failed = True
     try:
         cases = _CaseLookup(session, create_cases, actor)
         seen: dict[str, str] = {}
@@ -328,15 +316,20 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
                 continue
             in_flight.append(written)
             chars += written.chars
-            while in_flight and (in_flight[0].spans.ready()
+            while in_flight and (in_flight[0].spans.done()
                                  or (len(in_flight) > 2 * jobs and chars > _MAX_CHARS_IN_FLIGHT)):
                 done = in_flight.popleft()
                 chars -= done.chars
                 report.units += _insert_units(session, done)
         while in_flight:
             report.units += _insert_units(session, in_flight.popleft())
+        failed = False
+    except BrokenProcessPool as exc:
+        raise DocumentImportError(
+            "a worker process that splits texts into sentences ended unexpectedly (out of memory?); nothing was "
+            "imported. Try again, or with --jobs 0 to segment in this process") from exc
     finally:
-        segment.close()
+        segment.close(failed)
     record_event(session, actor, "import", "document", None, documents=len(report.imported),
                  skipped=len(report.skipped), words=report.words, ids=[d["id"] for d in report.imported])
     return report

@@ -18,10 +18,10 @@ import os
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from multiprocessing.pool import AsyncResult, Pool
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -97,10 +97,14 @@ def auto_jobs(documents: int) -> int:
     return 1 if cores >= 2 and documents >= AUTO_JOBS_MIN_DOCUMENTS else 0
 
 
-def _start_workers(jobs: int, yaml_text: str, trained: dict[str, str], chinese: str) -> Pool:
+def _start_workers(jobs: int, yaml_text: str, trained: dict[str, str], chinese: str) -> ProcessPoolExecutor:
     """A pool of ``jobs`` worker processes, started at once: they load spaCy while this process plans."""
     # spawn, not fork: this process holds database connections.
-    return get_context("spawn").Pool(jobs, initializer=start_worker, initargs=(yaml_text, trained, chinese))
+    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=start_worker,
+                               initargs=(yaml_text, trained, chinese))
+    for _ in range(jobs):
+        pool.submit(len, "")  # the pool starts a process for each task it cannot place
+    return pool
 
 
 # ------------------------------------------------------------------------------------------- the run
@@ -181,7 +185,7 @@ def _widen_here(engine: Engine, plan: _Plan, matches: list[Match]) -> list[Widen
 
 
 def _matched_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_size: int, jobs: int,
-                     pool: Pool | None) -> Iterator[tuple[Docs, list[Widened], int]]:
+                     pool: ProcessPoolExecutor | None) -> Iterator[tuple[Docs, list[Widened], int]]:
     """Each batch's documents, its matches widened to their units, and how many matches there were."""
     if pool is None:
         for ids in _batches(plan.todo, batch_size):
@@ -196,12 +200,13 @@ def _matched_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_
     kinds = unit_kinds(plan.units)
     todo = _batches(plan.todo, batch_size)
     help_here = not pipelines.trained
-    window: deque[tuple[Docs, AsyncResult[tuple[list[Widened], int, list[str]]]]] = deque()
+    window: deque[tuple[Docs, Future[tuple[list[Widened], int, list[str]]]]] = deque()
 
     def submit(ids: list[int]) -> None:
         docs, units = _read(engine, ids, kinds)
-        window.append((docs, pool.apply_async(match_and_widen_in_worker, (
-            plan.yaml_text, [(d, lang, text) for d, lang, text, _ in docs], plan.code_ids, plan.units, units))))
+        window.append((docs, pool.submit(match_and_widen_in_worker, plan.yaml_text,
+                                         [(d, lang, text) for d, lang, text, _ in docs], plan.code_ids,
+                                         plan.units, units)))
 
     for ids in todo:
         submit(ids)
@@ -209,7 +214,7 @@ def _matched_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_
             break
     while window:
         head, future = window[0]
-        if help_here and not future.ready():
+        if help_here and not future.done():
             ids = next(todo, None)
             if ids is not None:
                 docs, _ = _read(engine, ids, set())
@@ -217,7 +222,12 @@ def _matched_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_
                 yield docs, _widen_here(engine, plan, matches), len(matches)
                 continue
         window.popleft()
-        spans, matches, warnings = future.get()
+        try:
+            spans, matches, warnings = future.result()
+        except BrokenProcessPool as exc:
+            raise CodingError("a worker process ended unexpectedly (out of memory?); the batches stored so far "
+                              "are kept: run autocode again to resume, or with --jobs 0 to match in this process") \
+                from exc
         pipelines.warnings.extend(w for w in dict.fromkeys(warnings) if w not in pipelines.warnings)
         yield head, spans, matches
         ids = next(todo, None)
@@ -233,7 +243,7 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
     find (0: all in this process; None: :func:`auto_jobs` for the documents to do)."""
     started = time.perf_counter()
     trained = dict(trained or {})
-    pool: Pool | None = None
+    pool: ProcessPoolExecutor | None = None
     try:
         with transaction(engine) as session:
             plan = _plan(session, latest_version(session), actor=actor, codes=codes, case=case, kind=kind, doc=doc,
@@ -259,9 +269,7 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
              batch_size, jobs, pool, dry_run, progress)
     finally:
         if pool is not None:
-            # Every result is in, or none is wanted: the workers hold nothing that needs a clean exit, and
-            # waiting while each one unloads spaCy would only add to the run.
-            pool.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
     report.warnings[:] = dict.fromkeys(report.warnings)  # the same warning from this process and a worker
     report.seconds = time.perf_counter() - started
     if not dry_run:
@@ -296,7 +304,7 @@ def _stale_scope(plan: _Plan) -> StaleScope:
 
 
 def _run(engine: Engine, plan: _Plan, report: AutocodeReport, pipelines: PipelineSet, batch_size: int, jobs: int,
-         pool: Pool | None, dry_run: bool, progress: Progress | None) -> None:
+         pool: ProcessPoolExecutor | None, dry_run: bool, progress: Progress | None) -> None:
     slug_of = {code_id: slug for slug, code_id in plan.code_ids.items()}
 
     replacing = _stale_scope(plan) if dry_run else None  # a real run has dropped them already

@@ -217,13 +217,12 @@ def init_worker(yaml_text: str, trained: dict[str, str], chinese: str) -> None:
 
 def start_worker(yaml_text: str, trained: dict[str, str], chinese: str) -> None:
     """A new worker process's start: spaCy and the codebook load while the parent plans the run."""
-    import gc
-
     import spacy  # noqa: F401 - now, not at the first batch
 
+    from gripcode.corpus.segment import exit_quickly
+
     init_worker(yaml_text, trained, chinese)
-    # What is loaded now lives as long as the worker: the garbage collector need not go through it again.
-    gc.freeze()
+    exit_quickly()
 
 
 def match_in_worker(yaml_text: str, docs: list[tuple[int, str, str]]) -> tuple[list[Match], list[str]]:
