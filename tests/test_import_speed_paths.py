@@ -143,11 +143,16 @@ def test_units_are_written_in_document_and_kind_order(tmp_path: Path, db_url: st
 def test_a_failure_with_a_worker_leaves_nothing(tmp_path: Path, db_url: str) -> None:
     items = _write(tmp_path, 12)
     (tmp_path / "t009.txt").unlink()
+    _fails_leaving_nothing(db_url, items, "t009.txt", batch_size=2)
+
+
+def _fails_leaving_nothing(db_url: str, items: list[ImportItem], match: str, batch_size: int) -> None:
+    """An import with a worker that must raise ``match`` and leave no document and no unit behind."""
     engine = make_engine(db_url)
     init_database(engine)
-    with pytest.raises(DocumentImportError, match="t009.txt"):
+    with pytest.raises(DocumentImportError, match=match):
         with transaction(engine) as session:
-            import_items(session, items, actor="tester", batch_size=2, jobs=1)
+            import_items(session, items, actor="tester", batch_size=batch_size, jobs=1)
     with transaction(engine) as session:
         assert session.scalar(select(func.count()).select_from(Document)) == 0
         assert session.scalar(select(func.count()).select_from(Unit)) == 0
@@ -203,14 +208,5 @@ def test_a_worker_that_dies_fails_the_import_cleanly(tmp_path: Path, db_url: str
         return original(self, langs, texts)
 
     monkeypatch.setattr(importer._Segmenter, "__call__", second_batch_kills)
-    items = _write(tmp_path, 9)
-    engine = make_engine(db_url)
-    init_database(engine)
-    with pytest.raises(DocumentImportError, match="worker process .* ended unexpectedly"):
-        with transaction(engine) as session:
-            import_items(session, items, actor="tester", batch_size=3, jobs=1)
-    with transaction(engine) as session:
-        assert session.scalar(select(func.count()).select_from(Document)) == 0
-        assert session.scalar(select(func.count()).select_from(Unit)) == 0
-    engine.dispose()
+    _fails_leaving_nothing(db_url, _write(tmp_path, 9), "worker process .* ended unexpectedly", batch_size=3)
     assert len(sent) >= 2
