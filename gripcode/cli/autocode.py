@@ -8,6 +8,7 @@ import time
 import click
 
 from gripcode.cli.context import App, pass_app
+from gripcode.cli.output import echo_suggestion_counts
 from gripcode.db.models import DOCUMENT_KINDS
 
 
@@ -82,13 +83,7 @@ def autocode(app: App, codes: str | None, case: str | None, kind: str | None, do
                f"{report.documents} document(s) ({report.words:,} words, {rate:,.0f} words/s) as {report.coder}")
     if report.already_done:
         click.echo(f"{report.already_done} document(s) were already done by this codebook version; skipped")
-    if report.already_present:
-        click.echo(f"{report.already_present} suggestion(s) already present or reviewed; not repeated")
-    if report.stale_removed:
-        click.echo(f"{'Would remove' if dry_run else 'Removed'} {report.stale_removed} unreviewed suggestion(s) "
-                   "of older codebook versions")
-    for code, n in sorted(report.per_code.items(), key=lambda item: (-item[1], item[0])):
-        click.echo(f"  {n:6d}  {code}")
+    echo_suggestion_counts(report, dry_run=dry_run, replaced="older codebook versions")
 
 
 COMMANDS = [autocode]

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from gripcode.cli.context import App, pass_app
-from gripcode.cli.output import emit_rows, format_option
+from gripcode.cli.output import echo_suggestion_counts, emit_rows, format_option
 from gripcode.db.engine import transaction
 from gripcode.db.models import DOCUMENT_KINDS
 from gripcode.nlp import classifier
@@ -153,13 +153,7 @@ def suggest(app: App, model: str | None, codes: str | None, case: str | None, ki
                f"document(s) as {report.model} (threshold {threshold:g}, {report.seconds:.2f} s)")
     if report.already_coded:
         click.echo(f"{report.already_coded} unit(s) already coded with the suggested code; not suggested")
-    if report.already_present:
-        click.echo(f"{report.already_present} suggestion(s) already present or reviewed; not repeated")
-    if report.stale_removed:
-        click.echo(f"{'Would remove' if dry_run else 'Removed'} {report.stale_removed} unreviewed suggestion(s) "
-                   "of other models")
-    for code, n in sorted(report.per_code.items(), key=lambda item: (-item[1], item[0])):
-        click.echo(f"  {n:6d}  {code}")
+    echo_suggestion_counts(report, dry_run=dry_run, replaced="other models")
 
 
 @model_group.command("list")

@@ -91,3 +91,15 @@ def emit_table(df: Any, fmt: str, output: Path | None, provenance: Any, **option
         click.echo(f"Wrote {output}", err=True)
     else:
         click.echo(data.decode("utf-8"), nl=False)
+
+
+def echo_suggestion_counts(report: Any, *, dry_run: bool, replaced: str) -> None:
+    """The lines `autocode` and `model suggest` share after their headline: repeats not stored again, waiting
+    suggestions of ``replaced`` removed, and the new suggestions per code."""
+    if report.already_present:
+        click.echo(f"{report.already_present} suggestion(s) already present or reviewed; not repeated")
+    if report.stale_removed:
+        click.echo(f"{'Would remove' if dry_run else 'Removed'} {report.stale_removed} unreviewed suggestion(s) "
+                   f"of {replaced}")
+    for code, n in sorted(report.per_code.items(), key=lambda item: (-item[1], item[0])):
+        click.echo(f"  {n:6d}  {code}")
