@@ -7,6 +7,7 @@ sentencizer and never cross a paragraph boundary.
 
 from __future__ import annotations
 
+import functools
 import re
 from array import array
 from bisect import bisect_left
@@ -194,20 +195,12 @@ def _sentence_spans(nlp: Language, texts: list[str], gaps: list[list[tuple[int, 
     return result
 
 
-_STOP_FLAGS: dict[int, tuple[Language, int]] = {}
-
-
+@functools.lru_cache(maxsize=None)
 def _stop_flag(nlp: Language) -> int:
     """A lexeme flag, added to ``nlp``'s vocabulary once, that is set on the sentencizer's punct_chars: the
     flag is computed once per word type, where comparing every token's ORTH with the chars costs a search
     per token."""
-    known = _STOP_FLAGS.get(id(nlp))
-    if known is not None and known[0] is nlp:
-        return known[1]
-    punct_chars = frozenset(nlp.get_pipe("sentencizer").punct_chars)
-    flag = nlp.vocab.add_flag(punct_chars.__contains__)
-    _STOP_FLAGS[id(nlp)] = (nlp, flag)
-    return flag
+    return int(nlp.vocab.add_flag(frozenset(nlp.get_pipe("sentencizer").punct_chars).__contains__))
 
 
 def _sentencizer_starts(nlp: Language, table: np.ndarray, firsts: np.ndarray) -> np.ndarray:
