@@ -16,7 +16,7 @@ from gripcode.codebook.loader import codebook_hash, parse_codebook
 from gripcode.db.engine import make_engine, transaction
 from gripcode.db.models import AutocodeProgress, Code, Coder, Coding, Document, Event, utcnow
 from gripcode.nlp.autocode import autocode
-from gripcode.nlp.suggestions import drop_stale_suggestions
+from gripcode.nlp.suggestions import StaleScope, drop_stale_suggestions
 
 from conftest import Gripcode
 
@@ -417,7 +417,7 @@ def test_stale_suggestions_are_dropped_for_more_documents_than_one_statement_tak
         other = s.scalar(select(Coder.id).where(Coder.kind == "person").limit(1))
         # More ids than SQLite (at most 250,000 here) or PostgreSQL (65,535) bind in one statement, the real ones last.
         scope = list(range(10_000_000, 10_260_000)) + ids
-        removed = drop_stale_suggestions(s, origin="rule", keep_coder_id=other, document_ids=scope)
+        removed = drop_stale_suggestions(s, StaleScope("rule", other), scope)
     engine.dispose()
     assert removed == len(EXPECTED)
     assert count(project.url, Coding) == 0

@@ -9,11 +9,23 @@ with a thread storing beside a busy one, those hand-overs cost more than the ins
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from itertools import chain
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection
+
+T = TypeVar("T")
+
+# Ids per `IN (...)`: far below the bound values a statement may hold (32,766 on SQLite, 65,535 on PostgreSQL).
+IDS_PER_STATEMENT = 5_000
+
+
+def chunks(values: Sequence[T], size: int = IDS_PER_STATEMENT) -> Iterator[Sequence[T]]:
+    """``values`` in slices of at most ``size``, for statements with one bound value per id."""
+    for i in range(0, len(values), size):
+        yield values[i:i + size]
+
 
 # Bound values per multi-row INSERT: under the 999 that SQLite builds before 3.32 allow (100 rows of units).
 _MAX_PARAMETERS = 800

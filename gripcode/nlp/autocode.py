@@ -31,6 +31,7 @@ from gripcode.codebook.model import Codebook
 from gripcode.codebook.sync import current_codebook, latest_version
 from gripcode.coding.coders import get_or_create_coder
 from gripcode.db.audit import record_event
+from gripcode.db.bulk import chunks
 from gripcode.db.engine import is_sqlite, sqlite_path, transaction
 from gripcode.corpus.documents import document_ids
 from gripcode.db.models import AutocodeProgress, Code, CodebookVersion, Coder, Document
@@ -62,7 +63,6 @@ from gripcode.nlp.suggestions import (
 
 Progress = Callable[[int, int], None]  # documents and words done in the last batch
 
-_IDS_PER_QUERY = 10_000  # bound values per statement stay under PostgreSQL's and SQLite's limits
 _WINDOW_PER_JOB = 6  # batches handed to the workers at a time, per worker
 AUTO_JOBS_MIN_DOCUMENTS = 500
 
@@ -258,9 +258,7 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
             _check_rules(session, plan, pipelines)
             stale, scope_docs = _stale_scope(plan), plan.todo if (case or kind or doc) else None
             if not dry_run:
-                assert plan.coder_id is not None
-                report.stale_removed = drop_stale_suggestions(session, origin="rule", keep_coder_id=plan.coder_id,
-                                                              document_ids=scope_docs, code_ids=stale.code_ids)
+                report.stale_removed = drop_stale_suggestions(session, stale, scope_docs)
             else:
                 # What the real run would remove first, and then no longer find in its way.
                 report.stale_removed = count_stale_suggestions(session, stale, scope_docs)
@@ -287,9 +285,8 @@ def _check_rules(session: Session, plan: _Plan, pipelines: PipelineSet) -> None:
     with the older suggestions still in place. The pipelines built here serve the run; with a trained
     pipeline configured, a blank one checks the same rules without loading the trained one twice."""
     languages: set[str] = set()
-    for i in range(0, len(plan.todo), _IDS_PER_QUERY):
-        languages.update(session.scalars(select(Document.language).distinct()
-                                         .where(Document.id.in_(plan.todo[i:i + _IDS_PER_QUERY]))))
+    for chunk in chunks(plan.todo):
+        languages.update(session.scalars(select(Document.language).distinct().where(Document.id.in_(chunk))))
     for lang in sorted({spacy_lang(language) for language in languages}):
         if lang in pipelines.trained:
             build_pipeline(plan.cb, lang, chinese=pipelines.chinese)

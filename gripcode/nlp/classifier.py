@@ -37,6 +37,7 @@ from gripcode.corpus.documents import document_ids
 from gripcode.db.models import Code, Coder, Document, TrainedModel, utcnow
 from gripcode.errors import AnalysisError, CodebookError, CodingError
 from gripcode.nlp.suggestions import (
+    StaleScope,
     Suggestion,
     drop_stale_suggestions,
     insert_suggestions,
@@ -426,9 +427,8 @@ def suggest_codings(engine: Engine, *, actor: str, name: str | None = None, code
         version = latest_version(session)
         slug_of = {code_id: slug for slug, code_id in code_ids.items()}
         doc_ids = document_ids(session, case=case, kind=kind, doc=doc)
-        report.stale_removed = drop_stale_suggestions(
-            session, origin="model", keep_coder_id=coder_id, document_ids=doc_ids if case or kind or doc else None,
-            code_ids=list(code_ids.values()))
+        replaced = StaleScope("model", coder_id, tuple(code_ids.values()))
+        report.stale_removed = drop_stale_suggestions(session, replaced, doc_ids if case or kind or doc else None)
         for i in range(0, len(doc_ids), batch_size):
             batch = doc_ids[i:i + batch_size]
             units = labelled_units(session, model.unit, batch, wanted)

@@ -15,12 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, Connection, and_, delete, func, not_, select
 from sqlalchemy.orm import Session
 
-from gripcode.db.bulk import insert_rows
+from gripcode.db.bulk import chunks, insert_rows
 from gripcode.db.models import Coding, Unit, utcnow
 from gripcode.nlp.pipelines import UnitIndex, UnitRow, unit_indexes
 
 HASH_LENGTH = 12
-_IDS_PER_STATEMENT = 10_000
 
 Span = tuple[int, int, int, int, str]  # document id, code id, start, end, rule or model reference
 
@@ -93,24 +92,17 @@ def count_stale_suggestions(session: Session, scope: StaleScope, document_ids: S
     query = select(func.count()).select_from(Coding).where(scope.condition())
     if document_ids is None:
         return session.scalar(query) or 0
-    ids = list(document_ids)
-    return sum(session.scalar(query.where(Coding.document_id.in_(ids[i:i + _IDS_PER_STATEMENT]))) or 0
-               for i in range(0, len(ids), _IDS_PER_STATEMENT))
+    return sum(session.scalar(query.where(Coding.document_id.in_(chunk))) or 0 for chunk in chunks(list(document_ids)))
 
 
-def drop_stale_suggestions(session: Session, *, origin: str, keep_coder_id: int,
-                           document_ids: Sequence[int] | None = None, code_ids: Sequence[int] | None = None) -> int:
-    """Remove suggestions of ``origin`` still waiting for review that an older machine coder made: a new
-    codebook version (or model) replaces them. Reviewed ones are never touched."""
-    scope = StaleScope(origin, keep_coder_id, tuple(code_ids) if code_ids is not None else None)
+def drop_stale_suggestions(session: Session, scope: StaleScope, document_ids: Sequence[int] | None = None) -> int:
+    """Remove the suggestions ``scope`` names (in ``document_ids``, or in every document): a new codebook
+    version (or model) replaces them. Reviewed ones are never touched."""
     query = delete(Coding).where(scope.condition())
     if document_ids is None:
         return session.execute(query).rowcount or 0
-    # In chunks: a statement takes at most 65,535 bound values on PostgreSQL, 32,766 on SQLite by default.
-    ids, removed = list(document_ids), 0
-    for i in range(0, len(ids), _IDS_PER_STATEMENT):
-        removed += session.execute(query.where(Coding.document_id.in_(ids[i:i + _IDS_PER_STATEMENT]))).rowcount or 0
-    return removed
+    return sum(session.execute(query.where(Coding.document_id.in_(chunk))).rowcount or 0
+               for chunk in chunks(list(document_ids)))
 
 
 def _existing(session: Session, origin: str, document_ids: Iterable[int],

@@ -38,13 +38,14 @@ import bisect
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gripcode.db.bulk import chunks
 from gripcode.db.models import COUNTED_STATUS, Code, Coding, Document, Unit
 from gripcode.errors import AnalysisError
 from gripcode.nlp.languages import spacy_lang
@@ -54,8 +55,6 @@ DEFAULT_MIN_UNITS = 10
 DEFAULT_HELD_OUT = 0.2
 # Codings a researcher made (by hand or in another program), as opposed to accepted machine suggestions.
 HUMAN_ORIGINS = ("manual", "import")
-# Bound values per statement stay far below the limits (32,766 on SQLite, 65,535 on PostgreSQL).
-IDS_PER_STATEMENT = 5_000
 
 
 @dataclass(frozen=True)
@@ -95,11 +94,6 @@ def label_units(units: Sequence[tuple[int, int]], codings: Iterable[tuple[str, i
     return [frozenset(s) for s in labels]
 
 
-def _chunks(values: Sequence[Any], size: int = IDS_PER_STATEMENT) -> Iterator[Sequence[Any]]:
-    for i in range(0, len(values), size):
-        yield values[i:i + size]
-
-
 def coded_document_ids(session: Session, *, origins: Sequence[str] | None = None,
                        among: Sequence[int] | None = None) -> list[int]:
     """Documents with at least one counted coding (of one of ``origins``, if given; among ``among``, if given)."""
@@ -109,7 +103,7 @@ def coded_document_ids(session: Session, *, origins: Sequence[str] | None = None
     if among is None:
         return list(session.scalars(query.distinct().order_by(Coding.document_id)))
     found: set[int] = set()
-    for chunk in _chunks(list(among)):
+    for chunk in chunks(list(among)):
         found.update(session.scalars(query.where(Coding.document_id.in_(chunk)).distinct()))
     return sorted(found)
 
@@ -120,7 +114,7 @@ def labelled_units(session: Session, unit: str, document_ids: Sequence[int], cod
     ``origins`` only, if given)."""
     wanted = set(codes) if codes is not None else None
     out: list[LabelledUnit] = []
-    for chunk in _chunks(list(document_ids)):
+    for chunk in chunks(list(document_ids)):
         out.extend(_labelled_chunk(session, unit, chunk, wanted, origins))
     return out
 
@@ -157,7 +151,7 @@ def evaluation_units(session: Session, unit: str, held_out_shas: Sequence[str],
                      codes: Sequence[str]) -> tuple[int, list[LabelledUnit]]:
     """The units a model is scored on: those of its held-out documents that researchers coded themselves,
     labelled by their own codings only. Returns how many held-out documents are still in the project, too."""
-    ids = sorted(doc_id for chunk in _chunks(list(held_out_shas))
+    ids = sorted(doc_id for chunk in chunks(list(held_out_shas))
                  for doc_id in session.scalars(select(Document.id).where(Document.sha256.in_(chunk))))
     scored = coded_document_ids(session, origins=HUMAN_ORIGINS, among=ids)
     return len(ids), labelled_units(session, unit, scored, codes, origins=HUMAN_ORIGINS)
