@@ -3,10 +3,13 @@ an ordinary INSERT would, including text that COPY must escape, NULLs and a last
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import Column, Float, Integer, MetaData, Table, Text, insert, select
+import sqlite3
 
-from gripcode.db.bulk import insert_rows
+import pytest
+from sqlalchemy import Column, Connection, Float, Integer, MetaData, Table, Text, insert, select
+
+from gripcode.db import bulk
+from gripcode.db.bulk import insert_rows, parameters_per_statement
 from gripcode.db.engine import make_engine
 
 _AWKWARD = ["plain", "tab\there", "new\nline", "back\\slash", "quote ' and \"", "\\N", "", "中国 稀土", "Ω\u00a0x",
@@ -18,8 +21,18 @@ def _table(metadata: MetaData, name: str) -> Table:
                  Column("label", Text), Column("score", Float), Column("note", Text))
 
 
+def _limit_variables(connection: Connection, limit: int | None) -> None:
+    """On SQLite, bound values per statement as a build compiled with that limit would allow."""
+    driver = connection.connection.driver_connection
+    if limit is not None and connection.dialect.driver == "pysqlite":
+        driver.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)
+
+
+@pytest.mark.parametrize("limit", [None, 800, 999])
 @pytest.mark.parametrize("count", [0, 1, 199, 200, 457])
-def test_rows_arrive_as_an_insert_would_store_them(db_url: str, count: int) -> None:
+def test_rows_arrive_as_an_insert_would_store_them(db_url: str, count: int, limit: int | None) -> None:
+    """With the default limit all rows go in one statement; with a low one (SQLite before 3.32) in several, the
+    last one partial."""
     engine = make_engine(db_url)
     metadata = MetaData()
     fast, plain = _table(metadata, "bulk_fast"), _table(metadata, "bulk_plain")
@@ -30,6 +43,7 @@ def test_rows_arrive_as_an_insert_would_store_them(db_url: str, count: int) -> N
     columns = ("n", "label", "score", "note")
     try:
         with engine.begin() as connection:
+            _limit_variables(connection, limit)
             assert insert_rows(connection, "bulk_fast", columns, rows) == count
             if rows:
                 connection.execute(insert(plain), [dict(zip(columns, row)) for row in rows])
@@ -60,4 +74,23 @@ def test_a_failing_row_fails_the_whole_call(db_url: str) -> None:
             assert connection.execute(select(table.c.n)).all() == []
     finally:
         metadata.drop_all(engine)
+        engine.dispose()
+
+
+def test_statements_are_as_long_as_the_connection_allows(db_url: str) -> None:
+    """SQLite says how many values a statement may bind (32,766 since 3.32, 999 before, or what a build set); the
+    statements use that many, up to SQLite's default. Elsewhere, where COPY is not used, a safe 800."""
+    engine = make_engine(db_url)
+    try:
+        with engine.connect() as connection:
+            if connection.dialect.driver != "pysqlite":
+                assert parameters_per_statement(connection) == bulk._SAFE_PARAMETERS
+                return
+            own = connection.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+            assert parameters_per_statement(connection) == min(own, bulk._MAX_PARAMETERS)
+            _limit_variables(connection, 999)
+            assert parameters_per_statement(connection) == 999
+            _limit_variables(connection, 250_000)
+            assert parameters_per_statement(connection) == bulk._MAX_PARAMETERS
+    finally:
         engine.dispose()

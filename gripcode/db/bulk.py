@@ -4,7 +4,8 @@ SQLAlchemy's executemany processes every parameter of every row in Python; these
 column types the driver takes, so they go to the driver directly: through COPY with psycopg 3 (a third of the
 time of an INSERT per row), otherwise as multi-row INSERTs. On SQLite a multi-row INSERT is about twice as fast
 as executemany, which steps the statement once per row and takes the interpreter lock back after each step;
-with a thread storing beside a busy one, those hand-overs cost more than the inserts.
+with a thread storing beside a busy one, those hand-overs cost more than the inserts. So the statements are
+as long as the connection allows.
 """
 
 from __future__ import annotations
@@ -27,8 +28,22 @@ def chunks(values: Sequence[T], size: int = IDS_PER_STATEMENT) -> Iterator[Seque
         yield values[i:i + size]
 
 
-# Bound values per multi-row INSERT: under the 999 that SQLite builds before 3.32 allow (100 rows of units).
-_MAX_PARAMETERS = 800
+# Bound values per multi-row INSERT where the driver does not say how many a statement may hold: under the 999
+# that SQLite builds before 3.32 allow (100 rows of units).
+_SAFE_PARAMETERS = 800
+# At most this many where it does: SQLite's default limit since 3.32. Fewer, longer statements matter when a
+# thread stores beside a busy one: each statement lets go of the interpreter lock and must wait to take it back.
+_MAX_PARAMETERS = 32_766
+
+
+def parameters_per_statement(connection: Connection) -> int:
+    """How many values one multi-row INSERT on ``connection`` may bind."""
+    driver_connection = connection.connection.driver_connection
+    if connection.dialect.driver == "pysqlite" and hasattr(driver_connection, "getlimit"):
+        import sqlite3
+
+        return max(1, min(driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER), _MAX_PARAMETERS))
+    return _SAFE_PARAMETERS
 
 
 def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> int:
@@ -45,7 +60,7 @@ def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     row_marks = f"({', '.join([marker] * len(columns))})"
     head = f"INSERT INTO {table} ({quoted}) VALUES "
-    step = max(1, _MAX_PARAMETERS // len(columns))
+    step = max(1, parameters_per_statement(connection) // len(columns))
     whole = len(rows) - len(rows) % step
     if whole:
         connection.exec_driver_sql(head + ", ".join([row_marks] * step), [

@@ -17,8 +17,6 @@ import importlib.util
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from itertools import groupby
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any, cast
 
 from gripcode.codebook.model import Codebook
@@ -35,7 +33,10 @@ CHINESE_SEGMENTERS = ("char", "jieba")
 
 Match = tuple[int, str, int, int, str]  # document id, code id, start, end, rule reference
 Widened = tuple[int, int, int, int, str]  # document id, code's database id, start, end, rule reference
-UnitRow = tuple[int, str, int, int]  # document id, unit kind, start, end
+# A document's units of one kind: document id, unit kind, and every unit's start and end as "start,end,start,end"
+# (in any order). One packed row per document and kind is a twentieth of the rows, and of the objects to build
+# and to send to a worker, that a row per unit would be.
+UnitRow = tuple[int, str, str]
 
 
 @dataclass
@@ -108,27 +109,43 @@ def build_pipeline(cb: Codebook, lang: str, *, trained: str | None = None, chine
 class UnitIndex:
     """A document's units of one kind, for widening a match to the unit(s) it falls in."""
 
-    def __init__(self, spans: Sequence[tuple[int, int]]) -> None:
-        self.spans = sorted(spans)
-        self.starts = [s for s, _ in self.spans]
+    __slots__ = ("starts", "ends")
+
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self.starts = [s for s, _ in ordered]
+        self.ends = [e for _, e in ordered]
+
+    @classmethod
+    def from_bounds(cls, bounds: list[int]) -> UnitIndex:
+        """From ``[start, end, start, end, ...]``, ordered or not (units come ordered from the database)."""
+        index = cls.__new__(cls)
+        index.starts, index.ends = bounds[0::2], bounds[1::2]
+        if index.starts != sorted(index.starts):
+            index.__init__(zip(index.starts, index.ends))
+        return index
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        return list(zip(self.starts, self.ends))
 
     def holds(self, start: int, end: int) -> bool:
         """Whether ``[start, end)`` lies inside a unit (or a run of adjacent ones), not partly outside all."""
-        if not self.spans:
+        if not self.starts:
             return False
         first = bisect.bisect_right(self.starts, start) - 1
         if first < 0:
             return False
         last = max(bisect.bisect_right(self.starts, max(end - 1, start)) - 1, first)
-        return self.spans[first][1] > start and self.spans[last][1] >= end
+        return self.ends[first] > start and self.ends[last] >= end
 
     def cover(self, start: int, end: int) -> tuple[int, int]:
         """The smallest run of units covering ``[start, end)``; the span itself where no unit holds it."""
-        if not self.spans:
+        if not self.starts:
             return start, end
         first = max(bisect.bisect_right(self.starts, start) - 1, 0)
         last = max(bisect.bisect_right(self.starts, max(end - 1, start)) - 1, first)
-        unit_start, unit_end = self.spans[first][0], self.spans[last][1]
+        unit_start, unit_end = self.starts[first], self.ends[last]
         if unit_start > start or unit_end < end:
             # The match lies (partly) in a gap between units, such as a blank line: keep what is covered.
             return min(unit_start, start), max(unit_end, end)
@@ -136,9 +153,16 @@ class UnitIndex:
 
 
 def unit_indexes(rows: Iterable[UnitRow]) -> dict[tuple[int, str], UnitIndex]:
-    """Each (document, kind)'s units, from rows ordered by document and kind."""
-    return {key: UnitIndex([(start, end) for _, _, start, end in group])
-            for key, group in groupby(rows, key=itemgetter(0, 1))}
+    """Each (document, kind)'s units, from packed rows (a document and kind may span several)."""
+    bounds: dict[tuple[int, str], list[int]] = {}
+    for doc_id, kind, packed in rows:
+        if packed:
+            values = list(map(int, packed.split(",")))
+            if (doc_id, kind) in bounds:
+                bounds[doc_id, kind].extend(values)
+            else:
+                bounds[doc_id, kind] = values
+    return {key: UnitIndex.from_bounds(values) for key, values in bounds.items()}
 
 
 def unit_kinds(units: dict[str, str], slugs: Iterable[str] | None = None) -> set[str]:
