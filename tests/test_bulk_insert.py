@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-from sqlalchemy import Column, Connection, Float, Integer, MetaData, Table, Text, insert, select
+from sqlalchemy import Column, Connection, Float, Integer, MetaData, Table, Text, func, insert, select
 
 from gripcode.db import bulk
 from gripcode.db.bulk import insert_rows, parameters_per_statement
@@ -92,5 +92,29 @@ def test_statements_are_as_long_as_the_connection_allows(db_url: str) -> None:
             assert parameters_per_statement(connection) == 999
             _limit_variables(connection, 250_000)
             assert parameters_per_statement(connection) == bulk._MAX_PARAMETERS
+    finally:
+        engine.dispose()
+
+
+def test_a_few_statement_texts_serve_every_row_count(tmp_path) -> None:
+    """Remainders go in statements of a few fixed lengths: a text per row count would fill SQLite's cache of
+    prepared statements with large ones (and memory with them)."""
+    from sqlalchemy import event
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
+    metadata = MetaData()
+    _table(metadata, "bulk_fast")
+    metadata.create_all(engine)
+    texts: set[str] = set()
+    event.listen(engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: statement.startswith("INSERT") and texts.add(statement))
+    try:
+        total = 0
+        with engine.begin() as connection:
+            _limit_variables(connection, 800)  # 200 rows of 4 values per statement
+            for count in range(1, 420, 7):
+                total += insert_rows(connection, "bulk_fast", ("n", "label", "score", "note"),
+                                     [(i, "x", None, None) for i in range(count)])
+            assert connection.execute(select(func.count()).select_from(metadata.tables["bulk_fast"])).scalar() == total
+        assert 1 < len(texts) <= 4  # 200, 25, 3 and 1 rows
     finally:
         engine.dispose()

@@ -61,11 +61,16 @@ def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows
     row_marks = f"({', '.join([marker] * len(columns))})"
     head = f"INSERT INTO {table} ({quoted}) VALUES "
     step = max(1, parameters_per_statement(connection) // len(columns))
-    whole = len(rows) - len(rows) % step
-    if whole:
-        connection.exec_driver_sql(head + ", ".join([row_marks] * step), [
-            tuple(chain.from_iterable(rows[i:i + step])) for i in range(0, whole, step)])
-    if whole < len(rows):
-        connection.exec_driver_sql(head + ", ".join([row_marks] * (len(rows) - whole)),
-                                   tuple(chain.from_iterable(rows[whole:])))
+    done = 0
+    while done < len(rows):
+        # Full statements of ``step`` rows, then the rest in statements an eighth as long, and so on: a few
+        # statement texts in all, where one per remainder would fill the driver's cache of prepared statements
+        # (128 on SQLite, each of them large).
+        whole = (len(rows) - done) // step * step
+        if whole:
+            sql = head + ", ".join([row_marks] * step)
+            connection.exec_driver_sql(sql, [tuple(chain.from_iterable(rows[i:i + step]))
+                                             for i in range(done, done + whole, step)])
+            done += whole
+        step = max(1, step // 8)
     return len(rows)

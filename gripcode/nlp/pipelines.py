@@ -202,10 +202,13 @@ def match_documents(pipelines: PipelineSet, docs: Sequence[tuple[int, str, str]]
     for doc_id, lang, text in docs:
         by_lang.setdefault(lang or "xx", []).append((doc_id, text))
     out: list[Match] = []
+    # One string object per code and rule, however often they match: a worker's results pickle and load each once.
+    names: dict[str, str] = {}
     for lang, items in by_lang.items():
         nlp = pipelines.for_language(lang)
         for (doc_id, _), doc in zip(items, nlp.pipe((text for _, text in items), batch_size=batch_size)):
-            out.extend((doc_id, s.label_, s.start_char, s.end_char, s.kb_id_) for s in doc.spans[DEFAULT_SPANS_KEY])
+            out.extend((doc_id, names.setdefault(s.label_, s.label_), s.start_char, s.end_char,
+                        names.setdefault(s.kb_id_, s.kb_id_)) for s in doc.spans[DEFAULT_SPANS_KEY])
     return out
 
 
