@@ -470,6 +470,37 @@ def test_this_process_may_match_batches_beside_the_worker(project: Gripcode, mon
     assert count(project.url, AutocodeProgress) == 3
 
 
+def test_batches_matched_while_one_is_stored_go_in_one_transaction(project: Gripcode,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the storing thread is busy, the next batches are matched and then stored together (a commit for
+    them all); the result is the same as storing batch by batch."""
+    import time
+
+    from gripcode.nlp import autocode as autocode_module
+
+    project.ok("autocode", "--jobs", "0")
+    key = lambda r: (r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"])  # noqa: E731
+    one_by_one = sorted(map(key, suggestions(project.url)))
+    forget_run(project.url)
+    stored: list[int] = []  # documents with matches, per transaction
+
+    def slow_new_spans(session, found, **kwargs):  # noqa: ANN001, ANN003, ANN202 - the library's own signature
+        stored.append(len({span[0] for span in found}))
+        if len(stored) == 1:
+            time.sleep(0.5)  # the first batch takes long to store; the other two are matched meanwhile
+        return real_new_spans(session, found, **kwargs)
+
+    real_new_spans = autocode_module.new_spans
+    monkeypatch.setattr(autocode_module, "new_spans", slow_new_spans)
+    engine = make_engine(project.url)
+    report = autocode(engine, actor="tester", jobs=0, batch_size=1)
+    engine.dispose()
+    assert len(stored) == 2  # three batches, two transactions
+    assert (report.documents, report.suggestions) == (3, len(EXPECTED))
+    assert sorted(map(key, suggestions(project.url))) == one_by_one
+    assert count(project.url, AutocodeProgress) == 3
+
+
 def test_jobs_auto_and_its_choice(project: Gripcode, monkeypatch: pytest.MonkeyPatch) -> None:
     from gripcode.nlp import autocode as autocode_module
 

@@ -65,6 +65,7 @@ Progress = Callable[[int, int], None]  # documents and words done in the last ba
 
 _WINDOW_PER_JOB = 6  # batches handed to the workers at a time, per worker
 AUTO_JOBS_MIN_DOCUMENTS = 500
+_STORE_BEHIND = 4  # matched batches that may wait for the storing thread before matching waits for it
 
 
 @dataclass
@@ -336,15 +337,30 @@ def _run(engine: Engine, plan: _Plan, report: AutocodeReport, pipelines: Pipelin
         for docs, found, matches in batches:
             count(docs, matches, store(docs, found))
         return
-    # A batch is stored in a thread while the next one is matched (SQLite and the database drivers let go of
-    # the interpreter while they work). The next batch is handed over only once the previous one is committed
-    # and counted, so an interruption leaves every finished batch recorded and nothing half done.
+    # Matched batches are stored in a thread while the next ones are matched (SQLite and the database drivers let
+    # go of the interpreter while they work). Whatever was matched while the thread stored goes to it next, as one
+    # transaction: when storing is the slower part, fewer and larger commits; when it is not, a batch at a time.
+    # Batches are counted once committed, so an interruption leaves every counted batch recorded and nothing
+    # half done; matching waits for the thread only when _STORE_BEHIND batches are waiting for it.
     with ThreadPoolExecutor(1, thread_name_prefix="autocode-store") as writer:
         pending: tuple[Docs, int, Future[tuple[list[Widened], int]]] | None = None
-        for docs, found, matches in batches:
+        waiting: list[tuple[Docs, list[Widened], int]] = []
+
+        def hand_over() -> None:
+            nonlocal pending
             if pending is not None:
                 count(pending[0], pending[1], pending[2].result())
-            pending = (docs, matches, writer.submit(store, docs, found))
+            docs = [d for batch, _, _ in waiting for d in batch]
+            found = [span for _, spans, _ in waiting for span in spans]
+            pending = (docs, sum(matches for _, _, matches in waiting), writer.submit(store, docs, found))
+            waiting.clear()
+
+        for batch in batches:
+            waiting.append(batch)
+            if pending is None or pending[2].done() or len(waiting) >= _STORE_BEHIND:
+                hand_over()
+        if waiting:
+            hand_over()
         if pending is not None:
             count(pending[0], pending[1], pending[2].result())
 
