@@ -1,6 +1,6 @@
 """Autocoding speed: `gripcode autocode` end to end against the bare spaCy rule pipeline on the same texts.
 
-    python benchmarks/autocode_bench.py [--docs 5000] [--words 420] [--jobs 0,1,auto] [--batch-size 256] [--repeat 1]
+    python benchmarks/autocode_bench.py [--docs 5000] [--words 420] [--jobs 0,1,auto] [--batch-size 256] [--repeat 3]
 
 Writes a synthetic corpus (mostly English, some Portuguese and Russian; a third of it interview transcripts)
 whose sentences carry the GRIP-ARM codebook's terms at a realistic rate, imports it into a new SQLite project
@@ -14,9 +14,11 @@ database and once per ``--jobs`` value (``auto`` is the command's default):
   prints its own peak RSS (getrusage RUSAGE_SELF) and that of its worker processes (RUSAGE_CHILDREN), so the
   memory of the import subprocess run before it does not count.
 
-Every rate is the stored word count over wall time; with ``--repeat N`` each is the best of N runs, which
-helps on a shared machine (the load averages before and after are printed). The summary names the fastest
-``--jobs`` setting end to end and its ratio to the bare pipeline. The aim: end to end at least 0.75 of the
+Every rate is the stored word count over wall time. ``--repeat N`` runs N rounds, each timing all of the above
+back to back, so that a slower spell of a shared machine weighs on the bare pipeline and on autocode alike;
+ratios are taken within a round, and every figure is the median over rounds (the per-round ratios and the
+load averages before and after are printed too). The summary names the ``--jobs`` setting with the best median
+ratio end to end. The aim: end to end at least 0.75 of the
 bare rate, and peak memory under 1 GB whatever the corpus size, because documents stream.
 """
 
@@ -27,6 +29,7 @@ import csv
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -139,7 +142,8 @@ def main() -> None:
                         help="worker process counts (autocode --jobs, or auto) to time, comma separated")
     parser.add_argument("--batch-size", type=int, default=256, help="documents per batch (autocode and nlp.pipe)")
     parser.add_argument("--term-rate", type=float, default=0.3, help="share of sentences holding a codebook term")
-    parser.add_argument("--repeat", type=int, default=1, help="time each measurement this many times; keep the best")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="rounds of all measurements; figures are medians over rounds (default 3)")
     parser.add_argument("--profile", metavar="FILE",
                         help="also profile one extra in-process run (first --jobs value) into FILE for pstats")
     args = parser.parse_args()
@@ -179,21 +183,20 @@ def main() -> None:
         engine.dispose()
         n_docs = sum(map(len, by_lang.values()))
 
-        # Bare pipeline: the same rule component per language, no database.
         cb = load_codebook(CODEBOOK)
-        bare, bare_spans = float("inf"), 0
-        for _ in range(args.repeat):
+
+        def bare_run() -> tuple[float, int]:
+            """The same rule component per language over the same texts, no database."""
             start = time.perf_counter()
-            bare_spans = 0
+            spans = 0
             for lang, texts in by_lang.items():
                 nlp = build_pipeline(cb, lang)
                 for doc in nlp.pipe(texts, batch_size=args.batch_size):
-                    bare_spans += len(doc.spans[DEFAULT_SPANS_KEY])
-            bare = min(bare, time.perf_counter() - start)
-        del by_lang, nlp
+                    spans += len(doc.spans[DEFAULT_SPANS_KEY])
+            return time.perf_counter() - start, spans
 
-        # The library call in this process, each time on a fresh copy of the project.
         def library_run(jobs: str) -> tuple[float, Any]:
+            """The library call in this process, on a fresh copy of the project."""
             shutil.copy(base, folder / "inproc.db")
             engine = make_engine(f"sqlite:///{folder / 'inproc.db'}")
             start = time.perf_counter()
@@ -203,49 +206,66 @@ def main() -> None:
             engine.dispose()
             return seconds, report
 
+        def command_run(jobs: str) -> tuple[float, int, int, str]:
+            """The command, end to end, on a fresh copy of the project."""
+            shutil.copy(base, folder / "e2e.db")
+            return end_to_end(f"sqlite:///{folder / 'e2e.db'}", jobs, args.batch_size)
+
         if args.profile:
             import cProfile
 
             profiler = cProfile.Profile()
             profiler.runcall(library_run, jobs_list[0])
             profiler.dump_stats(args.profile)
-        in_process: dict[str, tuple[float, Any]] = {}
-        for jobs in jobs_list:
-            in_process[jobs] = min((library_run(jobs) for _ in range(args.repeat)), key=lambda run: run[0])
-
-        # The command, end to end, each time on a fresh copy of the project.
-        def command_run(jobs: str) -> tuple[float, int, int, str]:
-            shutil.copy(base, folder / "e2e.db")
-            return end_to_end(f"sqlite:///{folder / 'e2e.db'}", jobs, args.batch_size)
-
-        runs = {jobs: min((command_run(jobs) for _ in range(args.repeat)), key=lambda run: run[0])
-                for jobs in jobs_list}
+        # Each round times everything back to back, so that a slower spell of a shared machine weighs on the
+        # bare pipeline and on autocode alike; ratios are taken within a round, and the figures are medians.
+        rounds: list[dict[str, Any]] = []
+        for _ in range(max(1, args.repeat)):
+            bare, bare_spans = bare_run()
+            rounds.append({"bare": bare, "library": {jobs: library_run(jobs) for jobs in jobs_list},
+                           "command": {jobs: command_run(jobs) for jobs in jobs_list}})
+        del by_lang
 
     def rate(seconds: float) -> str:
         return f"{seconds:7.2f} s  {n_docs / seconds:7.0f} docs/s  {total_words / seconds:10,.0f} words/s"
 
+    def median(values: list[float]) -> float:
+        return statistics.median(values)
+
+    def listed(values: list[float]) -> str:
+        return ", ".join(f"{v:.2f}" for v in values)
+
+    bare = median([r["bare"] for r in rounds])
     print(f"corpus: {n_docs} documents, {total_words:,} words (written in {written:.1f} s, "
-          f"imported in {imported:.1f} s); batch size {args.batch_size}; best of {args.repeat}")
+          f"imported in {imported:.1f} s); batch size {args.batch_size}; median of {len(rounds)} round(s)")
     print(f"bare pipeline (nlp.pipe, no database):   {rate(bare)}  {bare_spans:,} spans")
-    for jobs, (seconds, report) in in_process.items():
+    for jobs in jobs_list:
+        seconds = median([r["library"][jobs][0] for r in rounds])
+        report = rounds[-1]["library"][jobs][1]
         print(f"autocode in process (library), jobs {jobs}: {rate(seconds)}  {report.matches:,} matches, "
               f"{report.suggestions:,} suggestions")
         if report.matches != bare_spans:
             print(f"  WARNING: {report.matches:,} matches in autocode but {bare_spans:,} spans in the bare pipeline")
-    for jobs, (seconds, own, workers, summary) in runs.items():
+    peaks: dict[str, tuple[int, int]] = {}
+    for jobs in jobs_list:
+        seconds = median([r["command"][jobs][0] for r in rounds])
+        own = max(r["command"][jobs][1] for r in rounds)
+        workers = max(r["command"][jobs][2] for r in rounds)
+        peaks[jobs] = (own, workers)
         memory = f"peak RSS {own / 1024:,.0f} MB" + (f", worker {workers / 1024:,.0f} MB" if workers else "")
         print(f"gripcode autocode --jobs {jobs} (end to end): {rate(seconds)}  {memory}")
-        print(f"  {summary}")
-    for jobs, (seconds, _) in in_process.items():
-        print(f"ratio in-process jobs {jobs} / bare words/s: {bare / seconds:.2f}")
-    for jobs, (seconds, *_) in runs.items():
-        print(f"ratio end-to-end --jobs {jobs} / bare words/s: {bare / seconds:.2f} (aim: >= 0.75)")
-    if runs:
-        best = min(runs, key=lambda jobs: runs[jobs][0])
-        seconds = runs[best][0]
-        print(f"best end to end: --jobs {best}, {total_words / seconds:,.0f} words/s against {total_words / bare:,.0f} "
-              f"bare: ratio {bare / seconds:.2f} (aim: >= 0.75)")
-    peak = max(max(own, workers) for _, own, workers, _ in runs.values()) / 1024 if runs else 0.0
+        print(f"  {rounds[-1]['command'][jobs][3]}")
+    for jobs in jobs_list:
+        ratios = [r["bare"] / r["library"][jobs][0] for r in rounds]
+        print(f"ratio in-process jobs {jobs} / bare words/s: {median(ratios):.2f}  (rounds: {listed(ratios)})")
+    end_ratios = {jobs: [r["bare"] / r["command"][jobs][0] for r in rounds] for jobs in jobs_list}
+    for jobs, ratios in end_ratios.items():
+        print(f"ratio end-to-end --jobs {jobs} / bare words/s: {median(ratios):.2f} (aim: >= 0.75)  "
+              f"(rounds: {listed(ratios)})")
+    if end_ratios:
+        best = max(end_ratios, key=lambda jobs: median(end_ratios[jobs]))
+        print(f"best end to end: --jobs {best}, median ratio {median(end_ratios[best]):.2f} (aim: >= 0.75)")
+    peak = max(max(own, workers) for own, workers in peaks.values()) / 1024 if peaks else 0.0
     print(f"largest peak RSS of one process: {peak:,.0f} MB (aim: < 1024 MB)")
     load_after = os.getloadavg()
     print(f"{os.cpu_count()} cores; load average before {load_before[0]:.2f}, after {load_after[0]:.2f} (1 min)")
