@@ -119,10 +119,11 @@ class UnitIndex:
     @classmethod
     def from_bounds(cls, bounds: list[int]) -> UnitIndex:
         """From ``[start, end, start, end, ...]``, ordered or not (units come ordered from the database)."""
+        starts, ends = bounds[0::2], bounds[1::2]
+        if starts != sorted(starts):
+            return cls(zip(starts, ends))
         index = cls.__new__(cls)
-        index.starts, index.ends = bounds[0::2], bounds[1::2]
-        if index.starts != sorted(index.starts):
-            index.__init__(zip(index.starts, index.ends))
+        index.starts, index.ends = starts, ends
         return index
 
     @property
@@ -157,11 +158,7 @@ def unit_indexes(rows: Iterable[UnitRow]) -> dict[tuple[int, str], UnitIndex]:
     bounds: dict[tuple[int, str], list[int]] = {}
     for doc_id, kind, packed in rows:
         if packed:
-            values = list(map(int, packed.split(",")))
-            if (doc_id, kind) in bounds:
-                bounds[doc_id, kind].extend(values)
-            else:
-                bounds[doc_id, kind] = values
+            bounds.setdefault((doc_id, kind), []).extend(map(int, packed.split(",")))
     return {key: UnitIndex.from_bounds(values) for key, values in bounds.items()}
 
 
