@@ -224,23 +224,19 @@ def main() -> None:
             bare, bare_spans = bare_run()
             rounds.append({"bare": bare, "library": {jobs: library_run(jobs) for jobs in jobs_list},
                            "command": {jobs: command_run(jobs) for jobs in jobs_list}})
-        del by_lang
 
     def rate(seconds: float) -> str:
         return f"{seconds:7.2f} s  {n_docs / seconds:7.0f} docs/s  {total_words / seconds:10,.0f} words/s"
 
-    def median(values: list[float]) -> float:
-        return statistics.median(values)
-
     def listed(values: list[float]) -> str:
         return ", ".join(f"{v:.2f}" for v in values)
 
-    bare = median([r["bare"] for r in rounds])
+    bare = statistics.median([r["bare"] for r in rounds])
     print(f"corpus: {n_docs} documents, {total_words:,} words (written in {written:.1f} s, "
           f"imported in {imported:.1f} s); batch size {args.batch_size}; median of {len(rounds)} round(s)")
     print(f"bare pipeline (nlp.pipe, no database):   {rate(bare)}  {bare_spans:,} spans")
     for jobs in jobs_list:
-        seconds = median([r["library"][jobs][0] for r in rounds])
+        seconds = statistics.median([r["library"][jobs][0] for r in rounds])
         report = rounds[-1]["library"][jobs][1]
         print(f"autocode in process (library), jobs {jobs}: {rate(seconds)}  {report.matches:,} matches, "
               f"{report.suggestions:,} suggestions")
@@ -248,7 +244,7 @@ def main() -> None:
             print(f"  WARNING: {report.matches:,} matches in autocode but {bare_spans:,} spans in the bare pipeline")
     peaks: dict[str, tuple[int, int]] = {}
     for jobs in jobs_list:
-        seconds = median([r["command"][jobs][0] for r in rounds])
+        seconds = statistics.median([r["command"][jobs][0] for r in rounds])
         own = max(r["command"][jobs][1] for r in rounds)
         workers = max(r["command"][jobs][2] for r in rounds)
         peaks[jobs] = (own, workers)
@@ -257,14 +253,15 @@ def main() -> None:
         print(f"  {rounds[-1]['command'][jobs][3]}")
     for jobs in jobs_list:
         ratios = [r["bare"] / r["library"][jobs][0] for r in rounds]
-        print(f"ratio in-process jobs {jobs} / bare words/s: {median(ratios):.2f}  (rounds: {listed(ratios)})")
+        print(f"ratio in-process jobs {jobs} / bare words/s: {statistics.median(ratios):.2f}  "
+              f"(rounds: {listed(ratios)})")
     end_ratios = {jobs: [r["bare"] / r["command"][jobs][0] for r in rounds] for jobs in jobs_list}
     for jobs, ratios in end_ratios.items():
-        print(f"ratio end-to-end --jobs {jobs} / bare words/s: {median(ratios):.2f} (aim: >= 0.75)  "
+        print(f"ratio end-to-end --jobs {jobs} / bare words/s: {statistics.median(ratios):.2f} (aim: >= 0.75)  "
               f"(rounds: {listed(ratios)})")
     if end_ratios:
-        best = max(end_ratios, key=lambda jobs: median(end_ratios[jobs]))
-        print(f"best end to end: --jobs {best}, median ratio {median(end_ratios[best]):.2f} (aim: >= 0.75)")
+        best = max(end_ratios, key=lambda jobs: statistics.median(end_ratios[jobs]))
+        print(f"best end to end: --jobs {best}, median ratio {statistics.median(end_ratios[best]):.2f} (aim: >= 0.75)")
     peak = max(max(own, workers) for own, workers in peaks.values()) / 1024 if peaks else 0.0
     print(f"largest peak RSS of one process: {peak:,.0f} MB (aim: < 1024 MB)")
     load_after = os.getloadavg()

@@ -106,7 +106,12 @@ def test_a_few_statement_texts_serve_every_row_count(tmp_path) -> None:
     _table(metadata, "bulk_fast")
     metadata.create_all(engine)
     texts: set[str] = set()
-    event.listen(engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: statement.startswith("INSERT") and texts.add(statement))
+
+    def collect(conn, cursor, statement, *rest) -> None:  # noqa: ANN001, ANN002 - SQLAlchemy's event signature
+        if statement.startswith("INSERT"):
+            texts.add(statement)
+
+    event.listen(engine, "before_cursor_execute", collect)
     try:
         total = 0
         with engine.begin() as connection:
