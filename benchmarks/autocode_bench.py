@@ -10,9 +10,9 @@ database and once per ``--jobs`` value (``auto`` is the command's default):
 - the bare pipeline: ``build_pipeline(codebook, lang)`` and ``nlp.pipe`` over the same texts with the same
   batch size, no database;
 - the library call ``gripcode.nlp.autocode.autocode`` in this process (no interpreter or spaCy start-up);
-- `gripcode autocode` in a subprocess, end to end. The subprocess is a small wrapper around the CLI that
-  prints its own peak RSS (getrusage RUSAGE_SELF) and that of its worker processes (RUSAGE_CHILDREN), so the
-  memory of the import subprocess run before it does not count.
+- `gripcode autocode` in a subprocess, end to end: the program's own entry point, run by a small wrapper that
+  prints at exit its peak RSS (getrusage RUSAGE_SELF) and that of its worker processes (RUSAGE_CHILDREN), so
+  the memory of the import subprocess run before it does not count.
 
 Every rate is the stored word count over wall time. ``--repeat N`` runs N rounds, each timing all of the above
 back to back, so that a slower spell of a shared machine weighs on the bare pipeline and on autocode alike;
@@ -55,14 +55,19 @@ FILLER = {
            "производство покупатели торговля металл тонн инвесторы сектор совет").split(),
 }
 SPEAKERS = ("Interviewer", "R1", "R2")
+# The `gripcode` program itself (its console-script entry point, arguments from sys.argv), with a last word at
+# exit: its own peak RSS and that of its largest worker.
 WRAPPER = """\
-import resource, sys
-from gripcode.cli.main import cli
-code = cli.main(args=sys.argv[1:], prog_name="gripcode", standalone_mode=False)
-own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(f"@@peak-rss-kb {own} {workers}", file=sys.stderr)
-sys.exit(code)
+import atexit, resource, sys
+
+def peaks():
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    print(f"@@peak-rss-kb {own} {workers}", file=sys.stderr)
+
+atexit.register(peaks)
+from gripcode.console import main
+main()
 """
 
 

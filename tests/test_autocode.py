@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -468,6 +469,83 @@ def test_this_process_may_match_batches_beside_the_worker(project: Gripcode, mon
     assert (report.documents, report.suggestions) == (3, len(EXPECTED))
     assert sorted(map(key, suggestions(project.url))) == in_process
     assert count(project.url, AutocodeProgress) == 3
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+def test_a_forked_worker_matches_with_the_pipelines_built_here(project: Gripcode, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker is a fork taken once this process has built the pipelines: it matches batches without
+    building one itself (a blank pipeline is only ever made in this process)."""
+    from gripcode.nlp import autocode as autocode_module
+    from gripcode.nlp import pipelines
+
+    project.ok("autocode", "--jobs", "0")
+    key = lambda r: (r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"])  # noqa: E731
+    in_process = sorted(map(key, suggestions(project.url)))
+    forget_run(project.url)
+    log = tmp_path / "pids.log"
+
+    def logged(name: str, real: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with log.open("a") as fh:
+                fh.write(f"{name} {os.getpid()}\n")
+            return real(*args, **kwargs)
+        return call
+
+    # Patches made here reach a forked worker. This process matches through autocode's own reference to
+    # match_documents, the worker through the pipelines module's.
+    monkeypatch.setattr(pipelines, "_blank", logged("blank", pipelines._blank))
+    monkeypatch.setattr(pipelines, "match_documents", logged("match", pipelines.match_documents))
+    monkeypatch.setattr(autocode_module, "_WINDOW_PER_JOB", 3)
+    engine = make_engine(project.url)
+    report = autocode(engine, actor="tester", jobs=1, batch_size=1)
+    engine.dispose()
+    calls = [line.split() for line in log.read_text().splitlines()]
+    here = str(os.getpid())
+    assert {pid for name, pid in calls if name == "blank"} == {here}
+    assert {pid for name, pid in calls if name == "match"} - {here}  # the worker matched
+    assert (report.documents, report.suggestions) == (3, len(EXPECTED))
+    assert sorted(map(key, suggestions(project.url))) == in_process
+
+
+def test_workers_are_spawned_while_another_thread_runs(project: Gripcode, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fork copies locks that other threads may hold; with a second thread running, workers start afresh
+    (spawn) and give the same suggestions."""
+    import threading
+
+    from gripcode.nlp import autocode as autocode_module
+
+    project.ok("autocode", "--jobs", "0")
+    key = lambda r: (r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"])  # noqa: E731
+    in_process = sorted(map(key, suggestions(project.url)))
+    methods: list[str] = []
+    real_get_context = autocode_module.get_context
+
+    def get_context(method: str) -> Any:
+        methods.append(method)
+        return real_get_context(method)
+
+    monkeypatch.setattr(autocode_module, "get_context", get_context)
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        forget_run(project.url)
+        engine = make_engine(project.url)
+        report = autocode(engine, actor="tester", jobs=1, batch_size=1)
+        engine.dispose()
+    finally:
+        stop.set()
+        other.join()
+    assert methods == ["spawn"]
+    assert report.suggestions == len(EXPECTED)
+    assert sorted(map(key, suggestions(project.url))) == in_process
+    if sys.platform == "linux":
+        forget_run(project.url)
+        engine = make_engine(project.url)
+        autocode(engine, actor="tester", jobs=1, batch_size=1)
+        engine.dispose()
+        assert methods == ["spawn", "fork"]
 
 
 def test_batches_matched_while_one_is_stored_go_in_one_transaction(project: Gripcode,

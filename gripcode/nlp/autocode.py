@@ -13,8 +13,11 @@ version first removes the older versions' suggestions that nobody has reviewed y
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
+import sys
+import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
@@ -42,6 +45,7 @@ from gripcode.nlp.pipelines import (
     PipelineSet,
     UnitRow,
     Widened,
+    adopt_worker,
     build_pipeline,
     match_and_widen_in_worker,
     match_documents,
@@ -90,7 +94,8 @@ class AutocodeReport:
 
 def auto_jobs(documents: int) -> int:
     """Worker processes for a run over ``documents``: one where there is a second core and enough documents to
-    repay its start (about a second to load spaCy), otherwise none."""
+    repay its start (a forked worker costs little; a spawned one loads spaCy for about a second), otherwise
+    none."""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform
@@ -98,9 +103,29 @@ def auto_jobs(documents: int) -> int:
     return 1 if cores >= 2 and documents >= AUTO_JOBS_MIN_DOCUMENTS else 0
 
 
-def _start_workers(jobs: int, yaml_text: str, trained: dict[str, str], chinese: str) -> ProcessPoolExecutor:
-    """A pool of ``jobs`` worker processes, started at once: they load spaCy while this process plans."""
-    # spawn, not fork: this process holds database connections.
+def _forking() -> bool:
+    """Whether workers start as forks of this process: on Linux, and only while this process runs no other
+    thread (a thread holding a lock at the fork would leave it held for good in the child). A forked worker
+    has the pipelines this process built and matches within milliseconds; a spawned one loads spaCy first,
+    for about a second. The worker never uses the database connections it inherits."""
+    return sys.platform == "linux" and threading.active_count() == 1
+
+
+def _start_workers(jobs: int, yaml_text: str, trained: dict[str, str], chinese: str,
+                   pipelines: PipelineSet | None = None) -> ProcessPoolExecutor:
+    """A pool of ``jobs`` worker processes, started at once: forks of this process that take over
+    ``pipelines``, or (without them) new interpreters that load spaCy while this process plans."""
+    if pipelines is not None:
+        # Objects that exist at the fork stay out of the children's garbage collections: the collector
+        # would otherwise touch (and copy) every page of them, and could finalise an inherited connection.
+        gc.freeze()
+        try:
+            pool = ProcessPoolExecutor(jobs, mp_context=get_context("fork"), initializer=adopt_worker,
+                                       initargs=(yaml_text, pipelines))
+            pool.submit(len, "")  # a fork pool starts all its processes at the first task
+        finally:
+            gc.unfreeze()
+        return pool
     pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=start_worker,
                                initargs=(yaml_text, trained, chinese))
     for _ in range(jobs):
@@ -251,12 +276,15 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
                          dry_run=dry_run)
             if jobs is None:
                 jobs = auto_jobs(len(plan.todo))
-            if jobs > 0 and plan.todo:
-                # Started before the old suggestions are dropped: the workers load spaCy meanwhile.
+            fork = jobs > 0 and bool(plan.todo) and _forking()
+            if jobs > 0 and plan.todo and not fork:
+                # Spawned before the pipelines are built here: the workers load spaCy meanwhile.
                 pool = _start_workers(jobs, plan.yaml_text, trained, chinese)
             report = AutocodeReport(plan.coder_name, plan.digest, dry_run=dry_run, already_done=plan.already_done)
             pipelines = PipelineSet(plan.cb, trained=trained, chinese=chinese, warnings=report.warnings)
             _check_rules(session, plan, pipelines)
+            if fork:
+                pool = _start_workers(jobs, plan.yaml_text, trained, chinese, pipelines)
             stale, scope_docs = _stale_scope(plan), plan.todo if (case or kind or doc) else None
             if not dry_run:
                 report.stale_removed = drop_stale_suggestions(session, stale, scope_docs)

@@ -249,6 +249,17 @@ def start_worker(yaml_text: str, trained: dict[str, str], chinese: str) -> None:
     exit_quickly()
 
 
+def adopt_worker(yaml_text: str, pipelines: PipelineSet) -> None:
+    """A forked worker process's start: it holds the pipelines its parent built for ``yaml_text`` before the
+    fork, so it matches at once instead of loading spaCy again. Its warnings start anew."""
+    from gripcode.corpus.segment import exit_quickly
+
+    exit_quickly()
+    _WORKER.update(yaml=yaml_text, trained=pipelines.trained, chinese=pipelines.chinese,
+                   pipelines=PipelineSet(pipelines.codebook, trained=pipelines.trained, chinese=pipelines.chinese,
+                                         _built=pipelines._built))
+
+
 def match_in_worker(yaml_text: str, docs: list[tuple[int, str, str]]) -> tuple[list[Match], list[str]]:
     """The matches in ``docs`` under the codebook ``yaml_text``, and the worker's warnings so far."""
     if _WORKER.get("yaml") != yaml_text:  # a codebook synced after the worker started
