@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pytest
@@ -77,6 +78,41 @@ def test_compare_cases_measures(project: Gripcode) -> None:
     assert table.loc["z", ("B", "codings")] == 1  # the rule's suggestion of the same code does not count
     assert table.loc["z", ("B", "coverage")] == pytest.approx(20 / 30)
     assert table.loc["theme", ("A", "codings")] == 0
+
+
+def _plan(session: Any, query: Any) -> str:
+    """The database's plan for ``query`` run as the library runs it, with its values bound."""
+    conn = session.connection()
+    compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), tuple(params[k] for k in compiled.positiontup))
+        return "\n".join(str(row[-1]) for row in rows)
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the tables are tiny: ask whether an index can serve
+    return "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + str(compiled), params))
+
+
+def test_counting_reads_the_indexes_that_hold_only_counted_codings(project: Gripcode) -> None:
+    """The indexes for analyses hold accepted codings only (suggestions do not grow them); the analyses' own
+    queries, with the status bound as they run it, are answered from them."""
+    from sqlalchemy import text
+
+    from gripcode.analysis.compare import counts_query, coverage_query
+    from gripcode.analysis.filters import Filters
+
+    with project_session(project.url) as s:
+        # Which of the two serves which query is the planner's choice (it depends on the tables' statistics).
+        assert "ix_codings_counted_" in _plan(s, counts_query(s, Filters(), "case"))
+        assert "ix_codings_counted_" in _plan(s, coverage_query(s, Filters(), "case"))
+        by_status = dict(s.execute(text("SELECT status, count(*) FROM codings GROUP BY status")).tuples().all())
+        assert by_status["suggested"] >= 1 and by_status["accepted"] == 6
+        if s.connection().dialect.name == "sqlite":
+            counted = s.scalar(text("SELECT count(*) FROM codings INDEXED BY ix_codings_counted_code_document "
+                                    "WHERE status = 'accepted'"))
+            assert counted == by_status["accepted"]
+        else:
+            definition = s.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_codings_counted_code_document'"))
+            assert "WHERE" in definition and "'accepted'" in definition
 
 
 def test_rollup_statuses_and_grouping(project: Gripcode) -> None:

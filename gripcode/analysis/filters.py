@@ -15,7 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, and_, cast, func, literal, select, true
 from sqlalchemy.orm import Session, aliased
 
-from gripcode.db.models import CODING_STATUSES, COUNTED_STATUSES, DOCUMENT_KINDS, Case, CaseAttribute, Code, Coder, Coding, Document
+from gripcode.db.models import (CODING_STATUSES, COUNTED_STATUSES, DOCUMENT_KINDS, Case, CaseAttribute, Code, Coder, Coding,
+                                 Document, status_among)
 from gripcode.errors import AnalysisError
 
 NO_GROUP = "(none)"
@@ -109,7 +110,8 @@ def document_conditions(filters: Filters) -> ColumnElement[bool]:
 
 def coding_conditions(filters: Filters, *, with_codes: bool = True) -> ColumnElement[bool]:
     """Conditions on ``codings`` (status, coder, code) and on their documents."""
-    parts: list[ColumnElement[bool]] = [Coding.status.in_(filters.statuses), document_conditions(filters)]
+    parts: list[ColumnElement[bool]] = [status_among(Coding.status, filters.statuses),
+                                         document_conditions(filters)]
     if filters.coders:
         parts.append(Coding.coder_id.in_(select(Coder.id).where(Coder.name.in_(filters.coders))))
     if with_codes and filters.codes:

@@ -27,7 +27,7 @@ from gripcode.analysis.filters import (
     join_group,
     resolve_filters,
 )
-from gripcode.db.models import Case, Code, Coder, Coding, Document, Unit
+from gripcode.db.models import Case, Code, Coder, Coding, Document, Unit, status_among
 from gripcode.errors import AnalysisError
 
 READABLE = 200  # characters: the quote length a matrix cell reads best at
@@ -53,7 +53,7 @@ def framework_matrix(session: Session, filters: Filters | None = None, *, by: st
     other = aliased(Coding)
     coders = (select(func.count(func.distinct(other.coder_id)))
               .where(other.document_id == Coding.document_id, other.code_id == Coding.code_id,
-                     other.start < Coding.end, other.end > Coding.start, other.status.in_(filters.statuses))
+                     other.start < Coding.end, other.end > Coding.start, status_among(other.status, filters.statuses))
               .scalar_subquery())
     query = (select(group.label("grp"), Code.slug, Coding.document_id, Document.title, Coding.start, Coding.end,
                     Coding.quote, coders.label("coders"))
@@ -122,7 +122,7 @@ def cooccurrence(session: Session, filters: Filters | None = None, *, by: str = 
 
 def _on(alias: Any, filters: Filters) -> Any:
     """``coding_conditions`` for an aliased codings table (the two sides of a co-occurrence pair)."""
-    parts = [alias.status.in_(filters.statuses), document_conditions(filters)]
+    parts = [status_among(alias.status, filters.statuses), document_conditions(filters)]
     if filters.coders:
         parts.append(alias.coder_id.in_(select(Coder.id).where(Coder.name.in_(filters.coders))))
     return and_(*parts)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from gripcode.db.models import COUNTED_STATUSES as COUNTED, Code, Coder, Coding, Document, Memo, Unit
+from gripcode.db.models import COUNTED_STATUSES as COUNTED, Code, Coder, Coding, Document, Memo, Unit, status_among
 from gripcode.export.document_view import CodedSpan, MemoNote
 
 
@@ -26,7 +26,7 @@ def document_view(session: Session, doc: Document, *, statuses: tuple[str, ...] 
                   coders: tuple[str, ...] = ()) -> DocumentView:
     query = (select(Coding.start, Coding.end, Code.slug, Code.name, Code.color, Coder.name, Coding.memo)
              .join(Coding.code).join(Coding.coder)
-             .where(Coding.document_id == doc.id, Coding.status.in_(statuses)).order_by(Coding.start, Coding.end))
+             .where(Coding.document_id == doc.id, status_among(Coding.status, statuses)).order_by(Coding.start, Coding.end))
     if coders:
         query = query.where(Coder.name.in_(coders))
     spans = [CodedSpan(*row) for row in session.execute(query).tuples()]

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 # The newest migration. Every command checks the database against it, so it is a constant rather than read
 # from the scripts, which would load Alembic (half a second) at every start; a test keeps it equal to the
 # newest script's revision.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 
 
 

@@ -11,11 +11,13 @@ Invariants that the schema itself enforces (the rest live in the services):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     CheckConstraint,
+    ColumnElement,
     Date,
     DateTime,
     Float,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -50,12 +53,22 @@ CODING_STATUSES = ("suggested", "accepted", "rejected")
 # suggestions a researcher accepted. A suggestion waits as "suggested" and counts nowhere until then.
 COUNTED_STATUS = "accepted"
 COUNTED_STATUSES = (COUNTED_STATUS,)
+# The indexes for analyses hold only those codings, so the suggestions an autocoding run stores (hundreds of
+# thousands on a large corpus) do not grow them. A database uses such a partial index only where the query
+# implies its condition: `status = <value>` does, bound or not; SQLite does not see it in `status IN (<value>)`.
+COUNTED_CONDITION = f"status = '{COUNTED_STATUS}'"
 ATTRIBUTE_TYPES = ("text", "number", "date")
 MEMO_TARGETS = ("project", "document", "code", "coding")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def status_among(column: Any, statuses: Sequence[str]) -> ColumnElement[bool]:
+    """``column`` (a codings status) is one of ``statuses``; a single status is written ``=``, so that the
+    partial indexes on counted codings serve the query (see ``COUNTED_CONDITION``)."""
+    return column == statuses[0] if len(statuses) == 1 else column.in_(statuses)
 
 
 def utcnow() -> dt.datetime:
@@ -231,9 +244,12 @@ class Coding(Base):
         CheckConstraint("start >= 0 AND \"end\" > start", name="span"),
         CheckConstraint("confidence IS NULL OR (confidence >= 0 AND confidence <= 1)", name="confidence"),
         # Analyses count codings per (code, document) and take the union of each code's spans per document;
-        # these two indexes answer both without reading the table.
-        Index("ix_codings_status_code_document", "status", "code_id", "document_id"),
-        Index("ix_codings_status_document_code_span", "status", "document_id", "code_id", "start", "end"),
+        # these two indexes answer both without reading the table, for the codings that count. The status
+        # leads although it is the same in every entry: the planner then searches the index on it.
+        Index("ix_codings_counted_code_document", "status", "code_id", "document_id",
+              sqlite_where=text(COUNTED_CONDITION), postgresql_where=text(COUNTED_CONDITION)),
+        Index("ix_codings_counted_document_code_span", "status", "document_id", "code_id", "start", "end",
+              sqlite_where=text(COUNTED_CONDITION), postgresql_where=text(COUNTED_CONDITION)),
         Index("ix_codings_document_start", "document_id", "start"),
     )
 

@@ -49,7 +49,7 @@ from gripcode.codebook.refi_common import XSI_NS, derived_guid, escape_attr, esc
     normalise_guid, xml_unsafe_char
 from gripcode.codebook.refi_qdc import describe_code
 from gripcode.codebook.sync import current_codebook, latest_version
-from gripcode.db.models import COUNTED_STATUSES, Case, Code, Coder, Coding, Document, Memo
+from gripcode.db.models import COUNTED_STATUSES, Case, Code, Coder, Coding, Document, Memo, status_among
 from gripcode.errors import CodebookError, ExchangeError
 from gripcode.exchange.qdpx_archive import INTERNAL_PREFIX, write_qdpx
 from gripcode.exchange.qdpx_model import PROJECT_NS
@@ -228,7 +228,7 @@ class _Exporter:
         self.codes = list(s.scalars(select(Code).order_by(Code.position, Code.id)))
         self.cases = list(s.scalars(select(Case).options(selectinload(Case.attributes)).order_by(Case.name)))
         self.documents = list(s.scalars(select(Document).order_by(Document.id)))
-        self.codings = list(s.scalars(select(Coding).where(Coding.status.in_(self.statuses))
+        self.codings = list(s.scalars(select(Coding).where(status_among(Coding.status, self.statuses))
                                       .order_by(Coding.document_id, Coding.start, Coding.end, Coding.id)))
         self.memos = list(s.scalars(select(Memo).order_by(Memo.created_at, Memo.id)))
         self.code_by_id = {c.id: c for c in self.codes}
