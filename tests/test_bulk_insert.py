@@ -58,6 +58,33 @@ def test_rows_arrive_as_an_insert_would_store_them(db_url: str, count: int, limi
         engine.dispose()
 
 
+@pytest.mark.parametrize("limit", [None, 999])
+@pytest.mark.parametrize("count", [1, 333, 1000])
+def test_constants_reach_every_row(db_url: str, count: int, limit: int | None) -> None:
+    """Values the same for every row (``constants``) are stored in each, as if every row had carried them, also
+    over several statements and a partial last one."""
+    engine = make_engine(db_url)
+    metadata = MetaData()
+    table = _table(metadata, "bulk_const")
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
+    rows = [(i, _AWKWARD[i % len(_AWKWARD)]) for i in range(count)]
+    try:
+        with engine.begin() as connection:
+            _limit_variables(connection, limit)
+            assert insert_rows(connection, "bulk_const", ("n", "label"), rows,
+                               {"score": 2.5, "note": "tab\tand 'quote'"}) == count
+            insert_rows(connection, "bulk_const", ("n", "label"), [(-1, "last")], {"note": None, "score": None})
+        with engine.connect() as connection:
+            got = connection.execute(select(table.c.n, table.c.label, table.c.score, table.c.note)
+                                     .order_by(table.c.id)).all()
+        assert [tuple(row) for row in got] == [(n, label, 2.5, "tab\tand 'quote'") for n, label in rows] + \
+            [(-1, "last", None, None)]
+    finally:
+        metadata.drop_all(engine)
+        engine.dispose()
+
+
 def test_a_failing_row_fails_the_whole_call(db_url: str) -> None:
     """A constraint violation anywhere (here in the last, partial statement) raises; with the caller's
     transaction rolled back nothing stays."""

@@ -10,7 +10,7 @@ as long as the connection allows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain
 from typing import Any, TypeVar
 
@@ -46,21 +46,33 @@ def parameters_per_statement(connection: Connection) -> int:
     return _SAFE_PARAMETERS
 
 
-def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> int:
-    """Insert ``rows`` (tuples in the order of ``columns``) into ``table``; returns how many."""
+def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
+                constants: Mapping[str, Any] | None = None) -> int:
+    """Insert ``rows`` (tuples in the order of ``columns``) into ``table``, each also with the values of
+    ``constants`` (column: value, the same for every row); returns how many."""
     if not rows:
         return 0
-    quoted = ", ".join(f'"{column}"' for column in columns)
+    fixed = dict(constants or {})
+    quoted = ", ".join(f'"{column}"' for column in (*columns, *fixed))
     if connection.dialect.driver == "psycopg":
+        same = tuple(fixed.values())
         with connection.connection.driver_connection.cursor() as cursor:
             with cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for row in rows:
-                    copy.write_row(row)
+                    copy.write_row(row + same if same else row)
         return len(rows)
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     row_marks = f"({', '.join([marker] * len(columns))})"
-    head = f"INSERT INTO {table} ({quoted}) VALUES "
-    step = max(1, parameters_per_statement(connection) // len(columns))
+    if fixed:
+        # A row's own values only; the constants are bound once per statement, in the SELECT list (whose
+        # markers come first), which takes a third less binding for codings than repeating them in each row.
+        selected = ", ".join([*(f"column{i + 1}" for i in range(len(columns))), *([marker] * len(fixed))])
+        head = f"INSERT INTO {table} ({quoted}) SELECT {selected} FROM (VALUES "
+        tail = ")"
+    else:
+        head, tail = f"INSERT INTO {table} ({quoted}) VALUES ", ""
+    same = list(fixed.values())
+    step = max(1, (parameters_per_statement(connection) - len(same)) // len(columns))
     done = 0
     while done < len(rows):
         # Full statements of ``step`` rows, then the rest in statements an eighth as long, and so on: a few
@@ -68,8 +80,8 @@ def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows
         # (128 on SQLite, each of them large).
         whole = (len(rows) - done) // step * step
         if whole:
-            sql = head + ", ".join([row_marks] * step)
-            connection.exec_driver_sql(sql, [tuple(chain.from_iterable(rows[i:i + step]))
+            sql = head + ", ".join([row_marks] * step) + tail
+            connection.exec_driver_sql(sql, [tuple(chain(same, chain.from_iterable(rows[i:i + step])))
                                              for i in range(done, done + whole, step)])
             done += whole
         step = max(1, step // 8)

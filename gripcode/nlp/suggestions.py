@@ -162,13 +162,20 @@ def _insert(session: Session, items: Sequence[tuple[int, int, int, int, str, flo
     if not items:
         return 0
     connection = session.connection()
-    columns = ("document_id", "code_id", "coder_id", "start", "end", "quote", "origin", "status", "confidence",
-               "rule_ref", "model_ref", "codebook_version_id", "created_at", "updated_at")
     # The timestamp as the column type would bind it (text on SQLite, timestamptz on PostgreSQL).
     bind = Coding.__table__.c.created_at.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
     now_value = bind(utcnow()) if bind else utcnow()
-    rule_origin = origin == "rule"
-    rows = [(doc_id, code_id, coder_id, start, end, texts[doc_id][start:end], origin, "suggested", confidence,
-             ref if rule_origin else None, None if rule_origin else ref, codebook_version_id, now_value, now_value)
-            for doc_id, code_id, start, end, ref, confidence in items]
-    return insert_rows(connection, "codings", columns, rows)
+    # What is the same for every row is bound once per statement rather than once per row.
+    reference, other = ("rule_ref", "model_ref") if origin == "rule" else ("model_ref", "rule_ref")
+    constants = {"coder_id": coder_id, "origin": origin, "status": "suggested", other: None,
+                 "codebook_version_id": codebook_version_id, "created_at": now_value, "updated_at": now_value}
+    if any(item[5] is not None for item in items):
+        columns: tuple[str, ...] = ("document_id", "code_id", "start", "end", "quote", reference, "confidence")
+        rows = [(doc_id, code_id, start, end, texts[doc_id][start:end], ref, confidence)
+                for doc_id, code_id, start, end, ref, confidence in items]
+    else:
+        columns = ("document_id", "code_id", "start", "end", "quote", reference)
+        rows = [(doc_id, code_id, start, end, texts[doc_id][start:end], ref)
+                for doc_id, code_id, start, end, ref, _ in items]
+        constants["confidence"] = None
+    return insert_rows(connection, "codings", columns, rows, constants)
