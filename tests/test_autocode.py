@@ -379,12 +379,13 @@ def test_no_synced_codebook_is_a_clear_error(grip: Gripcode, tmp_path: Path) -> 
 # ------------------------------------------------------------------------------------------- workers
 
 
-def test_worker_process_gives_the_same_suggestions(project: Gripcode) -> None:
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_worker_process_gives_the_same_suggestions(project: Gripcode, jobs: str) -> None:
     project.ok("autocode", "--jobs", "0")
     in_process = [(r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"], r["coder"])
                   for r in suggestions(project.url)]
     forget_run(project.url)
-    out = project.ok("autocode", "--jobs", "1", "--batch-size", "1").output
+    out = project.ok("autocode", "--jobs", jobs, "--batch-size", "1").output
     assert f"Added {len(EXPECTED)} suggestion(s)" in out
     in_worker = [(r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"], r["coder"])
                  for r in suggestions(project.url)]
@@ -586,8 +587,10 @@ def test_jobs_auto_and_its_choice(project: Gripcode, monkeypatch: pytest.MonkeyP
     result = project("autocode", "--jobs", "many")
     assert result.exit_code != 0 and "'many'" in result.output
     monkeypatch.setattr(autocode_module.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
-    assert autocode_module.auto_jobs(autocode_module.AUTO_JOBS_MIN_DOCUMENTS) == 1
+    assert autocode_module.auto_jobs(autocode_module.AUTO_JOBS_MIN_DOCUMENTS) == 2
     assert autocode_module.auto_jobs(autocode_module.AUTO_JOBS_MIN_DOCUMENTS - 1) == 0
+    monkeypatch.setattr(autocode_module.os, "sched_getaffinity", lambda pid: set(range(16)), raising=False)
+    assert autocode_module.auto_jobs(100_000) == autocode_module.AUTO_JOBS_MAX == 4
     monkeypatch.setattr(autocode_module.os, "sched_getaffinity", lambda pid: {0}, raising=False)
     assert autocode_module.auto_jobs(100_000) == 0
 

@@ -41,7 +41,7 @@ def _split(value: str | None) -> list[str] | None:
 @click.option("--dry-run", is_flag=True, help="Count what would be suggested; store nothing.")
 @click.option("--jobs", type=_JOBS, default="auto", show_default=True,
               help="Worker processes that run spaCy beside the database writer (0: all in this process; auto: "
-                   "one when there are two or more cores and at least 500 documents to do).")
+                   "one per core, at most 4, when there are two or more cores and at least 500 documents to do).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Documents per batch (and per commit).")
 @click.option("--chinese", type=click.Choice(["char", "jieba"]), default="char", show_default=True,
