@@ -107,6 +107,9 @@ def test_counting_reads_the_indexes_that_hold_only_counted_codings(project: Grip
         by_status = dict(s.execute(text("SELECT status, count(*) FROM codings GROUP BY status")).tuples().all())
         assert by_status["suggested"] >= 1 and by_status["accepted"] == 6
         if s.connection().dialect.name == "sqlite":
+            for name in ("ix_codings_counted_code_document", "ix_codings_counted_document_code_span"):
+                definition = s.scalar(text("SELECT sql FROM sqlite_master WHERE name = :name"), {"name": name})
+                assert definition.endswith("WHERE status = 'accepted'")
             counted = s.scalar(text("SELECT count(*) FROM codings INDEXED BY ix_codings_counted_code_document "
                                     "WHERE status = 'accepted'"))
             assert counted == by_status["accepted"]

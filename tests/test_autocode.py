@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -462,11 +463,24 @@ def test_this_process_may_match_batches_beside_the_worker(project: Gripcode, mon
     key = lambda r: (r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"])  # noqa: E731
     in_process = sorted(map(key, suggestions(project.url)))
     forget_run(project.url)
-    # One batch in flight: while the worker starts, this process takes the other documents itself.
+    # One batch in flight, and a slow worker (the patch reaches a forked one; a spawned one is slow to start):
+    # while it works, this process takes the other documents itself.
+    from gripcode.nlp import pipelines
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.5)
+        return real_match(*args, **kwargs)
+
+    real_match = pipelines.match_documents
+    here: list[int] = []
+    monkeypatch.setattr(pipelines, "match_documents", slow)
+    monkeypatch.setattr(autocode_module, "match_documents",
+                        lambda *args, **kwargs: here.append(1) or real_match(*args, **kwargs))
     monkeypatch.setattr(autocode_module, "_WINDOW_PER_JOB", 1)
     engine = make_engine(project.url)
     report = autocode(engine, actor="tester", jobs=1, batch_size=1)
     engine.dispose()
+    assert here  # batches this process matched itself
     assert (report.documents, report.suggestions) == (3, len(EXPECTED))
     assert sorted(map(key, suggestions(project.url))) == in_process
     assert count(project.url, AutocodeProgress) == 3
@@ -507,6 +521,77 @@ def test_a_forked_worker_matches_with_the_pipelines_built_here(project: Gripcode
     assert {pid for name, pid in calls if name == "match"} - {here}  # the worker matched
     assert (report.documents, report.suggestions) == (3, len(EXPECTED))
     assert sorted(map(key, suggestions(project.url))) == in_process
+
+
+_WORKER_PARENT = """
+import os, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+from gripcode.corpus.segment import exit_quickly
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(1, mp_context=get_context(sys.argv[1]), initializer=exit_quickly)
+    print(pool.submit(os.getpid).result(), flush=True)
+    time.sleep(120)
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie has ended; only its exit status waits to be collected
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads process states from /proc")
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_a_worker_ends_when_its_parent_is_killed(tmp_path: Path, method: str) -> None:
+    """A worker whose parent is killed (out of memory, say) ends too, rather than wait for work for good and,
+    forked, hold on to the parent's database connections."""
+    import subprocess
+
+    script = tmp_path / "parent.py"
+    script.write_text(_WORKER_PARENT, encoding="utf-8")
+    parent = subprocess.Popen([sys.executable, str(script), method], stdout=subprocess.PIPE, text=True)
+    try:
+        worker = int(parent.stdout.readline())  # type: ignore[union-attr]
+        assert _running(worker)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 20
+    while _running(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    orphaned = _running(worker)
+    if orphaned:
+        os.kill(worker, 9)  # not left behind by a failing run
+    assert not orphaned
+
+
+def test_auto_starts_one_worker_when_trained_pipelines_are_configured(project: Gripcode,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each worker loads a trained pipeline itself: with one configured, ``auto`` starts a single worker
+    however many cores there are; without, one per core (at most four)."""
+    from gripcode.nlp import autocode as autocode_module
+
+    started: list[int] = []
+    real_start = autocode_module._start_workers
+
+    def start(jobs: int, *args: Any, **kwargs: Any) -> Any:
+        started.append(jobs)
+        return real_start(jobs, *args, **kwargs)
+
+    monkeypatch.setattr(autocode_module, "_start_workers", start)
+    monkeypatch.setattr(autocode_module, "AUTO_JOBS_MIN_DOCUMENTS", 1)
+    monkeypatch.setattr(autocode_module.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    engine = make_engine(project.url)
+    for trained in ({"en": "en_missing_pipeline"}, {}):
+        forget_run(project.url)
+        report = autocode(engine, actor="tester", jobs=None, trained=trained)
+        assert report.suggestions == len(EXPECTED)
+    engine.dispose()
+    assert started == [1, 4]
 
 
 def test_workers_are_spawned_while_another_thread_runs(project: Gripcode, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -553,8 +638,6 @@ def test_batches_matched_while_one_is_stored_go_in_one_transaction(project: Grip
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """While the storing thread is busy, the next batches are matched and then stored together (a commit for
     them all); the result is the same as storing batch by batch."""
-    import time
-
     from gripcode.nlp import autocode as autocode_module
 
     project.ok("autocode", "--jobs", "0")

@@ -270,8 +270,10 @@ class _Segmenter:
     def __init__(self, jobs: int) -> None:
         self.pool: ProcessPoolExecutor | None = None
         if jobs > 0:
-            # spawn, not fork: this process holds an open database connection. What workers are sent
-            # needs only gripcode.corpus.segment and spaCy; they load spaCy at once, while this process reads.
+            # spawn: this process never loads spaCy, so a fork would spare a worker only Python's start
+            # (no clear gain, measured), while copying the open write transaction's connection into it. What
+            # workers are sent needs only gripcode.corpus.segment and spaCy; they load spaCy at once, while
+            # this process reads.
             self.pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=start_worker)
             for _ in range(jobs):
                 self.pool.submit(len, "")  # the pool starts a process for each task it cannot place

@@ -127,13 +127,29 @@ def start_worker() -> None:
 def exit_quickly() -> None:
     """For a worker process once its heavy modules are loaded: they live as long as the worker, so the garbage
     collector need not go through them again, and at exit, once every result is sent, the worker ends at once
-    rather than spend a third of a second unloading spaCy while the parent waits for it."""
+    rather than spend a third of a second unloading spaCy while the parent waits for it.
+
+    The worker also ends as soon as its parent does, however that ends (killed, out of memory): otherwise it
+    would wait for work for good, and a forked one would keep the parent's database connections open (on
+    PostgreSQL, an unfinished transaction and its locks)."""
     import atexit
     import gc
+    import multiprocessing
     import os
+    import threading
+    from multiprocessing.connection import wait
 
     gc.freeze()
     atexit.register(os._exit, 0)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        sentinel = parent.sentinel
+
+        def end_with_parent() -> None:
+            wait([sentinel])
+            os._exit(1)
+
+        threading.Thread(target=end_with_parent, name="end-with-parent", daemon=True).start()
 
 
 def _sentence_spans(nlp: Language, texts: list[str], gaps: list[list[tuple[int, int]]]) -> list[array[int]]:

@@ -54,25 +54,28 @@ def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows
         return 0
     fixed = dict(constants or {})
     quoted = ", ".join(f'"{column}"' for column in (*columns, *fixed))
+    same = tuple(fixed.values())
     if connection.dialect.driver == "psycopg":
-        same = tuple(fixed.values())
         with connection.connection.driver_connection.cursor() as cursor:
             with cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row + same if same else row)
         return len(rows)
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    row_marks = f"({', '.join([marker] * len(columns))})"
-    if fixed:
-        # A row's own values only; the constants are bound once per statement, in the SELECT list (whose
-        # markers come first), which takes a third less binding for codings than repeating them in each row.
-        selected = ", ".join([*(f"column{i + 1}" for i in range(len(columns))), *([marker] * len(fixed))])
+    limit = parameters_per_statement(connection)
+    if same and connection.dialect.name == "sqlite" and limit >= len(same) + len(columns):
+        # A row's own values only; the constants are bound once per statement, in the SELECT list (SQLite
+        # numbers its markers before those of the VALUES rows, and names their columns column1, column2, ...).
+        # For suggestions that is half the values to bind.
+        selected = ", ".join([*(f"column{i + 1}" for i in range(len(columns))), *([marker] * len(same))])
         head = f"INSERT INTO {table} ({quoted}) SELECT {selected} FROM (VALUES "
-        tail = ")"
+        tail, width, lead = ")", len(columns), same
     else:
-        head, tail = f"INSERT INTO {table} ({quoted}) VALUES ", ""
-    same = list(fixed.values())
-    step = max(1, (parameters_per_statement(connection) - len(same)) // len(columns))
+        if same:
+            rows = [row + same for row in rows]
+        head, tail, width, lead = f"INSERT INTO {table} ({quoted}) VALUES ", "", len(columns) + len(same), ()
+    row_marks = f"({', '.join([marker] * width)})"
+    step = max(1, (limit - len(lead)) // width)
     done = 0
     while done < len(rows):
         # Full statements of ``step`` rows, then the rest in statements an eighth as long, and so on: a few
@@ -81,7 +84,7 @@ def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows
         whole = (len(rows) - done) // step * step
         if whole:
             sql = head + ", ".join([row_marks] * step) + tail
-            connection.exec_driver_sql(sql, [tuple(chain(same, chain.from_iterable(rows[i:i + step])))
+            connection.exec_driver_sql(sql, [tuple(chain(lead, chain.from_iterable(rows[i:i + step])))
                                              for i in range(done, done + whole, step)])
             done += whole
         step = max(1, step // 8)

@@ -55,7 +55,9 @@ COUNTED_STATUS = "accepted"
 COUNTED_STATUSES = (COUNTED_STATUS,)
 # The indexes for analyses hold only those codings, so the suggestions an autocoding run stores (hundreds of
 # thousands on a large corpus) do not grow them. A database uses such a partial index only where the query
-# implies its condition: `status = <value>` does, bound or not; SQLite does not see it in `status IN (<value>)`.
+# implies its condition: `status = <value>` does (SQLite plans again once the value is bound; PostgreSQL plans
+# with the value); SQLite does not see it in `status IN (<value>)`. Queries for waiting suggestions read the
+# table instead (the review queue, `codebook show`, replacing stale suggestions: a scan, well under a second).
 COUNTED_CONDITION = f"status = '{COUNTED_STATUS}'"
 ATTRIBUTE_TYPES = ("text", "number", "date")
 MEMO_TARGETS = ("project", "document", "code", "coding")
@@ -68,7 +70,8 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 def status_among(column: Any, statuses: Sequence[str]) -> ColumnElement[bool]:
     """``column`` (a codings status) is one of ``statuses``; a single status is written ``=``, so that the
     partial indexes on counted codings serve the query (see ``COUNTED_CONDITION``)."""
-    return column == statuses[0] if len(statuses) == 1 else column.in_(statuses)
+    distinct = tuple(dict.fromkeys(statuses))
+    return column == distinct[0] if len(distinct) == 1 else column.in_(distinct)
 
 
 def utcnow() -> dt.datetime:

@@ -109,9 +109,10 @@ def auto_jobs(documents: int) -> int:
 
 def _forking() -> bool:
     """Whether workers start as forks of this process: on Linux, and only while this process runs no other
-    thread (a thread holding a lock at the fork would leave it held for good in the child). A forked worker
+    Python thread (one holding a lock at the fork would leave it held for good in the child). A forked worker
     has the pipelines this process built and matches within milliseconds; a spawned one loads spaCy first,
-    for about a second. The worker never uses the database connections it inherits."""
+    for about a second. The worker never uses the database connections it inherits, and ends with its
+    parent (``exit_quickly``)."""
     return sys.platform == "linux" and threading.active_count() == 1
 
 
@@ -122,13 +123,15 @@ def _start_workers(jobs: int, yaml_text: str, trained: dict[str, str], chinese: 
     if pipelines is not None:
         # Objects that exist at the fork stay out of the children's garbage collections: the collector
         # would otherwise touch (and copy) every page of them, and could finalise an inherited connection.
+        frozen_before = gc.get_freeze_count()
         gc.freeze()
         try:
             pool = ProcessPoolExecutor(jobs, mp_context=get_context("fork"), initializer=adopt_worker,
                                        initargs=(yaml_text, pipelines))
             pool.submit(len, "")  # a fork pool starts all its processes at the first task
         finally:
-            gc.unfreeze()
+            if not frozen_before:  # what a caller froze stays frozen
+                gc.unfreeze()
         return pool
     pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=start_worker,
                                initargs=(yaml_text, trained, chinese))
@@ -280,6 +283,8 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
                          dry_run=dry_run)
             if jobs is None:
                 jobs = auto_jobs(len(plan.todo))
+                if trained:
+                    jobs = min(jobs, 1)  # each worker loads the trained pipelines itself: one copy is enough
             fork = jobs > 0 and bool(plan.todo) and _forking()
             if jobs > 0 and plan.todo and not fork:
                 # Spawned before the pipelines are built here: the workers load spaCy meanwhile.

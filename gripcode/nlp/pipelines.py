@@ -26,8 +26,9 @@ from gripcode.nlp.languages import spacy_lang
 if TYPE_CHECKING:
     from gripcode.nlp.rules import RuleMatcher
 
-# gripcode.nlp.rules, and with it spaCy (about a second), is imported where a pipeline is built, not here: an
-# autocoding run starts its worker processes first, so that they load spaCy while this process does too.
+# gripcode.nlp.rules, and with it spaCy (about half a second), is imported where a pipeline is built, not here:
+# a spawned worker of an autocoding run (where it cannot fork) starts first and loads spaCy while this process
+# does too.
 
 CHINESE_SEGMENTERS = ("char", "jieba")
 
