@@ -86,7 +86,8 @@ def _plan(session: Any, query: Any) -> str:
     compiled = query.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
     if conn.dialect.name == "sqlite":
-        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), tuple(params[k] for k in compiled.positiontup))
+        values = tuple(params[k] for k in compiled.positiontup)
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + str(compiled), values)
         return "\n".join(str(row[-1]) for row in rows)
     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")  # the tables are tiny: ask whether an index can serve
     return "\n".join(row[0] for row in conn.exec_driver_sql("EXPLAIN " + str(compiled), params))
@@ -114,7 +115,8 @@ def test_counting_reads_the_indexes_that_hold_only_counted_codings(project: Grip
                                     "WHERE status = 'accepted'"))
             assert counted == by_status["accepted"]
         else:
-            definition = s.scalar(text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_codings_counted_code_document'"))
+            definition = s.scalar(text("SELECT indexdef FROM pg_indexes "
+                                       "WHERE indexname = 'ix_codings_counted_code_document'"))
             assert "WHERE" in definition and "'accepted'" in definition
 
 

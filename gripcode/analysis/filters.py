@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, String, and_, cast, func, literal, select, true
 from sqlalchemy.orm import Session, aliased
 
-from gripcode.db.models import (CODING_STATUSES, COUNTED_STATUSES, DOCUMENT_KINDS, Case, CaseAttribute, Code, Coder, Coding,
-                                 Document, status_among)
+from gripcode.db.models import (CODING_STATUSES, COUNTED_STATUSES, DOCUMENT_KINDS, Case, CaseAttribute, Code,
+                                 Coder, Coding, Document, status_among)
 from gripcode.errors import AnalysisError
 
 NO_GROUP = "(none)"

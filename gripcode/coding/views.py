@@ -26,7 +26,8 @@ def document_view(session: Session, doc: Document, *, statuses: tuple[str, ...] 
                   coders: tuple[str, ...] = ()) -> DocumentView:
     query = (select(Coding.start, Coding.end, Code.slug, Code.name, Code.color, Coder.name, Coding.memo)
              .join(Coding.code).join(Coding.coder)
-             .where(Coding.document_id == doc.id, status_among(Coding.status, statuses)).order_by(Coding.start, Coding.end))
+             .where(Coding.document_id == doc.id, status_among(Coding.status, statuses))
+             .order_by(Coding.start, Coding.end))
     if coders:
         query = query.where(Coder.name.in_(coders))
     spans = [CodedSpan(*row) for row in session.execute(query).tuples()]

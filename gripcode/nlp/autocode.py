@@ -97,9 +97,10 @@ def auto_jobs(documents: int) -> int:
     """Worker processes for a run over ``documents``: where there is a second core and enough documents to
     repay a worker's start, one per core (at most ``AUTO_JOBS_MAX``), otherwise none.
 
-    As many workers as cores, with this process beside them, because this process mostly stores: matching
-    here as well would compete for the interpreter lock with the thread that stores. (On two cores, two
-    forked workers finish a large run about 6% sooner than one.)"""
+    As many workers as cores, with this process beside them, because this process mostly stores: it matches
+    a batch itself only while the workers have not returned the oldest one, and matching here competes for
+    the interpreter lock with the thread that stores. (On two cores, two forked workers finish a large run
+    about 6% sooner than one.)"""
     try:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform

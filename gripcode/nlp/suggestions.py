@@ -165,7 +165,7 @@ def _insert(session: Session, items: Sequence[tuple[int, int, int, int, str, flo
     # The timestamp as the column type would bind it (text on SQLite, timestamptz on PostgreSQL).
     bind = Coding.__table__.c.created_at.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
     now_value = bind(utcnow()) if bind else utcnow()
-    # What is the same for every row is bound once per statement rather than once per row.
+    # What is the same for every row goes to insert_rows apart (on SQLite it is bound once per statement).
     reference, other = ("rule_ref", "model_ref") if origin == "rule" else ("model_ref", "rule_ref")
     constants = {"coder_id": coder_id, "origin": origin, "status": "suggested", other: None,
                  "codebook_version_id": codebook_version_id, "created_at": now_value, "updated_at": now_value}
