@@ -380,6 +380,11 @@ def test_no_synced_codebook_is_a_clear_error(grip: Gripcode, tmp_path: Path) -> 
 # ------------------------------------------------------------------------------------------- workers
 
 
+def _stored_spans(url: str) -> list[tuple[Any, ...]]:
+    """Every stored suggestion's document, code, span, quote and rule, in order: what two runs must agree on."""
+    return sorted((r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"]) for r in suggestions(url))
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_worker_process_gives_the_same_suggestions(project: Gripcode, jobs: str) -> None:
     project.ok("autocode", "--jobs", "0")
@@ -460,8 +465,7 @@ def test_this_process_may_match_batches_beside_the_worker(project: Gripcode, mon
     from gripcode.nlp import autocode as autocode_module
 
     project.ok("autocode", "--jobs", "0")
-    key = lambda r: (r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"])  # noqa: E731
-    in_process = sorted(map(key, suggestions(project.url)))
+    in_process = _stored_spans(project.url)
     forget_run(project.url)
     # One batch in flight, and a slow worker (the patch reaches a forked one; a spawned one is slow to start):
     # while it works, this process takes the other documents itself.
@@ -482,7 +486,7 @@ def test_this_process_may_match_batches_beside_the_worker(project: Gripcode, mon
     engine.dispose()
     assert here  # batches this process matched itself
     assert (report.documents, report.suggestions) == (3, len(EXPECTED))
-    assert sorted(map(key, suggestions(project.url))) == in_process
+    assert _stored_spans(project.url) == in_process
     assert count(project.url, AutocodeProgress) == 3
 
 
@@ -495,8 +499,7 @@ def test_a_forked_worker_matches_with_the_pipelines_built_here(project: Gripcode
     from gripcode.nlp import pipelines
 
     project.ok("autocode", "--jobs", "0")
-    key = lambda r: (r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"])  # noqa: E731
-    in_process = sorted(map(key, suggestions(project.url)))
+    in_process = _stored_spans(project.url)
     forget_run(project.url)
     log = tmp_path / "pids.log"
 
@@ -520,7 +523,7 @@ def test_a_forked_worker_matches_with_the_pipelines_built_here(project: Gripcode
     assert {pid for name, pid in calls if name == "blank"} == {here}
     assert {pid for name, pid in calls if name == "match"} - {here}  # the worker matched
     assert (report.documents, report.suggestions) == (3, len(EXPECTED))
-    assert sorted(map(key, suggestions(project.url))) == in_process
+    assert _stored_spans(project.url) == in_process
 
 
 _WORKER_PARENT = """
@@ -602,8 +605,7 @@ def test_workers_are_spawned_while_another_thread_runs(project: Gripcode, monkey
     from gripcode.nlp import autocode as autocode_module
 
     project.ok("autocode", "--jobs", "0")
-    key = lambda r: (r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"])  # noqa: E731
-    in_process = sorted(map(key, suggestions(project.url)))
+    in_process = _stored_spans(project.url)
     methods: list[str] = []
     real_get_context = autocode_module.get_context
 
@@ -625,7 +627,7 @@ def test_workers_are_spawned_while_another_thread_runs(project: Gripcode, monkey
         other.join()
     assert methods == ["spawn"]
     assert report.suggestions == len(EXPECTED)
-    assert sorted(map(key, suggestions(project.url))) == in_process
+    assert _stored_spans(project.url) == in_process
     if sys.platform == "linux":
         forget_run(project.url)
         engine = make_engine(project.url)
@@ -641,8 +643,7 @@ def test_batches_matched_while_one_is_stored_go_in_one_transaction(project: Grip
     from gripcode.nlp import autocode as autocode_module
 
     project.ok("autocode", "--jobs", "0")
-    key = lambda r: (r["doc"], r["code"], r["start"], r["end"], r["quote"], r["rule"])  # noqa: E731
-    one_by_one = sorted(map(key, suggestions(project.url)))
+    one_by_one = _stored_spans(project.url)
     forget_run(project.url)
     stored: list[int] = []  # documents with matches, per transaction
 
@@ -659,7 +660,7 @@ def test_batches_matched_while_one_is_stored_go_in_one_transaction(project: Grip
     engine.dispose()
     assert len(stored) == 2  # three batches, two transactions
     assert (report.documents, report.suggestions) == (3, len(EXPECTED))
-    assert sorted(map(key, suggestions(project.url))) == one_by_one
+    assert _stored_spans(project.url) == one_by_one
     assert count(project.url, AutocodeProgress) == 3
 
 
