@@ -775,3 +775,30 @@ def test_a_worker_that_dies_is_a_clear_error_and_the_run_resumes(project: Gripco
     out = project.ok("autocode", "--jobs", "0").output
     assert {(r["doc"], r["code"], r["quote"], r["rule"]) for r in suggestions(project.url)} == EXPECTED
     assert "Added" in out
+
+
+def test_a_pool_broken_before_a_batch_is_handed_over_is_the_same_clear_error(project: Gripcode,
+                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker can die before this process hands over the next batch (a forked one starts at once), so the
+    pool refuses the batch itself rather than a result: the same message, and nothing stored."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from gripcode.errors import CodingError
+    from gripcode.nlp import autocode as autocode_module
+
+    real_start = autocode_module._start_workers
+
+    def broken_pool(*args: Any, **kwargs: Any) -> Any:
+        pool = real_start(*args, **kwargs)
+
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise BrokenProcessPool("A child process terminated abruptly")
+
+        pool.submit = refuse
+        return pool
+
+    monkeypatch.setattr(autocode_module, "_start_workers", broken_pool)
+    result = project("autocode", "--jobs", "1")
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: a worker process ended unexpectedly")
+    assert count(project.url, AutocodeProgress) == 0 and count(project.url, Coding) == 0

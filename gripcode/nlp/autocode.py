@@ -93,9 +93,10 @@ class AutocodeReport:
 # ------------------------------------------------------------------------------------------- matching
 
 
-def auto_jobs(documents: int) -> int:
+def auto_jobs(documents: int, *, trained: bool = False) -> int:
     """Worker processes for a run over ``documents``: where there is a second core and enough documents to
-    repay a worker's start, one per core (at most ``AUTO_JOBS_MAX``), otherwise none.
+    repay a worker's start, one per core (at most ``AUTO_JOBS_MAX``; one with ``trained`` pipelines, which
+    each worker loads itself), otherwise none.
 
     As many workers as cores, with this process beside them, because this process mostly stores: it matches
     a batch itself only while the workers have not returned the oldest one, and matching here competes for
@@ -105,7 +106,9 @@ def auto_jobs(documents: int) -> int:
         cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not on every platform
         cores = os.cpu_count() or 1
-    return min(cores, AUTO_JOBS_MAX) if cores >= 2 and documents >= AUTO_JOBS_MIN_DOCUMENTS else 0
+    if cores < 2 or documents < AUTO_JOBS_MIN_DOCUMENTS:
+        return 0
+    return 1 if trained else min(cores, AUTO_JOBS_MAX)
 
 
 def _forking() -> bool:
@@ -227,10 +230,23 @@ def _matched_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_
             matches = match_documents(pipelines, [(d, lang, text) for d, lang, text, _ in docs])
             yield docs, _widen_here(engine, plan, matches), len(matches)
         return
-    # Workers match and widen; this process reads ahead and writes. The window keeps each worker a few batches
-    # ahead while this one stores the oldest, and holds only a few batches' texts at once. While the oldest is
-    # not back yet (workers starting, or busy), this process matches the next batch itself rather than wait;
-    # not with a trained pipeline, which would take long to load a second time.
+    try:
+        yield from _worker_batches(engine, plan, pipelines, batch_size, jobs, pool)
+    except BrokenProcessPool as exc:
+        # Raised by whichever call to the pool comes first once a worker died: a result, or the next batch.
+        raise CodingError("a worker process ended unexpectedly (out of memory?); the batches stored so far "
+                          "are kept: run autocode again to resume, or with --jobs 0 to match in this process") \
+            from exc
+
+
+def _worker_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_size: int, jobs: int,
+                    pool: ProcessPoolExecutor) -> Iterator[tuple[Docs, list[Widened], int]]:
+    """:func:`_matched_batches` with workers, which match and widen; this process reads ahead and writes.
+
+    The window keeps each worker a few batches ahead while this one stores the oldest, and holds only a few
+    batches' texts at once. While the oldest is not back yet (workers starting, or busy), this process matches
+    the next batch itself rather than wait; not with a trained pipeline, which would take long to load a
+    second time."""
     kinds = unit_kinds(plan.units)
     todo = _batches(plan.todo, batch_size)
     help_here = not pipelines.trained
@@ -256,12 +272,7 @@ def _matched_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_
                 yield docs, _widen_here(engine, plan, matches), len(matches)
                 continue
         window.popleft()
-        try:
-            spans, matches, warnings = future.result()
-        except BrokenProcessPool as exc:
-            raise CodingError("a worker process ended unexpectedly (out of memory?); the batches stored so far "
-                              "are kept: run autocode again to resume, or with --jobs 0 to match in this process") \
-                from exc
+        spans, matches, warnings = future.result()
         pipelines.warnings.extend(w for w in dict.fromkeys(warnings) if w not in pipelines.warnings)
         yield head, spans, matches
         ids = next(todo, None)
@@ -283,11 +294,10 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
             plan = _plan(session, latest_version(session), actor=actor, codes=codes, case=case, kind=kind, doc=doc,
                          dry_run=dry_run)
             if jobs is None:
-                jobs = auto_jobs(len(plan.todo))
-                if trained:
-                    jobs = min(jobs, 1)  # each worker loads the trained pipelines itself: one copy is enough
-            fork = jobs > 0 and bool(plan.todo) and _forking()
-            if jobs > 0 and plan.todo and not fork:
+                jobs = auto_jobs(len(plan.todo), trained=bool(trained))
+            workers = jobs > 0 and bool(plan.todo)
+            fork = workers and _forking()
+            if workers and not fork:
                 # Spawned before the pipelines are built here: the workers load spaCy meanwhile.
                 pool = _start_workers(jobs, plan.yaml_text, trained, chinese)
             report = AutocodeReport(plan.coder_name, plan.digest, dry_run=dry_run, already_done=plan.already_done)
