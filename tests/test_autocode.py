@@ -602,18 +602,19 @@ def test_workers_are_spawned_while_another_thread_runs(project: Gripcode, monkey
     (spawn) and give the same suggestions."""
     import threading
 
+    from gripcode import worker_pool
     from gripcode.nlp import autocode as autocode_module
 
     project.ok("autocode", "--jobs", "0")
     in_process = _stored_spans(project.url)
     methods: list[str] = []
-    real_get_context = autocode_module.get_context
+    real_get_context = worker_pool.get_context
 
     def get_context(method: str) -> Any:
         methods.append(method)
         return real_get_context(method)
 
-    monkeypatch.setattr(autocode_module, "get_context", get_context)
+    monkeypatch.setattr(worker_pool, "get_context", get_context)
     stop = threading.Event()
     other = threading.Thread(target=stop.wait)
     other.start()

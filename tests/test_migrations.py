@@ -59,18 +59,39 @@ def test_old_sqlite_file_is_backed_up_before_upgrade(tmp_path: Path) -> None:
     db = tmp_path / "old.db"
     engine = make_engine(f"sqlite:///{db}")
     migrate.init_database(engine)
-    # Pretend the file predates the newest migration: stamp it at a revision that is not head.
-    with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = 'older'")
+    migrate.downgrade(engine, "0003")  # a file made before the newest migration
     with pytest.raises(DatabaseError, match="gripcode db upgrade"):
         migrate.require_current(engine)
     engine.dispose()
     result = Gripcode(f"sqlite:///{db}")("db", "upgrade")
-    # 'older' is not a known revision, so the upgrade itself fails cleanly, but only after the backup.
-    backups = list(tmp_path.glob("old.db.older.*.bak"))
-    assert len(backups) == 1 and result.exit_code == 1 and "Error:" in result.output
+    assert result.exit_code == 0 and f"0003 -> {migrate.head_revision()}" in result.output
+    backups = list(tmp_path.glob("old.db.0003.*.bak"))
+    assert len(backups) == 1 and f"Backed up the database to {backups[0]}" in result.output
     with sqlite3.connect(backups[0]) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("older",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
+
+
+@pytest.mark.parametrize("command", [("stats",), ("init",), ("db", "upgrade"), ("db", "downgrade", "0003")])
+def test_a_database_of_a_newer_schema_says_to_upgrade_gripcode(tmp_path: Path, command: tuple[str, ...]) -> None:
+    """A project a newer gripcode made: upgrading the program is the answer, not `db upgrade` (which cannot know
+    the newer scripts), and nothing is changed or backed up."""
+    db = tmp_path / "newer.db"
+    engine = make_engine(f"sqlite:///{db}")
+    migrate.init_database(engine)
+    engine.dispose()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '0099'")
+    result = Gripcode(f"sqlite:///{db}")(*command)
+    assert result.exit_code == 1, result.output
+    assert "schema 0099, which a newer gripcode made" in result.output and "upgrade gripcode" in result.output
+    assert "db upgrade" not in result.output and "Traceback" not in result.output
+    assert list(tmp_path.iterdir()) == [db]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0099",)
+
+
+def test_schema_revisions_are_the_scripts() -> None:
+    assert list(migrate.SCHEMA_REVISIONS) == migrate.script_revisions()
 
 
 def test_backup_command_sqlite(grip: Gripcode, tmp_path: Path) -> None:

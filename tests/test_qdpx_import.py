@@ -430,7 +430,7 @@ def test_an_unconfirmed_selection_is_imported_and_listed(grip: Gripcode, tmp_pat
 
 def test_cli_origin_choices_are_the_readers_origins() -> None:
     """The command line lists the origins without importing the exchange package; they must stay in step."""
-    from gripcode.cli.exchange import _ORIGIN_CHOICES
+    from gripcode.cli.imports import _ORIGIN_CHOICES
     from gripcode.exchange import ORIGINS
 
     assert sorted(_ORIGIN_CHOICES) == sorted(["auto", *(o for o in ORIGINS if o != "unknown")])

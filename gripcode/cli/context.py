@@ -8,8 +8,9 @@ import click
 from sqlalchemy import Engine
 
 from gripcode.config import Settings
-from gripcode.db.engine import make_engine
+from gripcode.db.engine import make_engine, require_existing_file
 from gripcode.db.migrate import require_current
+from gripcode.errors import DatabaseError
 
 
 @dataclass
@@ -18,10 +19,18 @@ class App:
     _engine: Engine | None = None
     _schema_checked: bool = False
 
-    def engine(self, *, check_schema: bool = True) -> Engine:
-        """The project's engine; by default it must be initialised and at the newest schema."""
+    def engine(self, *, check_schema: bool = True, create: bool = False) -> Engine:
+        """The project's engine; by default it must be initialised and at the newest schema. Only with
+        ``create`` (``gripcode init``) may a SQLite file that does not exist yet be made."""
         if self._engine is None:
-            self._engine = make_engine(self.settings.db_url)
+            engine = make_engine(self.settings.db_url)
+            if not create:
+                try:
+                    require_existing_file(engine)
+                except DatabaseError:
+                    engine.dispose()
+                    raise
+            self._engine = engine
         if check_schema and not self._schema_checked:
             require_current(self._engine)
             self._schema_checked = True

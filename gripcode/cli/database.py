@@ -13,8 +13,8 @@ from gripcode.db import migrate
 @click.command("init")
 @pass_app
 def init(app: App) -> None:
-    """Create a new project database at the newest schema."""
-    engine = app.engine(check_schema=False)
+    """Create a new project database at the newest schema (the only command that makes a SQLite file)."""
+    engine = app.engine(check_schema=False, create=True)
     where = engine.url.render_as_string(hide_password=True)
     outcome = migrate.init_database(engine)
     click.echo(f"{where} is already a gripcode project" if outcome == "already" else f"Created a gripcode project in {where}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import importlib
+import shlex
 import sys
 from typing import Any
 
@@ -35,9 +36,17 @@ class GripGroup(click.Group):
 
     def main(self, args: Any = None, prog_name: Any = None, complete_var: Any = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        argv = list(sys.argv[1:] if args is None else args)
         try:
-            rv = super().main(args, prog_name or "gripcode", complete_var, standalone_mode=False, **extra)
+            rv = super().main(argv, prog_name or "gripcode", complete_var, standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
+        except click.NoSuchOption as exc:
+            hint = _global_option_hint(exc, argv)
+            if hint is None:
+                exc.show()
+            else:
+                click.echo(f"Error: {hint}", err=True)
+            code = 1
         except click.ClickException as exc:
             exc.show()
             code = 1
@@ -75,6 +84,42 @@ def cli(ctx: click.Context, db: str | None, coder: str | None) -> None:
     app = App(load_settings(db=db, coder=coder))
     ctx.obj = app
     ctx.call_on_close(app.close)
+
+
+# The options of the `gripcode` group itself, which must come before the command's name.
+GLOBAL_OPTIONS = ("--db", "--coder")
+
+
+def _global_option_hint(exc: click.NoSuchOption, argv: list[str]) -> str | None:
+    """For `gripcode code add ... --coder ben`: the command written the right way round, since --db and --coder
+    belong to `gripcode` itself. None for any other unknown option."""
+    name = exc.option_name.split("=", 1)[0]
+    if name not in GLOBAL_OPTIONS or exc.ctx is None or exc.ctx.parent is None:
+        return None
+    moved: list[str] = []
+    rest: list[str] = []
+    position = 0
+    # Only the misplaced options are moved; whatever comes before the command's name stays where it is.
+    command_start = _command_position(argv)
+    while position < len(argv):
+        arg = argv[position]
+        if position >= command_start and arg.split("=", 1)[0] in GLOBAL_OPTIONS:
+            taken = 1 if "=" in arg else 2
+            moved += argv[position:position + taken]
+            position += taken
+            continue
+        rest.append(arg)
+        position += 1
+    fixed = shlex.join(["gripcode", *rest[:command_start], *moved, *rest[command_start:]])
+    return (f"{name} is an option of gripcode itself, so it goes before the command: {fixed}")
+
+
+def _command_position(argv: list[str]) -> int:
+    """Where the command's name is in the arguments: after gripcode's own options and their values."""
+    position = 0
+    while position < len(argv) and argv[position].startswith("-"):
+        position += 2 if argv[position] in GLOBAL_OPTIONS else 1
+    return min(position, len(argv))
 
 
 # Each command's module: a command loads only its own module (and what that needs), so a command does not pay

@@ -13,10 +13,9 @@ import os
 from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,7 @@ from gripcode.db.audit import record_event
 from gripcode.db.bulk import insert_rows
 from gripcode.db.models import DOCUMENT_KINDS, Case, Document
 from gripcode.errors import DocumentImportError
+from gripcode.worker_pool import WorkerPool
 
 MANIFEST_COLUMNS = ("path", "title", "case", "kind", "language", "date", "source")
 
@@ -268,15 +268,13 @@ class _Segmenter:
     computed here on the spot."""
 
     def __init__(self, jobs: int) -> None:
-        self.pool: ProcessPoolExecutor | None = None
+        self.pool: WorkerPool | None = None
         if jobs > 0:
             # spawn: this process never loads spaCy, so a fork would spare a worker only Python's start
             # (no clear gain, measured), while copying the open write transaction's connection into it. What
             # workers are sent needs only gripcode.corpus.segment and spaCy; they load spaCy at once, while
             # this process reads.
-            self.pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=start_worker)
-            for _ in range(jobs):
-                self.pool.submit(len, "")  # the pool starts a process for each task it cannot place
+            self.pool = WorkerPool(jobs, "spawn", start_worker)
 
     def __call__(self, langs: list[str], texts: list[str]) -> Future[list[tuple[array[int], array[int]]]]:
         if self.pool is not None:
@@ -327,9 +325,10 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
             report.units += _insert_units(session, in_flight.popleft())
         failed = False
     except BrokenProcessPool as exc:
+        why = segment.pool.why_broken() if segment.pool is not None else "a worker process ended unexpectedly"
         raise DocumentImportError(
-            "a worker process that splits texts into sentences ended unexpectedly (out of memory?); nothing was "
-            "imported. Try again, or with --jobs 0 to segment in this process") from exc
+            f"{why}; nothing was imported. Try again, or with --jobs 0 to split texts into sentences in this "
+            "process") from exc
     finally:
         segment.close(failed)
     record_event(session, actor, "import", "document", None, documents=len(report.imported),

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, inspect, text
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from gripcode.db.engine import sqlite_path
 from gripcode.errors import DatabaseError
@@ -28,7 +28,9 @@ if TYPE_CHECKING:
 # from the scripts, which would load Alembic (half a second) at every start; a test keeps it equal to the
 # newest script's revision.
 SCHEMA_HEAD = "0004"
-
+# Every revision this program has a script for, oldest first: a database stamped with any other was made by a
+# newer gripcode (a test keeps this equal to the scripts).
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004")
 
 
 def migrations_dir() -> Path:
@@ -54,6 +56,13 @@ def script_head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def script_revisions() -> list[str]:
+    """Every revision among the migration scripts, oldest first (what SCHEMA_REVISIONS must equal)."""
+    from alembic.script import ScriptDirectory
+
+    return [script.revision for script in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]
+
+
 def current_revision(engine: Engine) -> str | None:
     """The revision stamped in the database (Alembic's ``alembic_version`` table), None for a new database."""
     try:
@@ -61,8 +70,30 @@ def current_revision(engine: Engine) -> str | None:
             if not inspect(conn).has_table("alembic_version"):
                 return None
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except OperationalError as exc:
-        raise DatabaseError(f"cannot open the database {engine.url.render_as_string(hide_password=True)}: {exc.orig}") from exc
+    except DBAPIError as exc:
+        raise DatabaseError(_cannot_open(engine, exc)) from exc
+
+
+def _cannot_open(engine: Engine, exc: DBAPIError) -> str:
+    """Why a database cannot be opened, with what to do about it."""
+    where = engine.url.render_as_string(hide_password=True)
+    reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else exc.orig.__class__.__name__
+    path = sqlite_path(engine)
+    if path is not None:
+        if "file is not a database" in reason:
+            return f"{path} is not a SQLite database (and so not a gripcode project): check --db or GRIPCODE_DB"
+        if not Path(path).parent.is_dir():
+            return f"cannot make a database at {path}: the folder {Path(path).parent} does not exist"
+        return f"cannot open the SQLite database {path}: {reason}"
+    if engine.dialect.name == "postgresql":
+        return (f"cannot connect to the PostgreSQL database {where}: {reason}. Is the server running, and are the "
+                "host, port, user and database name in the URL right?")
+    return f"cannot open the database {where}: {reason}"
+
+
+def _newer_than_this_program(rev: str) -> str:
+    return (f"the database is at schema {rev}, which a newer gripcode made (this one knows schemas up to "
+            f"{SCHEMA_HEAD}); upgrade gripcode (pip install --upgrade gripcode) to use it")
 
 
 def _has_tables(engine: Engine) -> bool:
@@ -91,6 +122,8 @@ def init_database(engine: Engine) -> str:
     rev = current_revision(engine)
     if rev == head_revision():
         return "already"
+    if rev is not None and rev not in SCHEMA_REVISIONS:
+        raise DatabaseError(_newer_than_this_program(rev))
     if rev is not None:
         raise DatabaseError(f"the database is at schema {rev}, not the newest; run `gripcode db upgrade`")
     if _has_tables(engine):
@@ -102,6 +135,8 @@ def init_database(engine: Engine) -> str:
 def upgrade(engine: Engine, revision: str = "head", backup: bool = True) -> Path | None:
     """Upgrade, first copying an older SQLite file to a timestamped backup. Returns the backup's path."""
     before = current_revision(engine)
+    if before is not None and before not in SCHEMA_REVISIONS:
+        raise DatabaseError(_newer_than_this_program(before))
     backup_path = None
     if backup and before is not None and before != head_revision() and sqlite_path(engine):
         stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -112,6 +147,9 @@ def upgrade(engine: Engine, revision: str = "head", backup: bool = True) -> Path
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    before = current_revision(engine)
+    if before is not None and before not in SCHEMA_REVISIONS:
+        raise DatabaseError(_newer_than_this_program(before))
     _run(engine, "downgrade", revision)
 
 
@@ -121,6 +159,8 @@ def require_current(engine: Engine) -> None:
     where = engine.url.render_as_string(hide_password=True)
     if rev is None:
         raise DatabaseError(f"{where} is not a gripcode project yet; run `gripcode init` first")
+    if rev not in SCHEMA_REVISIONS:
+        raise DatabaseError(f"{where}: " + _newer_than_this_program(rev))
     if rev != head_revision():
         raise DatabaseError(f"{where} is at schema {rev}; run `gripcode db upgrade` (a backup is made first)")
 

@@ -21,10 +21,9 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -64,6 +63,7 @@ from gripcode.nlp.suggestions import (
     rules_coder_name,
     unit_rows,
 )
+from gripcode.worker_pool import WorkerPool
 
 Progress = Callable[[int, int], None]  # documents and words done in the last batch
 
@@ -121,7 +121,7 @@ def _forking() -> bool:
 
 
 def _start_workers(jobs: int, yaml_text: str, trained: dict[str, str], chinese: str,
-                   pipelines: PipelineSet | None = None) -> ProcessPoolExecutor:
+                   pipelines: PipelineSet | None = None) -> WorkerPool:
     """A pool of ``jobs`` worker processes, started at once: forks of this process that take over
     ``pipelines``, or (without them) new interpreters that load spaCy while this process plans."""
     if pipelines is not None:
@@ -130,18 +130,11 @@ def _start_workers(jobs: int, yaml_text: str, trained: dict[str, str], chinese: 
         frozen_before = gc.get_freeze_count()
         gc.freeze()
         try:
-            pool = ProcessPoolExecutor(jobs, mp_context=get_context("fork"), initializer=adopt_worker,
-                                       initargs=(yaml_text, pipelines))
-            pool.submit(len, "")  # a fork pool starts all its processes at the first task
+            return WorkerPool(jobs, "fork", adopt_worker, (yaml_text, pipelines))
         finally:
             if not frozen_before:  # what a caller froze stays frozen
                 gc.unfreeze()
-        return pool
-    pool = ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), initializer=start_worker,
-                               initargs=(yaml_text, trained, chinese))
-    for _ in range(jobs):
-        pool.submit(len, "")  # the pool starts a process for each task it cannot place
-    return pool
+    return WorkerPool(jobs, "spawn", start_worker, (yaml_text, trained, chinese))
 
 
 # ------------------------------------------------------------------------------------------- the run
@@ -222,7 +215,7 @@ def _widen_here(engine: Engine, plan: _Plan, matches: list[Match]) -> list[Widen
 
 
 def _matched_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_size: int, jobs: int,
-                     pool: ProcessPoolExecutor | None) -> Iterator[tuple[Docs, list[Widened], int]]:
+                     pool: WorkerPool | None) -> Iterator[tuple[Docs, list[Widened], int]]:
     """Each batch's documents, its matches widened to their units, and how many matches there were."""
     if pool is None:
         for ids in _batches(plan.todo, batch_size):
@@ -234,13 +227,12 @@ def _matched_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_
         yield from _worker_batches(engine, plan, pipelines, batch_size, jobs, pool)
     except BrokenProcessPool as exc:
         # Raised by whichever call to the pool comes first once a worker died: a result, or the next batch.
-        raise CodingError("a worker process ended unexpectedly (out of memory?); the batches stored so far "
-                          "are kept: run autocode again to resume, or with --jobs 0 to match in this process") \
-            from exc
+        raise CodingError(f"{pool.why_broken()}; the batches stored so far are kept: run autocode again to "
+                          "resume, or with --jobs 0 to match in this process") from exc
 
 
 def _worker_batches(engine: Engine, plan: _Plan, pipelines: PipelineSet, batch_size: int, jobs: int,
-                    pool: ProcessPoolExecutor) -> Iterator[tuple[Docs, list[Widened], int]]:
+                    pool: WorkerPool) -> Iterator[tuple[Docs, list[Widened], int]]:
     """:func:`_matched_batches` with workers, which match and widen; this process reads ahead and writes.
 
     The window keeps each worker a few batches ahead while this one stores the oldest, and holds only a few
@@ -288,7 +280,7 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
     find (0: all in this process; None: :func:`auto_jobs` for the documents to do)."""
     started = time.perf_counter()
     trained = dict(trained or {})
-    pool: ProcessPoolExecutor | None = None
+    pool: WorkerPool | None = None
     try:
         with transaction(engine) as session:
             plan = _plan(session, latest_version(session), actor=actor, codes=codes, case=case, kind=kind, doc=doc,
@@ -350,7 +342,7 @@ def _stale_scope(plan: _Plan) -> StaleScope:
 
 
 def _run(engine: Engine, plan: _Plan, report: AutocodeReport, pipelines: PipelineSet, batch_size: int, jobs: int,
-         pool: ProcessPoolExecutor | None, dry_run: bool, progress: Progress | None) -> None:
+         pool: WorkerPool | None, dry_run: bool, progress: Progress | None) -> None:
     slug_of = {code_id: slug for slug, code_id in plan.code_ids.items()}
 
     replacing = _stale_scope(plan) if dry_run else None  # a real run has dropped them already
