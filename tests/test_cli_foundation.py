@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
 
@@ -269,3 +270,16 @@ def test_the_program_itself_runs_commands_and_reports_errors(tmp_path: Path) -> 
     bad = run("nosuchcommand")
     assert bad.returncode == 1 and "Error: No such command 'nosuchcommand'" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize(("args", "fixed"), [
+    (["code", "add", "3", "X", "--quote", "state control", "--coder", "ben"],
+     "gripcode --coder ben code add 3 X --quote 'state control'"),
+    (["--coder", "ana", "review", "accept", "--db", "p.db", "--code", "x"],
+     "gripcode --coder ana --db p.db review accept --code x"),
+    (["stats", "--db=p.db"], "gripcode --db=p.db stats"),
+])
+def test_global_options_after_the_command_are_written_the_right_way_round(args: list[str], fixed: str) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert f"is an option of gripcode itself, so it goes before the command: {fixed}" in result.output
