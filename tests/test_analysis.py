@@ -226,3 +226,13 @@ def test_bad_filters_are_errors(project: Gripcode) -> None:
 def test_filters_cannot_be_given_twice(project: Gripcode) -> None:
     with project_session(project.url) as s, pytest.raises(AnalysisError, match="not both"):
         compare_cases(s, make_filters(codes=["x"]), codes=["y"])
+
+
+def test_project_session_refuses_a_path_with_no_project(tmp_path: Path) -> None:
+    """The library's read-only session, given a mistyped path, says so and leaves no empty file behind."""
+    from gripcode.errors import DatabaseError
+
+    with pytest.raises(DatabaseError, match="no gripcode project at"):
+        with project_session(str(tmp_path / "projet.db")):
+            pass
+    assert list(tmp_path.iterdir()) == []

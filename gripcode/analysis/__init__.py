@@ -26,10 +26,13 @@ from gripcode.analysis.significance import presence_tests
 def project_session(url: str) -> Iterator[Session]:
     """A read-only look at a project: a session on the database at ``url`` (a URL or a SQLite file path)."""
     from gripcode.config import normalise_db_url
-    from gripcode.db.engine import make_engine, transaction
+    from gripcode.db.engine import make_engine, require_existing_file, transaction
+    from gripcode.db.migrate import require_current
 
     engine = make_engine(normalise_db_url(url))
     try:
+        require_existing_file(engine)  # a mistyped path is an error, not a new empty file
+        require_current(engine)
         with transaction(engine) as session:
             yield session
             session.rollback()
