@@ -6,11 +6,12 @@ are checked through the real entry point rather than only through click's test r
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
-from tests.test_codebook_loader import EVERY_PROBLEM, EVERY_PROBLEM_EXPECTED, line
+from test_codebook_loader import EVERY_PROBLEM, EVERY_PROBLEM_EXPECTED, line
 
 PROGRAM = Path(sys.executable).parent / "gripcode"
 
@@ -31,3 +32,23 @@ def test_codebook_validate_lists_every_problem_with_its_line_in_one_run(tmp_path
         expected = f"  {path}:{line(EVERY_PROBLEM, marker, occurrence)}: {message}"
         assert any(r.startswith(expected) for r in reported), (expected, result.stderr)
     assert len(reported) == len(EVERY_PROBLEM_EXPECTED)
+
+
+def test_db_downgrade_declined_changes_nothing_and_accepted_backs_up_first(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    assert run("init", db=str(db)).returncode == 0
+    assert run("case", "add", "Brazil", db=str(db)).returncode == 0
+    before = db.read_bytes()
+    for answer in ("n\n", ""):  # "n", and no answer at all (a script without --yes)
+        declined = run("db", "downgrade", "0003", input=answer, db=str(db))
+        assert declined.returncode == 1 and "Aborted!" in declined.stderr, declined
+        assert db.read_bytes() == before and list(tmp_path.iterdir()) == [db]
+    assert "0004 (newest: 0004, up to date)" in run("db", "current", db=str(db)).stdout
+    done = run("db", "downgrade", "0003", "--yes", db=str(db))
+    assert done.returncode == 0 and "Schema: 0004 -> 0003" in done.stdout
+    backups = [p for p in tmp_path.iterdir() if p != db]
+    assert len(backups) == 1 and backups[0].name.startswith("p.db.0004.")
+    with sqlite3.connect(backups[0]) as conn:  # the copy is the database as it was before the downgrade
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
+        assert conn.execute("SELECT name FROM cases").fetchall() == [("Brazil",)]
+    assert run("db", "current", db=str(db)).stdout.startswith("0003 ")
