@@ -6,6 +6,7 @@ are checked through the real entry point rather than only through click's test r
 
 from __future__ import annotations
 
+import csv
 import sqlite3
 import subprocess
 import sys
@@ -14,11 +15,15 @@ from pathlib import Path
 from test_codebook_loader import EVERY_PROBLEM, EVERY_PROBLEM_EXPECTED, line
 
 PROGRAM = Path(sys.executable).parent / "gripcode"
+STUDY = Path(__file__).resolve().parents[1] / "codebooks" / "grip-arm.yaml"
 
 
-def run(*args: str, input: str | None = None, db: str | None = None) -> subprocess.CompletedProcess[str]:  # noqa: A002
+def run(
+    *args: str, input: str | None = None, db: str | None = None, cwd: Path | None = None  # noqa: A002
+) -> subprocess.CompletedProcess[str]:
     where = ["--db", db] if db else []
-    return subprocess.run([str(PROGRAM), *where, *args], input=input, capture_output=True, text=True, timeout=300)
+    return subprocess.run([str(PROGRAM), *where, *args], input=input, capture_output=True, text=True, timeout=300,
+                          cwd=cwd)
 
 
 def test_codebook_validate_lists_every_problem_with_its_line_in_one_run(tmp_path: Path) -> None:
@@ -52,3 +57,11 @@ def test_db_downgrade_declined_changes_nothing_and_accepted_backs_up_first(tmp_p
         assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0004",)]
         assert conn.execute("SELECT name FROM cases").fetchall() == [("Brazil",)]
     assert run("db", "current", db=str(db)).stdout.startswith("0003 ")
+
+
+def test_codebook_export_without_output_writes_to_stdout(tmp_path: Path) -> None:
+    result = run("codebook", "export", str(STUDY), "--format", "csv", cwd=tmp_path)
+    assert result.returncode == 0 and result.stderr == ""
+    rows = list(csv.DictReader(result.stdout.splitlines()))
+    assert [r["id"] for r in rows][:2] == ["state-strategy", "industrial-policy-instruments"]
+    assert list(tmp_path.iterdir()) == []
