@@ -65,3 +65,14 @@ def test_codebook_export_without_output_writes_to_stdout(tmp_path: Path) -> None
     rows = list(csv.DictReader(result.stdout.splitlines()))
     assert [r["id"] for r in rows][:2] == ["state-strategy", "industrial-policy-instruments"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_codebook_diff_between_two_files_counts_no_codings(tmp_path: Path) -> None:
+    old, new = tmp_path / "a.yaml", tmp_path / "b.yaml"
+    old.write_text("codebook: t\ncodes:\n  - {id: a, name: A}\n  - {id: b, name: B}\n  - {id: c, name: C}\n",
+                   encoding="utf-8")
+    new.write_text("codebook: t\ncodes:\n  - {id: a, name: A}\n  - {id: d, name: B, renamed_from: b}\n"
+                   "  - {id: c, name: C, merged_into: a}\n", encoding="utf-8")
+    result = run("codebook", "diff", str(old), str(new))
+    assert result.returncode == 0
+    assert result.stdout == "renamed     d  (from b)\nmerged      c  (into a)\n"
