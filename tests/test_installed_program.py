@@ -76,3 +76,20 @@ def test_codebook_diff_between_two_files_counts_no_codings(tmp_path: Path) -> No
     result = run("codebook", "diff", str(old), str(new))
     assert result.returncode == 0
     assert result.stdout == "renamed     d  (from b)\nmerged      c  (into a)\n"
+
+
+def test_review_min_confidence_on_rule_suggestions_is_explained(tmp_path: Path) -> None:
+    db = str(tmp_path / "p.db")
+    (tmp_path / "cb.yaml").write_text("codebook: t\ncodes:\n  - id: quotas\n    name: Export quotas\n"
+                                      "    rules: {terms: {en: [export quotas]}}\n", encoding="utf-8")
+    (tmp_path / "doc.txt").write_text("China cut its export quotas. Export quotas ended.\n", encoding="utf-8")
+    for args in (["init"], ["codebook", "sync", str(tmp_path / "cb.yaml")], ["import", str(tmp_path / "doc.txt")],
+                 ["autocode"]):
+        assert run(*args, db=db).returncode == 0, args
+    refused = run("review", "accept", "--origin", "rule", "--min-confidence", "0.8", db=db)
+    assert refused.returncode == 1 and refused.stderr.startswith("Error: rule suggestions carry no confidence")
+    mixed = run("review", "accept", "--min-confidence", "0.8", db=db)
+    assert mixed.returncode == 0 and mixed.stdout.splitlines()[1].startswith(
+        "2 rule suggestion(s) left waiting: rule suggestions carry no confidence")
+    with sqlite3.connect(tmp_path / "p.db") as conn:
+        assert conn.execute("SELECT status, count(*) FROM codings GROUP BY status").fetchall() == [("suggested", 2)]
