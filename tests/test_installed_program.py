@@ -6,11 +6,14 @@ are checked through the real entry point rather than only through click's test r
 
 from __future__ import annotations
 
+import ast
 import csv
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from test_codebook_loader import EVERY_PROBLEM, EVERY_PROBLEM_EXPECTED, line
 
@@ -93,3 +96,50 @@ def test_review_min_confidence_on_rule_suggestions_is_explained(tmp_path: Path) 
         "2 rule suggestion(s) left waiting: rule suggestions carry no confidence")
     with sqlite3.connect(tmp_path / "p.db") as conn:
         assert conn.execute("SELECT status, count(*) FROM codings GROUP BY status").fetchall() == [("suggested", 2)]
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = tmp_path_factory.mktemp("demo") / "demo"
+    built = run("demo", str(folder))
+    assert built.returncode == 0, built.stderr
+    return f"sqlite:///{folder / 'gripcode.db'}"
+
+
+# A command run by the console script's own entry point in a fresh interpreter; at exit it lists which heavy
+# libraries the command loaded.
+LOADED_PROBE = """\
+import atexit, sys
+atexit.register(lambda: print("LOADED", sorted(m for m in ("scipy", "pandas", "matplotlib") if m in sys.modules),
+                              file=sys.stderr))
+sys.argv = ["gripcode", *sys.argv[1:]]
+from gripcode.console import main
+main()
+"""
+
+
+def loaded_by(db: str, *args: str) -> list[str]:
+    result = subprocess.run([sys.executable, "-c", LOADED_PROBE, "--db", db, *args],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return ast.literal_eval(result.stderr.rsplit("LOADED ", 1)[1])
+
+
+@pytest.mark.parametrize("args", [
+    ("compare", "--by", "case"),
+    ("agreement", "--coders", "ana,ben", "--unit", "sentence"),
+    ("matrix", "--codes", "export-restrictions"),
+    ("retrieve", "--codes", "export-restrictions"),
+    ("cooccur",),
+])
+def test_analysis_commands_load_scipy_only_for_a_significance_test(demo_db: str, args: tuple[str, ...]) -> None:
+    # pandas is what these commands compute with; matplotlib only for --figure; scipy only for --test.
+    assert loaded_by(demo_db, *args) == ["pandas"]
+
+
+def test_compare_with_a_test_loads_scipy(demo_db: str) -> None:
+    assert loaded_by(demo_db, "compare", "--by", "case", "--test") == ["pandas", "scipy"]
+
+
+def test_stats_loads_no_heavy_library(demo_db: str) -> None:
+    assert loaded_by(demo_db, "stats") == []
