@@ -143,3 +143,16 @@ def test_compare_with_a_test_loads_scipy(demo_db: str) -> None:
 
 def test_stats_loads_no_heavy_library(demo_db: str) -> None:
     assert loaded_by(demo_db, "stats") == []
+
+
+def test_import_qdpx_works_in_a_fresh_program(tmp_path: Path) -> None:
+    """`import qdpx` is defined beside `export qdpx`; a fresh process must find it without `export` first."""
+    (tmp_path / "a.txt").write_text("Quotas fell.\n", encoding="utf-8")
+    source, target = str(tmp_path / "a.db"), str(tmp_path / "b.db")
+    for args, db in ((["init"], source), (["import", str(tmp_path / "a.txt")], source),
+                     (["export", "qdpx", str(tmp_path / "a.qdpx")], source), (["init"], target)):
+        assert run(*args, db=db).returncode == 0, args
+    result = run("import", "qdpx", str(tmp_path / "a.qdpx"), db=target)
+    assert result.returncode == 0, result.stderr
+    assert "documents: 1 added" in result.stdout
+    assert "qdpx   Import a REFI-QDA project" in run("import", "--help").stdout

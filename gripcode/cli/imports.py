@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 from typing import Any
 
@@ -67,17 +68,30 @@ class _DefaultGroup(click.Group):
     """A group whose first argument falls through to a default subcommand unless it names another one, so
     `gripcode import a.txt b.docx` keeps importing documents beside `gripcode import qdpx FILE`."""
 
-    def __init__(self, *args: Any, default: str, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, default: str, lazy: dict[str, str], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.default = default
+        self.lazy = lazy  # subcommand -> the module that adds it to this group when it is imported
+
+    def _known(self, name: str) -> bool:
+        if name not in self.commands and name in self.lazy:
+            importlib.import_module(self.lazy[name])
+        return name in self.commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return self.commands[cmd_name] if self._known(cmd_name) else None
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
+        if not args or (not self._known(args[0]) and args[0] not in ctx.help_option_names):
             args = [self.default, *args]
         return super().parse_args(ctx, args)
 
 
-@click.group("import", cls=_DefaultGroup, default="files")
+# `import qdpx` lives with `export qdpx` in the exchange module, which `gripcode import FILES` need not load.
+@click.group("import", cls=_DefaultGroup, default="files", lazy={"qdpx": "gripcode.cli.exchange"})
 def import_group() -> None:
     """Import documents (`gripcode import FILES...`, see `gripcode import files --help`) or a REFI-QDA
     project (`gripcode import qdpx FILE`)."""
