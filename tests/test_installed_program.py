@@ -156,3 +156,21 @@ def test_import_qdpx_works_in_a_fresh_program(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "documents: 1 added" in result.stdout
     assert "qdpx   Import a REFI-QDA project" in run("import", "--help").stdout
+
+
+def test_speaker_turns_survive_a_qdpx_round_trip(tmp_path: Path) -> None:
+    (tmp_path / "talk.vtt").write_text("WEBVTT\n\n00:00:01.000 --> 00:00:04.000\n<v Ana>Quotas fell.\n\n"
+                                       "00:00:05.500 --> 00:00:08.000\n<v Ben>Prices rose.\n", encoding="utf-8")
+    source, target = tmp_path / "a.db", tmp_path / "b.db"
+    for args, db in ((["init"], source), (["import", str(tmp_path / "talk.vtt")], source),
+                     (["export", "qdpx", str(tmp_path / "a.qdpx")], source), (["init"], target),
+                     (["import", "qdpx", str(tmp_path / "a.qdpx")], target)):
+        assert run(*args, db=str(db)).returncode == 0, args
+
+    def turns(db: Path) -> list[tuple[object, ...]]:
+        with sqlite3.connect(db) as conn:
+            return conn.execute("SELECT seq, start, \"end\", speaker, begin_time, end_time FROM units "
+                                "WHERE kind = 'turn' ORDER BY seq").fetchall()
+
+    assert turns(source) == [(1, 0, 12, "Ana", 1.0, 4.0), (2, 14, 26, "Ben", 5.5, 8.0)]
+    assert turns(target) == turns(source)
