@@ -4,6 +4,8 @@ Validation collects every problem before raising, so a methodologist fixing a co
 at once, each as ``FILE:LINE: code <id>: message``. Line numbers come from the composed YAML node tree: every
 mapping key and sequence item is recorded under its path (``("codes", 0, "children", 2, "color")``), which is
 the same shape as a pydantic error location, so schema errors and cross-check problems point at the same lines.
+Schema errors do not hide the cross-checks: those run on the codes that parsed (``_salvage``), so a file with a
+bad colour and a duplicate id reports both in one run.
 """
 
 from __future__ import annotations
