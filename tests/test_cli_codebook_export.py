@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,23 @@ def test_import_qdc_errors_are_clear(grip: Gripcode, tmp_path: Path) -> None:
     assert not (tmp_path / "x.yaml").exists()
     missing = grip("codebook", "import-qdc", str(tmp_path / "none.qdc"), "-o", str(tmp_path / "x.yaml"))
     assert missing.exit_code == 1 and "does not exist" in missing.output
+
+
+def _undated(data: bytes) -> bytes:
+    """The export's bytes without its export date, so a run across midnight still compares equal."""
+    return re.sub(rb"\d{4}-\d{2}-\d{2}", b"DATE", data)
+
+
+@pytest.mark.parametrize("fmt", ["markdown", "latex", "csv", "qdc"])
+def test_export_without_output_prints_what_the_file_would_hold(grip: Gripcode, tmp_path: Path, fmt: str) -> None:
+    out = tmp_path / f"appendix.{fmt}"
+    printed = grip.ok("codebook", "export", STUDY, "--format", fmt).stdout_bytes
+    grip.ok("codebook", "export", STUDY, "--format", fmt, "-o", str(out))
+    assert printed and _undated(printed) == _undated(out.read_bytes())
+    assert b"Wrote" not in printed
+
+
+def test_export_of_docx_without_output_is_a_clear_error(grip: Gripcode) -> None:
+    result = grip("codebook", "export", STUDY, "--format", "docx")
+    assert result.exit_code == 1
+    assert result.output == "Error: docx is a binary format and cannot be printed: give a file, -o FILE.docx\n"

@@ -211,11 +211,66 @@ def test_schema_and_cross_check_problems_are_reported_together_in_line_order() -
     assert "unknown code 'nobody'" in problems[3]
 
 
-def test_schema_errors_stop_before_cross_checks_but_list_every_schema_error() -> None:
+def test_schema_errors_do_not_hide_cross_check_problems() -> None:
     text = "codebook: demo\ncodes:\n  - {id: a, name: A, color: nope}\n  - {id: a, name: B, retired: maybe}\n"
     problems = problems_of(text)
-    assert [p.split(": ", 1)[0] for p in problems] == ["cb.yaml:3", "cb.yaml:4"]
+    assert [p.split(": ", 1)[0] for p in problems] == ["cb.yaml:3", "cb.yaml:4", "cb.yaml:4"]
+    assert "bad colour 'nope'" in problems[0]
     assert "retired: Input should be a valid boolean" in problems[1]
+    assert "code a: duplicate id (first defined at line 3)" in problems[2]
+
+
+# One problem of every kind: the top level, fields of codes, and between codes. One run must list them all.
+EVERY_PROBLEM = textwrap.dedent(
+    """    codebok: misspelt name key
+    codes:
+      - id: bright
+        name: Bright
+        color: red
+      - id: pattern
+        name: Pattern
+        rules:
+          patterns:
+            en:
+              - [{LOWERR: x}]
+      - id: bright
+        name: Twice
+      - id: orphan
+        name: Orphan
+        parent: nowhere
+      - id: ping
+        name: Ping
+        parent: pong
+      - id: pong
+        name: Pong
+        parent: ping
+      - id: merged
+        name: Merged
+        merged_into: ghost
+      - id: self
+        merged_into: self
+    """
+)
+EVERY_PROBLEM_EXPECTED: list[tuple[str, int, str]] = [  # marker of the line, its occurrence, message
+    ("codebok:", 1, "missing required field 'codebook'"),
+    ("codebok:", 1, "unknown field 'codebok'"),
+    ("color: red", 1, "code bright: color: bad colour 'red'"),
+    ("LOWERR", 1, "code pattern: invalid pattern en[0]"),
+    ("- id: bright", 2, "code bright: duplicate id (first defined at line 3)"),
+    ("parent: nowhere", 1, "code orphan: unknown parent 'nowhere'"),
+    ("parent: pong", 1, "code ping: parent cycle: ping -> pong -> ping"),
+    ("merged_into: ghost", 1, "code merged: merged_into names unknown code 'ghost'"),
+    ("id: self", 1, "code self: missing required field 'name'"),
+    ("merged_into: self", 1, "code self: a code cannot be merged into itself"),
+]
+
+
+def test_every_kind_of_problem_is_reported_in_one_run() -> None:
+    problems = problems_of(EVERY_PROBLEM)
+    for marker, occurrence, message in EVERY_PROBLEM_EXPECTED:
+        number = line(EVERY_PROBLEM, marker, occurrence)
+        assert any(p.startswith(f"cb.yaml:{number}: {message}") for p in problems), (message, problems)
+    assert len(problems) == len(EVERY_PROBLEM_EXPECTED)
 
 
 def test_retired_codes_may_keep_rules() -> None:
@@ -356,3 +411,16 @@ def test_hash_changes_with_content() -> None:
 def test_codebook_to_yaml_of_empty_codebook() -> None:
     cb = Codebook(codebook="empty")
     assert parse_codebook(codebook_to_yaml(cb)) == cb
+
+
+def test_validate_command_prints_every_problem_and_exits_1(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from gripcode.cli.main import cli
+
+    path = tmp_path / "cb.yaml"
+    path.write_text(EVERY_PROBLEM, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["codebook", "validate", str(path)])
+    assert result.exit_code == 1 and result.output.startswith(f"Error: {path} is not a valid codebook\n")
+    for marker, occurrence, message in EVERY_PROBLEM_EXPECTED:
+        assert f"  {path}:{line(EVERY_PROBLEM, marker, occurrence)}: {message}" in result.output

@@ -204,13 +204,22 @@ def test_diff_between_files_and_against_the_project(grip: Gripcode, tmp_path: Pa
     b = write(tmp_path, BASE.replace("id: prices", "id: price-levels\n        renamed_from: prices")
               .replace("Control over trade.", "Control over trade and prices."), "b.yaml")
     out = grip.ok("codebook", "diff", a, b).output
-    assert "renamed     price-levels  (from prices, with 0 codings)" in out
+    # Two files hold no codings, so the plan does not count any.
+    assert "renamed     price-levels  (from prices)\n" in out and "coding" not in out
     assert "changed     market  (definition)" in out
     assert grip.ok("codebook", "diff", a, a).output.strip() == "No differences."
+    c = write(tmp_path, BASE.replace("name: Prices", "name: Prices\n        merged_into: quotas")
+              .replace("name: Environmental costs", "name: Environmental costs\n    retired: true"), "c.yaml")
+    out = grip.ok("codebook", "diff", a, c).output
+    assert "merged      prices  (into quotas)\n" in out and "retired     costs\n" in out and "coding" not in out
     # Against the project: everything is new until it is synced.
     assert "added       market" in grip.ok("codebook", "diff", a).output
     grip.ok("codebook", "sync", a)
     assert grip.ok("codebook", "diff", a).output.strip() == "No differences."
+    # The project's codes are counted, even when none hang on them.
+    assert "renamed     price-levels  (from prices, with 0 codings)" in grip.ok("codebook", "diff", b).output
+    out = grip.ok("codebook", "diff", c).output
+    assert "merged      prices  (into quotas, moving 0 codings)" in out and "retired     costs  (keeps 0 codings)" in out
 
 
 def test_show_tree_and_markdown(grip: Gripcode, tmp_path: Path) -> None:

@@ -71,7 +71,7 @@ def test_old_sqlite_file_is_backed_up_before_upgrade(tmp_path: Path) -> None:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0003",)
 
 
-@pytest.mark.parametrize("command", [("stats",), ("init",), ("db", "upgrade"), ("db", "downgrade", "0003")])
+@pytest.mark.parametrize("command", [("stats",), ("init",), ("db", "upgrade"), ("db", "downgrade", "0003", "--yes")])
 def test_a_database_of_a_newer_schema_says_to_upgrade_gripcode(tmp_path: Path, command: tuple[str, ...]) -> None:
     """A project a newer gripcode made: upgrading the program is the answer, not `db upgrade` (which cannot know
     the newer scripts), and nothing is changed or backed up."""
@@ -125,8 +125,31 @@ def test_backup_command_postgresql(tmp_path: Path) -> None:
 def test_db_current_and_downgrade_commands(grip: Gripcode) -> None:
     head = migrate.head_revision()
     assert f"{head} (newest: {head}, up to date)" in grip.ok("db", "current").output
-    assert f"{head} -> empty" in grip.ok("db", "downgrade", "base").output
+    assert f"{head} -> empty" in grip.ok("db", "downgrade", "base", "--yes").output
     assert f"empty -> {head}" in grip.ok("db", "upgrade").output
+
+
+def test_downgrade_asks_first_and_backs_up_a_sqlite_file(grip: Gripcode) -> None:
+    head = migrate.head_revision()
+    grip.ok("case", "add", "Brazil")
+    declined = grip("db", "downgrade", "0003", input="n\n")
+    assert declined.exit_code == 1 and "from schema 0004 to 0003?" in declined.output
+    assert "Aborted!" in declined.output
+    assert f"{head} (newest: {head}, up to date)" in grip.ok("db", "current").output
+    assert "Brazil" in grip.ok("case", "list").output
+    accepted = grip.ok("db", "downgrade", "0003", input="y\n")
+    assert "Schema: 0004 -> 0003" in accepted.output
+    if grip.url.startswith("sqlite"):
+        assert "A copy of the file is made first." in accepted.output
+        backup = accepted.output.split("Backed up the database to ", 1)[1].split("\n", 1)[0]
+        with sqlite3.connect(backup) as conn:
+            assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (head,)
+            assert conn.execute("SELECT name FROM cases").fetchall() == [("Brazil",)]
+    else:
+        assert "No copy is made first (`gripcode backup FILE` makes one)." in accepted.output
+        assert "Backed up" not in accepted.output
+    assert "0003 (newest: " in grip.ok("db", "current").output
+    grip.ok("db", "upgrade")
 
 
 def test_schema_head_constant_is_the_newest_script() -> None:

@@ -233,8 +233,13 @@ def _snapshot(session: Session) -> dict[str, Any]:
                           memo.created_at.replace(microsecond=0)))
     cases = {c.name: (c.description, sorted((a.key, a.value_type, a.value) for a in c.attributes))
              for c in session.scalars(select(Case))}
+    turns: dict[str, list[tuple[Any, ...]]] = {}
+    for row in session.execute(select(Document.title, Unit.seq, Unit.start, Unit.end, Unit.speaker, Unit.begin_time,
+                                      Unit.end_time).join(Document, Unit.document_id == Document.id)
+                               .where(Unit.kind == "turn").order_by(Document.title, Unit.seq)):
+        turns.setdefault(row[0], []).append(tuple(row[1:]))
     return {"documents": docs, "codes": codes, "codings": Counter(coding_rows), "memos": sorted(memo_rows),
-            "coders": set(session.scalars(select(Coder.name))), "cases": cases}
+            "coders": set(session.scalars(select(Coder.name))), "cases": cases, "turns": turns}
 
 
 def test_round_trip_of_the_demo_project(demo_db: Path, demo_qdpx: Path, grip: Gripcode, tmp_path: Path,
@@ -253,7 +258,11 @@ def test_round_trip_of_the_demo_project(demo_db: Path, demo_qdpx: Path, grip: Gr
         imported = set(session.scalars(select(Coding.origin)))
     assert units and units > 0
     assert imported == {"import"}
-    for part in ("documents", "codes", "coders", "cases", "memos"):
+    # Speaker turns too: those a transcript's text shows, and the timed ones of a subtitle file, which travel
+    # in a note on the source.
+    assert any(begin is not None for turns in before["turns"].values() for *_, begin, _end in turns)
+    assert any(all(begin is None for *_, begin, _end in turns) for turns in before["turns"].values())
+    for part in ("documents", "codes", "coders", "cases", "memos", "turns"):
         assert after[part] == before[part], part
     assert after["codings"] == before["codings"]
     grip.ok("check")

@@ -136,3 +136,25 @@ def test_manual_codings_cannot_be_reviewed(suggested: Gripcode) -> None:
 
     with pytest.raises(CodingError, match="made by hand"), transaction(make_engine(suggested.url)) as s:
         decide(s, manual, "accept", reviewer="ana")
+
+
+def test_min_confidence_says_that_rule_suggestions_carry_none(suggested: Gripcode) -> None:
+    refused = suggested("review", "accept", "--min-confidence", "0.5", "--origin", "rule")
+    assert refused.exit_code == 1
+    assert "Error: rule suggestions carry no confidence, so --min-confidence selects none of them" in refused.output
+    out = suggested.ok("review", "accept", "--min-confidence", "0.5").output
+    assert out == ("Accepted 0 suggestion(s) as tester\n4 rule suggestion(s) left waiting: rule suggestions carry "
+                   "no confidence, so --min-confidence leaves them out (choose them with --code or --doc)\n")
+    out = suggested.ok("review", "reject", "--min-confidence", "0.5", "--code", "quotas").output
+    assert "Rejected 0 suggestion(s) as tester\n2 rule suggestion(s) left waiting" in out
+    assert statuses(suggested.url) == ["suggested"] * 4
+    # Model suggestions above the threshold are decided; the note counts only the rule ones left.
+    engine = make_engine(suggested.url)
+    with transaction(engine) as s:
+        first = s.scalars(select(Coding).order_by(Coding.start, Coding.id)).first()
+        first.origin, first.rule_ref, first.confidence = "model", None, 0.9
+    engine.dispose()
+    out = suggested.ok("review", "accept", "--min-confidence", "0.5").output
+    assert out.startswith("Accepted 1 suggestion(s) as tester\n3 rule suggestion(s) left waiting")
+    assert suggested.ok("review", "accept", "--min-confidence", "0.5", "--origin", "model").output == (
+        "Accepted 0 suggestion(s) as tester\n")

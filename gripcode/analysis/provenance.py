@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from gripcode.codebook.sync import latest_version
+from gripcode.codebook.versions import latest_version
 from gripcode.db.models import COUNTED_STATUSES
 from gripcode.export.provenance import Provenance
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from gripcode.errors import AnalysisError
 
@@ -44,6 +43,8 @@ def adjust(p_values: np.ndarray, method: str) -> np.ndarray:
     if method == "holm":
         result[valid] = _holm(p[valid])
     else:
+        from scipy import stats  # half a second to load: only where a test runs, not whenever analysis loads
+
         result[valid] = stats.false_discovery_control(p[valid], method="bh")
     return result
 
@@ -53,6 +54,8 @@ def presence_tests(coded: pd.DataFrame, sizes: pd.Series, *, correction: str = "
 
     Returns, per code, the test used, its statistic, p, the adjusted p and a note on small expected counts.
     """
+    from scipy import stats  # half a second to load: only where a test runs, not whenever analysis loads
+
     sizes = sizes.reindex(coded.columns).fillna(0).astype(int)
     rows = []
     for code, with_code in coded.astype(int).iterrows():

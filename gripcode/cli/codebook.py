@@ -19,6 +19,7 @@ from gripcode.codebook.plan import plan_codebooks
 from gripcode.codebook.sync import current_codebook, latest_version, plan_sync, sync_codebook
 from gripcode.codebook.views import code_tree, render_markdown, render_tree, version_history
 from gripcode.db.engine import transaction
+from gripcode.errors import CodebookError
 
 
 @click.group("codebook")
@@ -142,12 +143,13 @@ EXPORT_FORMATS = ("markdown", "latex", "csv", "docx", "qdc")
 @click.argument("file", type=click.Path(path_type=Path), required=False)
 @click.option("--format", "fmt", type=click.Choice(EXPORT_FORMATS), required=True,
               help="An appendix table (markdown, latex, csv, docx) or a REFI-QDA codebook (qdc).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The file to write.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="The file to write (default: print it; docx needs a file).")
 @click.option("--all", "include_inactive", is_flag=True, help="Also list retired and merged codes (marked).")
 @pass_app
-def export(app: App, file: Path | None, fmt: str, output: Path, include_inactive: bool) -> None:
-    """Write the codebook FILE (default: the one the project was last synced with) for a paper or another tool.
+def export(app: App, file: Path | None, fmt: str, output: Path | None, include_inactive: bool) -> None:
+    """Print the codebook FILE (default: the one the project was last synced with) for a paper or another tool,
+    or write it to a file with -o.
 
     The appendix formats give one row per code (code, definition, inclusion, exclusion, an example) with the
     hierarchy numbered; qdc is the REFI-QDA codebook exchange file read by NVivo, ATLAS.ti, MAXQDA and QualCoder.
@@ -158,14 +160,23 @@ def export(app: App, file: Path | None, fmt: str, output: Path, include_inactive
         with transaction(app.engine()) as session:
             version, cb = current_codebook(session)
         source = f"codebook version {version.id} of the project, synced {version.synced_at:%Y-%m-%d}"
+    if output is None and fmt == "docx":
+        raise CodebookError("docx is a binary format and cannot be printed: give a file, -o FILE.docx")
     if fmt == "qdc":
-        from gripcode.codebook.refi_qdc import write_qdc
+        from gripcode.codebook.refi_qdc import codebook_to_qdc, write_qdc
 
+        if output is None:
+            click.echo(codebook_to_qdc(cb), nl=False)  # bytes: the XML exactly as a file would hold it
+            return
         write_qdc(cb, output)
     else:
-        from gripcode.export.codebook_appendix import write_appendix
+        from gripcode.export.codebook_appendix import render_appendix, write_appendix
 
-        write_appendix(cb, fmt, output, include_inactive=include_inactive, provenance=f"Source: {source}")
+        provenance = f"Source: {source}"
+        if output is None:
+            click.echo(render_appendix(cb, fmt, include_inactive=include_inactive, provenance=provenance), nl=False)
+            return
+        write_appendix(cb, fmt, output, include_inactive=include_inactive, provenance=provenance)
     click.echo(f"Wrote {output} ({fmt}, {cb.codebook})")
 
 

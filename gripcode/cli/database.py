@@ -8,6 +8,7 @@ import click
 
 from gripcode.cli.context import App, pass_app
 from gripcode.db import migrate
+from gripcode.db.engine import sqlite_path
 
 
 @click.command("init")
@@ -41,13 +42,31 @@ def upgrade(app: App, revision: str, no_backup: bool) -> None:
 
 @db_group.command("downgrade")
 @click.argument("revision")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--no-backup", is_flag=True, help="Do not copy a SQLite file before downgrading.")
 @pass_app
-def downgrade(app: App, revision: str) -> None:
-    """Downgrade the schema to REVISION ("base" removes every table)."""
+def downgrade(app: App, revision: str, yes: bool, no_backup: bool) -> None:
+    """Downgrade the schema to REVISION ("base" removes every table); a SQLite file is backed up first.
+
+    A downgrade drops the tables and columns of later schemas with their data, so it asks first.
+    """
     engine = app.engine(check_schema=False)
+    where = engine.url.render_as_string(hide_password=True)
     before = migrate.current_revision(engine)
-    migrate.downgrade(engine, revision)
-    click.echo(f"Schema: {before or 'empty'} -> {migrate.current_revision(engine) or 'empty'}")
+    if before is None:
+        click.echo(f"{where} has no gripcode schema; nothing to downgrade.")
+        return
+    if not yes:
+        if sqlite_path(engine) is None or no_backup:
+            copy = "No copy is made first (`gripcode backup FILE` makes one)."
+        else:
+            copy = "A copy of the file is made first."
+        click.confirm(f"Downgrade {where} from schema {before} to {revision}? Tables and columns of the later "
+                      f"schemas are dropped with their data. {copy} Continue?", abort=True)
+    backup = migrate.downgrade(engine, revision, backup=not no_backup)
+    if backup:
+        click.echo(f"Backed up the database to {backup}")
+    click.echo(f"Schema: {before} -> {migrate.current_revision(engine) or 'empty'}")
 
 
 @db_group.command("current")

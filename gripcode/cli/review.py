@@ -132,14 +132,20 @@ def _walk(app: App, queue: list[int]) -> None:
 def _bulk(decision: str):  # type: ignore[no-untyped-def]
     @click.command(decision)
     @_filters
-    @click.option("--min-confidence", type=click.FloatRange(0, 1), help="Only suggestions at least this sure.")
+    @click.option("--min-confidence", type=click.FloatRange(0, 1),
+                  help="Only model suggestions at least this sure (rule suggestions carry no confidence).")
     @pass_app
     def command(app: App, code: str | None, doc: str | None, origin: str | None,
                 min_confidence: float | None) -> None:
         with transaction(app.engine()) as session:
             n = rv.decide_many(session, decision, reviewer=app.coder, code=code, origin=origin, doc=doc,
                                min_confidence=min_confidence)
+            left = (rv.count_without_confidence(session, code=code, origin=origin, doc=doc)
+                    if min_confidence is not None else 0)
         click.echo(f"{'Accepted' if decision == 'accept' else 'Rejected'} {n} suggestion(s) as {app.coder}")
+        if left:
+            click.echo(f"{left} rule suggestion(s) left waiting: rule suggestions carry no confidence, so "
+                       f"--min-confidence leaves them out (choose them with --code or --doc)")
 
     command.help = (f"{decision.capitalize()} every waiting suggestion that matches --code, --doc and "
                     f"--min-confidence (at least one of them), in one transaction.")

@@ -4,6 +4,8 @@ Validation collects every problem before raising, so a methodologist fixing a co
 at once, each as ``FILE:LINE: code <id>: message``. Line numbers come from the composed YAML node tree: every
 mapping key and sequence item is recorded under its path (``("codes", 0, "children", 2, "color")``), which is
 the same shape as a pydantic error location, so schema errors and cross-check problems point at the same lines.
+Schema errors do not hide the cross-checks: those run on the codes that parsed (``_salvage``), so a file with a
+bad colour and a duplicate id reports both in one run.
 """
 
 from __future__ import annotations
@@ -152,9 +154,53 @@ def _walk(codes: list[Code], path: tuple[Any, ...], parent: str | None, out: lis
         _walk(code.children, here + ("children",), code.id, out)
 
 
-def _cross_check(cb: Codebook, lines: dict[Path_, int], name: str) -> list[str]:
+def _salvage(
+    raw: Any, path: tuple[Any, ...], parent: str | None, out: list[_Entry], late: list[tuple[tuple[Any, ...], str]]
+) -> None:
+    """The codes of a file that failed schema validation, each as much of it as is valid, with its location.
+
+    A field that failed (a bad colour, a malformed rules block) is left out of that code so the cross-checks
+    still see its id, parent and merge target; a code without a usable id is left out with its subtree, since
+    nothing else can refer to it. Locations are those of the file, so lines match the schema errors'.
+    Pydantic checks a whole code only once its fields are valid, so such a check failing on the retry is a
+    problem the first pass could not see; it goes to ``late``.
+    """
+    if not isinstance(raw, list):
+        return
+    for index, item in enumerate(raw):
+        if not isinstance(item, dict):
+            continue
+        fields = {key: value for key, value in item.items() if key != "children"}
+        code = None
+        for attempt in range(3):  # drop what failed, then try again
+            try:
+                code = Code.model_validate(fields)
+                break
+            except ValidationError as exc:
+                # An error without a location is the whole-code check: a code merged into itself.
+                failed = {str(error["loc"][0]) if error["loc"] else "merged_into" for error in exc.errors()}
+                if attempt:
+                    where = path + (index, "merged_into")
+                    late.extend((where, _schema_message(e, ())) for e in exc.errors() if not e["loc"])
+                if "id" in failed:
+                    break
+                fields = {key: value for key, value in fields.items() if key not in failed}
+                if "name" in failed or "name" not in fields:
+                    fields["name"] = str(fields["id"])
+        if code is None:
+            continue
+        here = path + (index,)
+        out.append((code, here, parent))
+        _salvage(item.get("children"), here + ("children",), code.id, out, late)
+
+
+def _cross_check(cb: Codebook | list[_Entry], lines: dict[Path_, int], name: str) -> list[str]:
+    """Problems between codes: of a valid codebook, or of the codes salvaged from an invalid one."""
     entries: list[_Entry] = []
-    _walk(cb.codes, ("codes",), None, entries)
+    if isinstance(cb, Codebook):
+        _walk(cb.codes, ("codes",), None, entries)
+    else:
+        entries = cb
     problems: list[tuple[int, str]] = []
 
     def report(code: Code, loc: tuple[Any, ...], message: str) -> None:
@@ -259,7 +305,15 @@ def parse_codebook(text: str, name: str = "<string>") -> Codebook:
     try:
         cb = Codebook.model_validate(data)
     except ValidationError as exc:
+        # Report the cross-code problems too, on the codes that parsed, so one run lists everything.
         problems.extend(_schema_problems(exc, data, lines, name))
+        salvaged: list[_Entry] = []
+        late: list[tuple[tuple[Any, ...], str]] = []
+        if isinstance(data, dict):
+            _salvage(data.get("codes"), ("codes",), None, salvaged, late)
+        problems.extend(_cross_check(salvaged, lines, name))
+        for loc, message in late:
+            problems.append(f"{name}:{_line_of(lines, loc)}: code {_code_prefix(data, loc)[1]}: {message}")
         raise CodebookError(f"{name} is not a valid codebook", problems=_by_line(problems, name)) from None
     problems.extend(_cross_check(cb, lines, name))
     if problems:

@@ -35,7 +35,7 @@ class CodeState:
     status: str = "active"  # active | retired | merged
     merged_into: str | None = None
     position: int = 0
-    codings: int = 0
+    codings: int | None = None  # None for a code in a file, where there are no codings to count
     memos: int = 0
 
     def __hash__(self) -> int:
@@ -102,8 +102,16 @@ def _plural(n: int, word: str) -> str:
 
 
 def _hangs(state: CodeState) -> str:
+    if state.codings is None:
+        return ""
     parts = [_plural(state.codings, "coding")] + ([_plural(state.memos, "memo")] if state.memos else [])
     return " and ".join(parts)
+
+
+def _with(prefix: str, state: CodeState, verb: str) -> str:
+    """``prefix, <verb> 3 codings`` for a project's code; just ``prefix`` for a file's, which has none."""
+    hangs = _hangs(state)
+    return f"{prefix}, {verb} {hangs}" if hangs else prefix
 
 
 def plan_changes(old: dict[str, CodeState], new: dict[str, CodeState],
@@ -133,7 +141,7 @@ def plan_changes(old: dict[str, CodeState], new: dict[str, CodeState],
             continue
         before = old[old_id]
         if old_id != new_id:
-            plan.changes.append(CodeChange("renamed", new_id, f"from {old_id}, with {_hangs(before)}",
+            plan.changes.append(CodeChange("renamed", new_id, _with(f"from {old_id}", before, "with"),
                                            old_id=old_id))
         changed = [f for f in CONTENT_FIELDS if getattr(before, f) != getattr(state, f)
                    and not (f == "refi_guid" and state.refi_guid is None)]
@@ -148,10 +156,11 @@ def plan_changes(old: dict[str, CodeState], new: dict[str, CodeState],
         if state.status == "merged" and (before.status != "merged" or
                                          new_of_old.get(before.merged_into or "", before.merged_into)
                                          != state.merged_into):
-            plan.changes.append(CodeChange("merged", new_id, f"into {state.merged_into}, moving "
-                                           f"{_hangs(before)}", target=state.merged_into))
+            plan.changes.append(CodeChange("merged", new_id, _with(f"into {state.merged_into}", before, "moving"),
+                                           target=state.merged_into))
         elif state.status == "retired" and before.status != "retired":
-            plan.changes.append(CodeChange("retired", new_id, f"keeps {_hangs(before)}"))
+            hangs = _hangs(before)
+            plan.changes.append(CodeChange("retired", new_id, f"keeps {hangs}" if hangs else ""))
         elif state.status == "active" and before.status != "active":
             plan.changes.append(CodeChange("reactivated", new_id, f"was {before.status}"))
 
@@ -159,8 +168,8 @@ def plan_changes(old: dict[str, CodeState], new: dict[str, CodeState],
         before = old[old_id]
         if before.status == "merged" and before.merged_into == new_id:
             continue  # folded by an earlier sync; kept for the record
-        plan.changes.append(CodeChange("merged", old_id, f"into {new_id} (listed in its renamed_from), moving "
-                                       f"{_hangs(before)}", old_id=old_id, target=new_id))
+        detail = _with(f"into {new_id} (listed in its renamed_from)", before, "moving")
+        plan.changes.append(CodeChange("merged", old_id, detail, old_id=old_id, target=new_id))
     consumed = set(source.values()) | {old_id for old_id, _ in folds}
     for old_id, before in old.items():
         if old_id in consumed or old_id in new:

@@ -22,6 +22,7 @@ from gripcode.codebook.plan import (
     renames_of,
     states_from_codebook,
 )
+from gripcode.codebook.versions import latest_version
 from gripcode.db.audit import record_event
 from gripcode.db.models import Code, CodebookVersion, Coding, Memo
 from gripcode.errors import CodebookError
@@ -56,10 +57,6 @@ def database_states(session: Session) -> dict[str, CodeState]:
             codings=codings.get(code.id, 0), memos=memos.get(code.id, 0))
         for code, parent_slug, target_slug in rows
     }
-
-
-def latest_version(session: Session) -> CodebookVersion | None:
-    return session.scalars(select(CodebookVersion).order_by(CodebookVersion.id.desc()).limit(1)).first()
 
 
 def current_codebook(session: Session) -> tuple[CodebookVersion, Codebook]:

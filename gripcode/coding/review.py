@@ -169,9 +169,16 @@ def set_memo(session: Session, coding_id: int, memo: str, *, reviewer: str) -> C
 
 def decide_many(session: Session, decision: str, *, reviewer: str, code: str | None = None,
                 origin: str | None = None, doc: str | None = None, min_confidence: float | None = None) -> int:
-    """Accept or reject every waiting suggestion that matches; returns how many."""
+    """Accept or reject every waiting suggestion that matches; returns how many.
+
+    Rule suggestions carry no confidence, so asking for rule suggestions above a confidence is refused rather
+    than deciding none of them; :func:`count_without_confidence` says how many a mixed request leaves out.
+    """
     if code is None and doc is None and min_confidence is None:
         raise CodingError("name the suggestions to decide with --code, --doc or --min-confidence")
+    if min_confidence is not None and origin == "rule":
+        raise CodingError("rule suggestions carry no confidence, so --min-confidence selects none of them; "
+                          "choose them with --code or --doc")
     code_id = find_code(session, code, for_coding=False).id if code else None
     doc_id = find_document(session, doc).id if doc else None
     if decision not in ("accept", "reject"):
@@ -186,6 +193,18 @@ def decide_many(session: Session, decision: str, *, reviewer: str, code: str | N
     record_event(session, reviewer, "codings.reviewed", "coding", None, status=status, count=len(ids), ids=ids,
                  code=code, origin=origin, document=doc_id, min_confidence=min_confidence)
     return len(ids)
+
+
+def count_without_confidence(session: Session, *, code: str | None = None, origin: str | None = None,
+                             doc: str | None = None) -> int:
+    """Waiting suggestions matching ``code``, ``doc`` and ``origin`` that have no confidence (rule ones), which a
+    ``min_confidence`` filter always leaves out."""
+    if origin == "model":
+        return 0
+    code_id = find_code(session, code, for_coding=False).id if code else None
+    doc_id = find_document(session, doc).id if doc else None
+    ids = suggestion_query(code_id=code_id, doc_id=doc_id, origin=origin).where(Coding.confidence.is_(None))
+    return session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
 
 
 def describe(session: Session, coding_id: int, *, context: int = 160) -> dict[str, Any]:

@@ -51,6 +51,8 @@ class ImportOptions:
     title: str | None = None
     source: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    # Speaker turns known from elsewhere (a gripcode .qdpx): used instead of those found in a one-document file.
+    turns: list[Turn] | None = None
 
 
 @dataclass
@@ -145,6 +147,8 @@ def _parsed_stream(items: Iterable[ImportItem], encoding: str | None,
                    csv_options: CsvOptions | None) -> Iterator[tuple[ParsedDocument, dict[str, Any]]]:
     for item in items:
         docs = read_file(item.path, encoding=encoding, csv_options=csv_options)
+        if item.options.turns is not None and len(docs) == 1:
+            docs[0].turns = list(item.options.turns)
         for parsed in docs:
             yield parsed, _resolve(parsed, item.options, multi_row=len(docs) > 1)
 

@@ -132,6 +132,12 @@ def init_database(engine: Engine) -> str:
     return "created"
 
 
+def _backup_before(engine: Engine, before: str) -> Path:
+    """Copy a SQLite file next to itself, named after its schema revision and the time, before a migration."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return backup_database(engine, Path(f"{sqlite_path(engine)}.{before}.{stamp}.bak"))
+
+
 def upgrade(engine: Engine, revision: str = "head", backup: bool = True) -> Path | None:
     """Upgrade, first copying an older SQLite file to a timestamped backup. Returns the backup's path."""
     before = current_revision(engine)
@@ -139,18 +145,22 @@ def upgrade(engine: Engine, revision: str = "head", backup: bool = True) -> Path
         raise DatabaseError(_newer_than_this_program(before))
     backup_path = None
     if backup and before is not None and before != head_revision() and sqlite_path(engine):
-        stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-        backup_path = Path(f"{sqlite_path(engine)}.{before}.{stamp}.bak")
-        backup_database(engine, backup_path)
+        backup_path = _backup_before(engine, before)
     _run(engine, "upgrade", revision)
     return backup_path
 
 
-def downgrade(engine: Engine, revision: str) -> None:
+def downgrade(engine: Engine, revision: str, backup: bool = True) -> Path | None:
+    """Downgrade, first copying a SQLite file as :func:`upgrade` does: a downgrade drops tables and columns
+    with their data, so the copy is the only way back. Returns the backup's path."""
     before = current_revision(engine)
     if before is not None and before not in SCHEMA_REVISIONS:
         raise DatabaseError(_newer_than_this_program(before))
+    backup_path = None
+    if backup and before is not None and before != revision and sqlite_path(engine):
+        backup_path = _backup_before(engine, before)
     _run(engine, "downgrade", revision)
+    return backup_path
 
 
 def require_current(engine: Engine) -> None:

@@ -14,7 +14,8 @@ What goes where (the element order is the Project schema's):
   ``startPosition``/``endPosition`` are exactly gripcode's code-point offsets. Codings on the same span form
   one ``PlainTextSelection`` whose ``name`` is the quote; each coding keeps its coder as ``creatingUser``.
 * ``Notes``: memos, referenced with ``NoteRef`` from the project, the document, the code or the coding they
-  are about; a coding's own memo field becomes a note on that coding.
+  are about; a coding's own memo field becomes a note on that coding. Speaker turns the text does not show
+  (a subtitle file's cues) are a note on their document (:mod:`gripcode.exchange.qdpx_turns`).
 
 Only counted codings are written (status accepted: manual ones and accepted suggestions); suggestions
 waiting for review only with ``include_suggestions``; rejected ones never.
@@ -53,6 +54,8 @@ from gripcode.db.models import COUNTED_STATUSES, Case, Code, Coder, Coding, Docu
 from gripcode.errors import CodebookError, ExchangeError
 from gripcode.exchange.qdpx_archive import INTERNAL_PREFIX, write_qdpx
 from gripcode.exchange.qdpx_model import PROJECT_NS
+from gripcode.exchange.qdpx_turns import TURNS_NOTE_NAME, needs_turns_note, stored_turns, turns_note_guid, \
+    turns_note_text
 
 SCHEMA_LOCATION = f"{PROJECT_NS} http://schema.qdasoftware.org/versions/Project/v1.0/Project.xsd"
 DOCUMENT_VARIABLE_PREFIX = "Document "
@@ -231,6 +234,7 @@ class _Exporter:
         self.codings = list(s.scalars(select(Coding).where(status_among(Coding.status, self.statuses))
                                       .order_by(Coding.document_id, Coding.start, Coding.end, Coding.id)))
         self.memos = list(s.scalars(select(Memo).order_by(Memo.created_at, Memo.id)))
+        self.turns = stored_turns(s)
         self.code_by_id = {c.id: c for c in self.codes}
         exported = {c.id for c in self.codings}
         self.memos_left_out = sum(1 for m in self.memos if m.target == "coding" and m.coding_id not in exported)
@@ -354,6 +358,12 @@ class _Exporter:
             else:
                 target = {"document": memo.document_id, "code": memo.code_id, "coding": memo.coding_id}[memo.target]
                 on[(memo.target, target)].append(guid)  # type: ignore[index]
+        for doc in self.documents:
+            if needs_turns_note(doc.text, self.turns.get(doc.id, [])):
+                guid = turns_note_guid(self.doc_guid[doc.id])
+                note(guid, TURNS_NOTE_NAME, None, doc.imported_at, turns_note_text(self.turns.get(doc.id, [])),
+                     f"the speaker turns of document {doc.id}")
+                on[("document", doc.id)].append(guid)
         for coding in self.codings:
             if coding.memo:
                 guid = coding_memo_guid(_stored_guid(coding.refi_guid, f"coding {coding.id}"))

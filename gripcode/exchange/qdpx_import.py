@@ -28,6 +28,7 @@ from gripcode.coding.coders import get_or_create_coder
 from gripcode.corpus.decode import decode_bytes
 from gripcode.corpus.importer import ImportItem, ImportOptions, import_items
 from gripcode.corpus.normalize import text_sha256
+from gripcode.corpus.parsed import Turn
 from gripcode.db.audit import record_event
 from gripcode.db.models import Case, CaseAttribute, Coder, Coding, Document, Event, Memo
 from gripcode.errors import DocumentImportError, ExchangeError
@@ -37,6 +38,7 @@ from gripcode.exchange.qdpx_export import coding_memo_guid
 from gripcode.exchange.qdpx_model import XCode, XCoding, XNote, XProject, XSelection, XValue, read_project
 from gripcode.exchange.qdpx_positions import ORIGINS, detect_origin
 from gripcode.exchange.qdpx_read import LoadedSource, QdpxImportReport, SourceLoader, typed_value, when
+from gripcode.exchange.qdpx_turns import TURNS_NOTE_NAME, parse_turns_note, turns_note_guid
 
 __all__ = ["QdpxImportReport", "import_qdpx"]
 
@@ -153,7 +155,7 @@ class _Importer:
             items.append(ImportItem(path, ImportOptions(
                 case=case_of.get(source.x.guid), kind=fields.get("kind"),
                 language=fields.get("language") or self.language, date=fields.get("date"), title=source.title,
-                source=fields.get("source"), metadata=source.meta)))
+                source=fields.get("source"), metadata=source.meta, turns=self._turns(source))))
         if items:
             import_items(self.s, items, actor=self.actor)
         ids = self._ids_by_digest(set(digests.values()))
@@ -182,6 +184,18 @@ class _Importer:
                     select(Document.id).where(Document.refi_guid == source.x.guid)) is None:
                 doc.refi_guid = source.x.guid
         self.s.flush()
+
+    def _turns(self, source: LoadedSource) -> list[Turn] | None:
+        """The speaker turns gripcode wrote in a note on the source, when it did and they fit its text."""
+        guid = turns_note_guid(source.x.guid)
+        if guid not in source.x.note_refs or guid not in self.notes_by_guid:
+            return None
+        found = parse_turns_note(self._note_text(self.notes_by_guid[guid]), source.text.text)
+        if isinstance(found, str):
+            self.report.warnings.append(f"{source.title}: speaker turns looked for in the text, not taken from "
+                                        f"the note {TURNS_NOTE_NAME!r}: {found}")
+            return None
+        return found
 
     def codings(self, sources: list[LoadedSource], code_ids: dict[str, int], version_id: int | None
                 ) -> list[tuple[XCoding, XSelection | None, int]]:
@@ -293,10 +307,14 @@ class _Importer:
         referenced |= {g for source in self.p.sources for g in source.note_refs}
         referenced |= {g for source in self.p.sources for sel in source.selections for g in sel.note_refs}
         referenced |= {g for c in all_codings for g in c.note_refs}
+        # Notes that carry a source's speaker turns are read with the source, not kept as memos.
+        turns_notes = {turns_note_guid(source.guid) for source in self.p.sources}
         fallback = 0
         for note in self.p.notes:
             if note.guid in coding_memos and note.guid not in target:
                 continue  # carried in its coding's memo field
+            if note.guid in turns_notes and note.name == TURNS_NOTE_NAME:
+                continue
             if self.s.scalar(select(Memo.id).where(Memo.refi_guid == note.guid)) is not None:
                 self.report.memos_present += 1
                 continue
