@@ -47,7 +47,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,25 +58,15 @@ from gripcode.export.formats import TABLE_FORMATS
 from gripcode.export.latex import LatexColumn, LatexRow, booktabs_table, latex_escape, latex_label
 from gripcode.export.markdown import markdown_escape_cell, markdown_table
 from gripcode.export.provenance import Provenance
+from gripcode.export.spreadsheet import neutralise_formula
 
 __all__ = ["TABLE_FORMATS", "neutralise_formula", "render_table", "write_table"]
 
 SEPARATOR = " / "
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _LONGTABLE_ROWS = 40
 _XLSX_MAX_WIDTH = 60
 _XLSX_MAX_CELL = 32767  # Excel refuses longer cell texts
 _LINE_BREAK_RE = re.compile(r"\r\n|[\n\r\v\f\x85\u2028\u2029]")
-_T = TypeVar("_T")
-
-
-def neutralise_formula(value: _T) -> _T | str:
-    """``value`` with a leading apostrophe if it is a string a spreadsheet would run as a formula."""
-    # Spreadsheets run a cell that starts with one of these as a formula (CSV injection); a leading
-    # apostrophe makes them show it as text. Only strings: a number such as -0.12 must stay a number.
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 # ------------------------------------------------------------------------------------------------ the grid
