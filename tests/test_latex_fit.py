@@ -153,10 +153,15 @@ def compile_fragments(folder: Path, fragments: dict[str, str]) -> str:
     (folder / "paper.tex").write_text(
         f"\\documentclass{{article}}\n\\usepackage{{{','.join(sorted(needed))}}}\n"
         f"\\begin{{document}}\n{body}\n\\end{{document}}\n", encoding="utf-8")
-    result = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "paper.tex"], cwd=folder,
-                            capture_output=True, text=True, timeout=300)
+    # Twice: a longtable settles its column widths over runs (the widest chunk wins on the second).
+    for _ in range(2):
+        result = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "paper.tex"],
+                                cwd=folder, capture_output=True, text=True, timeout=300)
+        if result.returncode:
+            break
     log = (folder / "paper.log").read_text(encoding="utf-8", errors="replace")
-    assert result.returncode == 0, "\n".join(line for line in log.splitlines() if line.startswith("!"))[:3000] or log[-3000:]
+    errors = "\n".join(line for line in log.splitlines() if line.startswith("!"))
+    assert result.returncode == 0, errors[:3000] or log[-3000:]
     return log
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 PORTRAIT_PT = 345.0  # \textwidth of article/report at 10pt, letter or A4 paper
 LANDSCAPE_PT = 550.0  # their \textheight: the line width of a rotated page
@@ -87,14 +88,22 @@ class FitColumn:
     texts: Sequence[str]
     paragraph: bool  # long text in a ragged-right paragraph column
 
+    # Measured once at 10pt: a layout is tried at several sizes, and widths scale with the size.
+    @cached_property
+    def _natural(self) -> float:
+        return max((text_width(line) for t in self.texts for line in t.split("\n")), default=0.0)
+
+    @cached_property
+    def _word(self) -> float:
+        return max((longest_word(t) for t in self.texts), default=0.0) if self.paragraph else self._natural
+
     def natural(self, scale: float) -> float:
-        return max((text_width(line, scale) for t in self.texts for line in t.split("\n")), default=0.0)
+        return self._natural * scale
 
     def minimum(self, scale: float) -> float:
         if not self.paragraph:
             return self.natural(scale)
-        word = max((longest_word(t, scale) for t in self.texts), default=0.0)
-        return min(self.natural(scale), max(word, MIN_PARAGRAPH_PT * scale))
+        return min(self._natural, max(self._word, MIN_PARAGRAPH_PT)) * scale
 
 
 @dataclass(frozen=True)
@@ -138,8 +147,9 @@ def _shares(columns: Sequence[FitColumn], chosen: Sequence[int], scale: float, n
     return {j: (w + pad) / line for j, w in widths.items()}
 
 
-def _pack(columns: Sequence[FitColumn], head: tuple[int, ...], units: Sequence[Sequence[int]],
-          fits: Callable[[Sequence[int]], bool]) -> list[list[int]]:
+def _pack(
+    head: tuple[int, ...], units: Sequence[Sequence[int]], fits: Callable[[Sequence[int]], bool]
+) -> list[list[int]]:
     """The units (columns that belong together) in as few parts as fit, the parts as even as possible."""
     greedy: list[list[Sequence[int]]] = [[]]
     for unit in units:
@@ -184,7 +194,7 @@ def choose_layout(
         # A group too wide for one page is split column by column like the rest.
         units += [group] if fits([*head, *group]) else [[j] for j in group]
     out = []
-    for part in _pack(columns, head, units, fits):
+    for part in _pack(head, units, fits):
         chosen = (*head, *part)
         shares = _shares(columns, chosen, scale, nominal, LANDSCAPE_PT, extra)
         if shares is None:  # one column wider than the page on its own: its paragraphs take what is left

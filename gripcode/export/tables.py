@@ -26,7 +26,9 @@ Formats:
   sheet ``provenance`` (field, value).
 - latex: a booktabs fragment for ``\\input``; a ``table`` float, or a ``longtable`` above 40 rows so
   long retrievals break across pages. Caption = caption (or ``provenance.what``) + ``provenance.short()``;
-  the full provenance and the packages needed are comment lines at the top.
+  the full provenance and the packages needed are comment lines at the top. A table wider than the page
+  is set smaller, on a landscape page, or split into several tables that repeat the row labels
+  (:mod:`gripcode.export.latex_fit` decides which).
 - markdown: a GitHub-flavoured table, then the provenance in italics, one fact per line.
 - html: a standalone HTML5 page with inline CSS and nothing loaded from the network.
 - json: ``{"provenance": {...}, "caption": ..., "columns": [...], "index_columns": k, "rows": [[...]]}``:
@@ -488,7 +490,7 @@ def _latex_part(
     if count > 1:
         title += f" (part {index} of {count})"
         label = label if index == 1 else f"{label}-part{index}"
-    note = ["Include it with \\input{...}; it is set for the text block of a 10pt article (345pt wide)"]
+    note = ["Include it with \\input{...}; it is set for the text block of a 10pt article (345pt wide)."]
     if layout.size or layout.landscape or count > 1:
         how = [f"in {layout.size}"] if layout.size else []
         how += ["on a landscape page"] if layout.landscape else []
