@@ -192,3 +192,14 @@ def test_every_table_compiles_without_an_overfull_box(tmp_path: Path) -> None:
     log = compile_fragments(tmp_path, fragments)
     too_wide = [float(x) for x in OVERFULL_RE.findall(log)]
     assert [x for x in too_wide if x > 1.0] == [], f"overfull boxes: {too_wide}"
+
+
+def test_the_comments_at_the_top_cover_every_part() -> None:
+    # The quote column and the Russian text are in the last part only; the first comment lines name both.
+    df = numbers(3, 12)
+    df["quote"] = ["Тарифы на экспорт выросли после того, как министерство ввело новые квоты."] * 3
+    tex = latex(df, "Mixed")
+    assert len(tables(tex)) > 1 and "array" in packages(tex)
+    head = tex.split("\\begin{sidewaystable}")[0]
+    assert "XeLaTeX" in head and tex.count("% Requires") == 1 and tex.count("XeLaTeX") == 1
+    assert r">{\raggedright" in tables(tex)[-1] and r">{\raggedright" not in tables(tex)[0]

@@ -507,8 +507,6 @@ def _latex_part(
         landscape=layout.landscape,
         comments=[*note, *prov.lines()] if index == 1 else [],
     )
-    if index > 1:  # the first part's comments name the packages and provenance for all of them
-        table = "\n".join(line for line in table.split("\n") if not line.startswith("% "))
     if upper:
         # booktabs_table writes one header row; the upper column levels go right under each \toprule
         # (twice in a longtable, whose header repeats on every page). Matching whole lines cannot hit a
@@ -522,6 +520,9 @@ def _latex_part(
     return table
 
 
+_REQUIRES_RE = re.compile(r"^% Requires in the preamble: \\usepackage\{([^}]*)\}$")
+
+
 def _render_latex(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
     layout = _latex_layout(grid, opts)
     k, parts = grid.k, []
@@ -529,7 +530,28 @@ def _render_latex(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
         data = [j - k for j in part.columns if j >= k] if k else list(part.columns)
         shares = {part.columns.index(j): share for j, share in part.shares.items()}
         parts.append(_latex_part(_subgrid(grid, data), prov, opts, shares, layout, (index, len(layout.parts))))
-    return "\n".join(parts).encode("utf-8")
+    if len(parts) == 1:
+        return parts[0].encode("utf-8")
+    # The comments go once, at the top, for all parts: one part may need a package (array, for a quote
+    # column) or an engine (non-Latin text) that the first does not.
+    packages: set[str] = set()
+    engine: list[str] = []
+    bodies = []
+    for text in parts:
+        lines = text.split("\n")
+        head = next(i for i, line in enumerate(lines) if not line.startswith("% "))
+        for line in lines[:head]:
+            match = _REQUIRES_RE.match(line)
+            if match:
+                packages.update(match.group(1).split(","))
+            elif "XeLaTeX" in line and line not in engine:
+                engine.append(line)
+        bodies.append(lines[head:])
+    first = parts[0].split("\n")
+    comments = [line for line in first[: len(first) - len(bodies[0])] if not _REQUIRES_RE.match(line)]
+    comments = [f"% Requires in the preamble: \\usepackage{{{','.join(sorted(packages))}}}", *engine,
+                *(line for line in comments if line not in engine)]
+    return "\n".join([*comments, *("\n".join(body) for body in bodies)]).encode("utf-8")
 
 
 # ------------------------------------------------------------------------------------------------ Excel
