@@ -212,3 +212,34 @@ def booktabs_table(
     head = preamble_comments(required_packages(columns, long=long, landscape=landscape), text)
     head.extend(f"% {line}" for comment in comments for line in comment.splitlines())
     return "\n".join([*head, text]) + "\n"
+
+
+_REQUIRES_RE = re.compile(r"^% Requires in the preamble: \\usepackage\{([^}]*)\}$")
+
+
+def join_fragments(fragments: Sequence[str]) -> str:
+    """Several tables (the parts of a split one) as one fragment, with one set of comments at the top.
+
+    The package line names what any part needs (one part may have a quote column that needs ``array``),
+    the engine note appears if any part has non-Latin text, and the first part's other comments follow.
+    """
+    if len(fragments) == 1:
+        return fragments[0]
+    packages: set[str] = set()
+    engine: list[str] = []
+    others: list[str] = []
+    bodies: list[str] = []
+    for number, text in enumerate(fragments):
+        lines = text.split("\n")
+        head = next((i for i, line in enumerate(lines) if not line.startswith("% ")), len(lines))
+        for line in lines[:head]:
+            match = _REQUIRES_RE.match(line)
+            if match:
+                packages.update(match.group(1).split(","))
+            elif "XeLaTeX" in line:
+                engine += [] if line in engine else [line]
+            elif number == 0:
+                others.append(line)
+        bodies.append("\n".join(lines[head:]))
+    requires = f"% Requires in the preamble: \\usepackage{{{','.join(sorted(packages))}}}"
+    return "\n".join([requires, *engine, *others, *bodies])

@@ -57,7 +57,7 @@ import pandas as pd
 from gripcode.errors import AnalysisError
 from gripcode.export.files import write_output
 from gripcode.export.formats import TABLE_FORMATS
-from gripcode.export.latex import LatexColumn, LatexRow, booktabs_table, latex_escape, latex_label
+from gripcode.export.latex import LatexColumn, LatexRow, booktabs_table, join_fragments, latex_escape, latex_label
 from gripcode.export.latex_fit import TABCOLSEP_PT, FitColumn, Layout, choose_layout, text_width
 from gripcode.export.markdown import markdown_escape_cell, markdown_table
 from gripcode.export.provenance import Provenance
@@ -520,9 +520,6 @@ def _latex_part(
     return table
 
 
-_REQUIRES_RE = re.compile(r"^% Requires in the preamble: \\usepackage\{([^}]*)\}$")
-
-
 def _render_latex(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
     layout = _latex_layout(grid, opts)
     k, parts = grid.k, []
@@ -530,28 +527,7 @@ def _render_latex(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
         data = [j - k for j in part.columns if j >= k] if k else list(part.columns)
         shares = {part.columns.index(j): share for j, share in part.shares.items()}
         parts.append(_latex_part(_subgrid(grid, data), prov, opts, shares, layout, (index, len(layout.parts))))
-    if len(parts) == 1:
-        return parts[0].encode("utf-8")
-    # The comments go once, at the top, for all parts: one part may need a package (array, for a quote
-    # column) or an engine (non-Latin text) that the first does not.
-    packages: set[str] = set()
-    engine: list[str] = []
-    bodies = []
-    for text in parts:
-        lines = text.split("\n")
-        head = next(i for i, line in enumerate(lines) if not line.startswith("% "))
-        for line in lines[:head]:
-            match = _REQUIRES_RE.match(line)
-            if match:
-                packages.update(match.group(1).split(","))
-            elif "XeLaTeX" in line and line not in engine:
-                engine.append(line)
-        bodies.append(lines[head:])
-    first = parts[0].split("\n")
-    comments = [line for line in first[: len(first) - len(bodies[0])] if not _REQUIRES_RE.match(line)]
-    comments = [f"% Requires in the preamble: \\usepackage{{{','.join(sorted(packages))}}}", *engine,
-                *(line for line in comments if line not in engine)]
-    return "\n".join([*comments, *("\n".join(body) for body in bodies)]).encode("utf-8")
+    return join_fragments(parts).encode("utf-8")
 
 
 # ------------------------------------------------------------------------------------------------ Excel
