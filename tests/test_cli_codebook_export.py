@@ -75,3 +75,25 @@ def test_export_of_docx_without_output_is_a_clear_error(grip: Gripcode) -> None:
     result = grip("codebook", "export", STUDY, "--format", "docx")
     assert result.exit_code == 1
     assert result.output == "Error: docx is a binary format and cannot be printed: give a file, -o FILE.docx\n"
+
+
+def test_qdc_round_trip_through_the_installed_program_keeps_an_example_with_a_bare_dash_line(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    gripcode = Path(sys.executable).parent / "gripcode"
+    source = tmp_path / "cb.yaml"
+    source.write_text(
+        "codebook: measures\ncodes:\n  - id: tariffs\n    name: Tariffs\n    examples:\n"
+        '      positive: ["Measures:\\n-", "Second example"]\n',
+        encoding="utf-8",
+    )
+    qdc, back = tmp_path / "cb.qdc", tmp_path / "back.yaml"
+    for args in (["codebook", "export", str(source), "--format", "qdc", "-o", str(qdc)],
+                 ["codebook", "import-qdc", str(qdc), "-o", str(back), "--name", "measures"]):
+        result = subprocess.run([str(gripcode), *args], capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+    examples = load_codebook(back).codes[0].examples.positive
+    assert [e.text for e in examples] == ["Measures:\n-", "Second example"]

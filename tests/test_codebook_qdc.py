@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gripcode.codebook.loader import codebook_to_yaml, load_codebook, parse_codebook
@@ -221,7 +221,7 @@ def test_small_codebook_round_trip_restores_retired_renamed_and_exact_text(small
 
 
 _TEXT = st.text(
-    st.characters(exclude_categories=("Cs", "Cc"), exclude_characters=":") | st.sampled_from("\n\r\t -[]*"),
+    st.characters(exclude_categories=("Cs", "Cc"), exclude_characters=":\ufffe\uffff") | st.sampled_from("\n\r\t -[]*"),
     max_size=40,
 )
 _NAME = _TEXT.filter(lambda s: s.strip() != "")
@@ -255,6 +255,16 @@ def _codebooks(draw: st.DrawFn) -> Codebook:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(_codebooks())
+# Found by this test: an example with a line that is just "*" (or "-") came back as two examples.
+@example(
+    Codebook(
+        codebook="prop",
+        codes=[
+            Code(id="c0", name="0", examples=Examples(negative=[Example(text="0\n*")]),
+                 children=[Code(id="c10", name="0")])
+        ],
+    )
+)
 def test_any_codebook_text_survives_the_round_trip(cb: Codebook) -> None:
     back = codebook_from_qdc(codebook_to_qdc(cb), name="prop")
     assert tree(back) == tree(cb)
@@ -270,6 +280,22 @@ def test_any_codebook_text_survives_the_round_trip(cb: Codebook) -> None:
         assert after.examples.negative == [Example(text=lf(e.text), lang=e.lang) for e in before.examples.negative]
         assert after.retired == before.retired
         assert after.color == hex_colour(before.color)
+
+
+@pytest.mark.parametrize(
+    "text", ["Measures:\n-", "a\n-", "a\n*", "a\n\u2022", "a\n  -", "-", "a\n-\nb", "Measures:\n- tariffs"]
+)
+def test_an_example_with_a_line_that_is_just_a_bullet_comes_back_as_one_example(text: str) -> None:
+    code = Code(id="c0", name="n", examples=Examples(positive=[Example(text=text)], negative=[Example(text=text)]))
+    back = codebook_from_qdc(codebook_to_qdc(Codebook(codebook="p", codes=[code])), name="p")
+    assert back.codes[0].examples.positive == [Example(text=text)]
+    assert back.codes[0].examples.negative == [Example(text=text)]
+
+
+def test_a_bare_bullet_whose_space_was_trimmed_still_starts_an_example() -> None:
+    # Other programs trim trailing spaces, so an empty first line written as "- " can arrive as "-".
+    parsed = parse_description("Examples:\n-\n  first line was empty\n- second")
+    assert [e.text for e in parsed.positive] == ["first line was empty", "second"]
 
 
 # ------------------------------------------------------------------------------------- other tools' files

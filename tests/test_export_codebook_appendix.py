@@ -228,7 +228,7 @@ def test_latex_escape_every_special_character() -> None:
     escaped = latex_escape(SPECIALS)
     assert escaped == r"\& \% \$ \# \_ \{ \} \textasciitilde{} \textasciicircum{} \textbackslash{}"
     assert latex_escape('a < b > c | "d"') == (
-        r"a \textless{} b \textgreater{} c \textbar{} \textquotedbl{}d\textquotedbl{}"
+        r"a \textless{} b \textgreater{} c \textbar{} \texttt{\char34}d\texttt{\char34}"
     )
     assert latex_escape("one\n\n  two\r\nthree ") == r"one\newline two\newline three"
     assert latex_escape("one\ntwo", newline=" ") == "one two"

@@ -310,7 +310,10 @@ def test_latex_is_a_booktabs_float_with_caption_label_and_provenance(
     plain: pd.DataFrame, prov: Provenance
 ) -> None:
     tex = _text(plain, "latex", prov, caption="Agreement per code", label="tab:agreement")
-    assert tex.startswith("% Requires in the preamble: \\usepackage{booktabs}")
+    # graphicx for the \resizebox that shrinks the table only should a page be narrower than it.
+    assert tex.startswith("% Requires in the preamble: \\usepackage{booktabs,graphicx}")
+    assert r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%" in tex
+    assert "small" not in tex and "landscape" not in tex and "sideways" not in tex  # it fits as it is
     assert "% Codebook: grip-arm, version 3, hash 854a80f9d578" in tex
     for command in (r"\begin{table}", r"\toprule", r"\midrule", r"\bottomrule", r"\end{table}"):
         assert tex.count(command) == 1

@@ -6,11 +6,14 @@ import csv
 import datetime as dt
 import io
 import json
-from pathlib import Path
+import numbers
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+from gripcode.export.spreadsheet import neutralise_formula
 
 F = TypeVar("F", bound=Callable[..., Any])
 LIST_FORMATS = ("table", "json", "csv")
@@ -43,6 +46,14 @@ def _cell(value: Any) -> str:
     return str(_plain(value))
 
 
+def _csv_cell(value: Any) -> Any:
+    # Numbers are written as numbers (a negative score stays a number); every other cell goes through the
+    # exports' formula guard, so a title such as =HYPERLINK(...) cannot run when the CSV is opened.
+    if isinstance(value, numbers.Number) and not isinstance(value, bool):
+        return _cell(value)
+    return neutralise_formula(_cell(value))
+
+
 def render_table(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     cells = [[_cell(row.get(c)).replace("\n", " ") for c in columns] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
@@ -64,7 +75,7 @@ def emit_rows(rows: Sequence[dict[str, Any]], columns: Sequence[str], fmt: str, 
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(columns)
-        writer.writerows([[_cell(r.get(c)) for c in columns] for r in rows])
+        writer.writerows([[_csv_cell(r.get(c)) for c in columns] for r in rows])
         click.echo(buf.getvalue(), nl=False)
     elif not rows and empty:
         click.echo(empty)

@@ -202,7 +202,9 @@ def _examples(lines: list[str]) -> list[Example]:
     items: list[list[str]] = []
     open_item = False
     for line in lines:
-        if line.startswith(_BULLETS) or line.strip() in ("-", "*", "\u2022"):
+        # A bullet starts the line. An indented "-" is a line of the example above (an example may
+        # well contain a line that is just "-"); a bare one whose space was trimmed starts an empty item.
+        if line.startswith(_BULLETS) or line.rstrip() in ("-", "*", "\u2022"):
             items.append([line[2:]])
             open_item = True
         elif open_item and line.startswith("  "):

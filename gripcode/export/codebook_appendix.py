@@ -53,7 +53,7 @@ from gripcode.errors import CodebookError
 from gripcode.export.files import write_output
 from gripcode.export.latex import LatexColumn, LatexRow, booktabs_table, latex_escape, latex_label
 from gripcode.export.markdown import markdown_escape_cell, markdown_table
-from gripcode.export.tables import neutralise_formula
+from gripcode.export.spreadsheet import neutralise_formula
 
 FORMATS = ("markdown", "latex", "csv", "docx")
 HEADERS = ("Code", "Definition", "Inclusion", "Exclusion", "Example")

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 # <, > and | are not special to TeX, but in the default OT1 font encoding they print as other glyphs
 # (¡, ¿, —), so they are written as text commands that work in every encoding; " is an active
-# shorthand character under several babel languages (German, Dutch, ...).
+# shorthand character under several babel languages (German, Dutch, ...), and \textquotedbl exists only in
+# T1 (pdfLaTeX's default OT1 stops with an error), so it is the straight quote of the typewriter font, which
+# has one at code 34 in OT1 and T1 alike.
 _SPECIALS = {
     "\\": r"\textbackslash{}",
     "{": r"\{",
@@ -29,7 +31,7 @@ _SPECIALS = {
     "<": r"\textless{}",
     ">": r"\textgreater{}",
     "|": r"\textbar{}",
-    '"': r"\textquotedbl{}",
+    '"': r"\texttt{\char34}",
 }
 _SPECIAL_RE = re.compile("[" + re.escape("".join(_SPECIALS)) + "]")
 _LINE_BREAK_RE = re.compile(r"\r\n|[\n\r\v\f\x85\u2028\u2029]")
@@ -94,12 +96,18 @@ class LatexRow:
     space_before: bool = False
 
 
-def required_packages(columns: Sequence[LatexColumn], *, long: bool) -> list[str]:
+def required_packages(columns: Sequence[LatexColumn], *, long: bool, landscape: bool = False) -> list[str]:
     packages = ["booktabs"]
     if any(column.width is not None for column in columns):
         packages.append("array")
     if long:
         packages.append("longtable")
+        if landscape:
+            packages.append("pdflscape")  # rotates the pages a long table runs over
+    else:
+        packages.append("graphicx")  # \resizebox, should the table still be wider than the line
+        if landscape:
+            packages.append("rotating")  # sidewaystable
     return sorted(packages)
 
 
@@ -132,6 +140,8 @@ def booktabs_table(
     short_caption: str | None = None,
     long: bool = False,
     font: str = "",
+    size: str = "",
+    landscape: bool = False,
     comments: Sequence[str] = (),
 ) -> str:
     """A booktabs table (\\toprule, \\midrule, \\bottomrule) ready for ``\\input``.
@@ -139,8 +149,11 @@ def booktabs_table(
     ``long=True`` gives a ``longtable`` that breaks across pages and repeats its header with a
     "(continued)" caption; otherwise a ``table`` float with a ``tabular``. ``caption`` and
     ``short_caption`` (the List of Tables entry) are LaTeX. ``font`` (e.g. ``\\footnotesize``) applies to
-    the paragraph columns only, so the caption keeps the document's size. ``comments`` are written as
-    ``%`` lines after the package note.
+    the paragraph columns only, so the caption keeps the document's size; ``size`` (the same kind of
+    command) applies to the whole table body. ``landscape=True`` sets the table on a rotated page
+    (``sidewaystable``; a long table in pdflscape's ``landscape``). A float's tabular is scaled down to
+    ``\\linewidth`` should it still be wider (never up). ``comments`` are written as ``%`` lines after the
+    package note.
     """
     ncols = len(columns)
     spec = "".join(column.spec(font) for column in columns)
@@ -154,6 +167,8 @@ def booktabs_table(
 
     if long:
         lines = [
+            *([r"\begin{landscape}"] if landscape else []),
+            *([r"\begingroup" + size] if size else []),
             f"\\begin{{longtable}}{{{spec}}}",
             f"\\caption{short}{{{caption}}}\\label{{{label}}}\\\\",
             r"\toprule",
@@ -172,22 +187,59 @@ def booktabs_table(
             r"\endlastfoot",
             *body,
             r"\end{longtable}",
+            *([r"\endgroup"] if size else []),
+            *([r"\end{landscape}"] if landscape else []),
         ]
     else:
+        env = "sidewaystable" if landscape else "table"
         lines = [
-            r"\begin{table}[htbp]",
+            f"\\begin{{{env}}}" + ("" if landscape else "[htbp]"),
             r"\centering",
             f"\\caption{short}{{{caption}}}\\label{{{label}}}",
+            *([size] if size else []),
+            # Shrinks the table to the line only if it is wider (a narrower page, a two-column journal).
+            r"\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}{!}{%",
             f"\\begin{{tabular}}{{{spec}}}",
             r"\toprule",
             header,
             r"\midrule",
             *body,
             r"\bottomrule",
-            r"\end{tabular}",
-            r"\end{table}",
+            r"\end{tabular}}",
+            f"\\end{{{env}}}",
         ]
     text = "\n".join(lines)
-    head = preamble_comments(required_packages(columns, long=long), text)
+    head = preamble_comments(required_packages(columns, long=long, landscape=landscape), text)
     head.extend(f"% {line}" for comment in comments for line in comment.splitlines())
     return "\n".join([*head, text]) + "\n"
+
+
+_REQUIRES_RE = re.compile(r"^% Requires in the preamble: \\usepackage\{([^}]*)\}$")
+
+
+def join_fragments(fragments: Sequence[str]) -> str:
+    """Several tables (the parts of a split one) as one fragment, with one set of comments at the top.
+
+    The package line names what any part needs (one part may have a quote column that needs ``array``),
+    the engine note appears if any part has non-Latin text, and the first part's other comments follow.
+    """
+    if len(fragments) == 1:
+        return fragments[0]
+    packages: set[str] = set()
+    engine: list[str] = []
+    others: list[str] = []
+    bodies: list[str] = []
+    for number, text in enumerate(fragments):
+        lines = text.split("\n")
+        head = next((i for i, line in enumerate(lines) if not line.startswith("% ")), len(lines))
+        for line in lines[:head]:
+            match = _REQUIRES_RE.match(line)
+            if match:
+                packages.update(match.group(1).split(","))
+            elif "XeLaTeX" in line:
+                engine += [] if line in engine else [line]
+            elif number == 0:
+                others.append(line)
+        bodies.append("\n".join(lines[head:]))
+    requires = f"% Requires in the preamble: \\usepackage{{{','.join(sorted(packages))}}}"
+    return "\n".join([requires, *engine, *others, *bodies])

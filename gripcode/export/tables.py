@@ -26,7 +26,9 @@ Formats:
   sheet ``provenance`` (field, value).
 - latex: a booktabs fragment for ``\\input``; a ``table`` float, or a ``longtable`` above 40 rows so
   long retrievals break across pages. Caption = caption (or ``provenance.what``) + ``provenance.short()``;
-  the full provenance and the packages needed are comment lines at the top.
+  the full provenance and the packages needed are comment lines at the top. A table wider than the page
+  is set smaller, on a landscape page, or split into several tables that repeat the row labels
+  (:mod:`gripcode.export.latex_fit` decides which).
 - markdown: a GitHub-flavoured table, then the provenance in italics, one fact per line.
 - html: a standalone HTML5 page with inline CSS and nothing loaded from the network.
 - json: ``{"provenance": {...}, "caption": ..., "columns": [...], "index_columns": k, "rows": [[...]]}``:
@@ -47,7 +49,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -55,28 +57,19 @@ import pandas as pd
 from gripcode.errors import AnalysisError
 from gripcode.export.files import write_output
 from gripcode.export.formats import TABLE_FORMATS
-from gripcode.export.latex import LatexColumn, LatexRow, booktabs_table, latex_escape, latex_label
+from gripcode.export.latex import LatexColumn, LatexRow, booktabs_table, join_fragments, latex_escape, latex_label
+from gripcode.export.latex_fit import TABCOLSEP_PT, FitColumn, Layout, choose_layout, text_width
 from gripcode.export.markdown import markdown_escape_cell, markdown_table
 from gripcode.export.provenance import Provenance
+from gripcode.export.spreadsheet import neutralise_formula
 
 __all__ = ["TABLE_FORMATS", "neutralise_formula", "render_table", "write_table"]
 
 SEPARATOR = " / "
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _LONGTABLE_ROWS = 40
 _XLSX_MAX_WIDTH = 60
 _XLSX_MAX_CELL = 32767  # Excel refuses longer cell texts
 _LINE_BREAK_RE = re.compile(r"\r\n|[\n\r\v\f\x85\u2028\u2029]")
-_T = TypeVar("_T")
-
-
-def neutralise_formula(value: _T) -> _T | str:
-    """``value`` with a leading apostrophe if it is a string a spreadsheet would run as a formula."""
-    # Spreadsheets run a cell that starts with one of these as a formula (CSV injection); a leading
-    # apostrophe makes them show it as text. Only strings: a number such as -0.12 must stay a number.
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 # ------------------------------------------------------------------------------------------------ the grid
@@ -425,7 +418,20 @@ def _latex_cell(value: Any, digits: int) -> str:
     return latex_escape(_display(value, digits))
 
 
-def _render_latex(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
+def _subgrid(grid: _Grid, data_columns: Sequence[int]) -> _Grid:
+    """``grid`` with only these data columns (the row labels stay)."""
+    return _Grid(
+        index_names=grid.index_names,
+        column_names=grid.column_names,
+        column_keys=[grid.column_keys[j] for j in data_columns],
+        row_keys=grid.row_keys,
+        values=[[row[j] for j in data_columns] for row in grid.values],
+        numeric=[grid.numeric[j] for j in data_columns],
+    )
+
+
+def _latex_layout(grid: _Grid, opts: _Options) -> Layout:
+    """The layout in which the table fits the page (see :mod:`gripcode.export.latex_fit`)."""
     k, header = grid.k, _header_rows(grid)
     texts = [[_display(v, opts.digits) for v in row] for row in grid.rows()]
     numeric = [False] * k + grid.numeric
@@ -433,10 +439,30 @@ def _render_latex(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
     long = [
         not numeric[j] and max((len(row[j]) for row in texts), default=0) > 40 for j in range(len(numeric))
     ]
-    share = max(0.25, 1.0 - 0.12 * long.count(False)) / max(1, long.count(True))
+    fit = [
+        FitColumn([header[-1][j], *(row[j] for row in texts)], paragraph=long[j]) for j in range(len(numeric))
+    ]
+    # A label spanning several columns (an upper header level) needs them to be as wide as it is together.
+    spans, extra = _spans(grid), [0.0] * len(numeric)
+    for level, level_spans in enumerate(spans):
+        for a, b in level_spans:
+            need = (text_width(header[level][a]) - 2 * TABCOLSEP_PT * (b - a - 1)) / (b - a)
+            for j in range(a, b):
+                extra[j] = max(extra[j], need)
+    labels = k or 1  # without row labels, the first column names the rows, so a split table repeats it
+    # A split keeps the columns under one spanning label (a case's measures) together.
+    groups = [list(range(max(a, labels), b)) for a, b in spans[-1]] if spans else []
+    return choose_layout(fit, labels=labels, extra=extra, groups=[g for g in groups if g] or None)
+
+
+def _latex_part(
+    grid: _Grid, prov: Provenance, opts: _Options, shares: dict[int, float], layout: Layout, part: tuple[int, int]
+) -> str:
+    k, header = grid.k, _header_rows(grid)
+    numeric = [False] * k + grid.numeric
     columns = [
-        LatexColumn(text, width=share if is_long else None, align="r" if is_num else "l")
-        for text, is_long, is_num in zip(header[-1], long, numeric, strict=True)
+        LatexColumn(text, width=shares.get(j), align="r" if is_num else "l")
+        for j, (text, is_num) in enumerate(zip(header[-1], numeric, strict=True))
     ]
     sparse = _sparse_keys(grid.row_keys)
     rows = [
@@ -458,16 +484,28 @@ def _render_latex(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
         if cells and cells[0].startswith("["):
             cells[0] = "{}" + cells[0]
         upper += [" & ".join(cells) + r" \\", *([" ".join(rules)] if rules else [])]
-    title = opts.caption or prov.what
-    caption = f"{title.rstrip().rstrip('.')}. {prov.short()}"
+    index, count = part
+    title = (opts.caption or prov.what).rstrip().rstrip(".")
+    label = latex_label(opts.label) if opts.label else latex_label("tab", title)
+    if count > 1:
+        title += f" (part {index} of {count})"
+        label = label if index == 1 else f"{label}-part{index}"
+    note = ["Include it with \\input{...}; it is set for the text block of a 10pt article (345pt wide)."]
+    if layout.size or layout.landscape or count > 1:
+        how = [f"in {layout.size}"] if layout.size else []
+        how += ["on a landscape page"] if layout.landscape else []
+        how += [f"split into {count} tables that repeat the row labels"] if count > 1 else []
+        note.append("To fit the page it is set " + ", ".join(how) + ".")
     table = booktabs_table(
         columns,
         rows,
-        caption=latex_escape(caption, newline=" "),
+        caption=latex_escape(f"{title}. {prov.short()}", newline=" "),
         short_caption=latex_escape(title, newline=" "),
-        label=latex_label(opts.label) if opts.label else latex_label("tab", title),
+        label=label,
         long=len(rows) > _LONGTABLE_ROWS,
-        comments=prov.lines(),
+        size=layout.setup(),
+        landscape=layout.landscape,
+        comments=[*note, *prov.lines()] if index == 1 else [],
     )
     if upper:
         # booktabs_table writes one header row; the upper column levels go right under each \toprule
@@ -479,7 +517,17 @@ def _render_latex(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
             if line == r"\toprule":
                 lines += upper
         table = "\n".join(lines)
-    return table.encode("utf-8")
+    return table
+
+
+def _render_latex(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
+    layout = _latex_layout(grid, opts)
+    k, parts = grid.k, []
+    for index, part in enumerate(layout.parts, start=1):
+        data = [j - k for j in part.columns if j >= k] if k else list(part.columns)
+        shares = {part.columns.index(j): share for j, share in part.shares.items()}
+        parts.append(_latex_part(_subgrid(grid, data), prov, opts, shares, layout, (index, len(layout.parts))))
+    return join_fragments(parts).encode("utf-8")
 
 
 # ------------------------------------------------------------------------------------------------ Excel
