@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from gripcode.corpus.decode import decode_bytes
 from gripcode.corpus.normalize import count_words, text_sha256
 from gripcode.corpus.parsed import ParsedDocument, Turn
-from gripcode.corpus.readers import CsvOptions, read_file
+from gripcode.corpus.readers import CsvOptions, ReadLimits, read_file
 from gripcode.corpus.segment import segment_texts, start_worker
 from gripcode.db.audit import record_event
 from gripcode.db.bulk import insert_rows
@@ -63,6 +63,8 @@ class ImportItem:
 class ImportReport:
     imported: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    # Files that were UTF-8 but for a few invalid bytes, replaced by U+FFFD (gripcode.corpus.decode).
+    replaced: list[dict[str, Any]] = field(default_factory=list)
     words: int = 0
     units: int = 0
 
@@ -141,10 +143,14 @@ def _resolve(parsed: ParsedDocument, opts: ImportOptions, multi_row: bool) -> di
     }
 
 
-def _parsed_stream(items: Iterable[ImportItem], encoding: str | None,
-                   csv_options: CsvOptions | None) -> Iterator[tuple[ParsedDocument, dict[str, Any]]]:
+def _parsed_stream(items: Iterable[ImportItem], encoding: str | None, csv_options: CsvOptions | None,
+                   limits: ReadLimits | None, report: ImportReport) -> Iterator[tuple[ParsedDocument, dict[str, Any]]]:
     for item in items:
-        docs = read_file(item.path, encoding=encoding, csv_options=csv_options)
+        docs = read_file(item.path, encoding=encoding, csv_options=csv_options, limits=limits)
+        if docs and docs[0].replaced is not None:
+            replaced = docs[0].replaced
+            report.replaced.append({"file": item.path.name, "invalid_bytes": replaced.count,
+                                    "offsets": list(replaced.offsets), "message": replaced.describe()})
         for parsed in docs:
             yield parsed, _resolve(parsed, item.options, multi_row=len(docs) > 1)
 
@@ -299,7 +305,9 @@ def default_jobs(n_items: int) -> int:
 
 def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, encoding: str | None = None,
                  csv_options: CsvOptions | None = None, create_cases: bool = False,
-                 batch_size: int = 128, jobs: int | None = None) -> ImportReport:
+                 batch_size: int = 128, jobs: int | None = None, limits: ReadLimits | None = None) -> ImportReport:
+    """Import ``items`` within the caller's transaction; a file refused by its reader (``limits``: how large
+    a document may be) raises, and the caller's rollback leaves nothing of the import."""
     items = list(items)
     jobs = default_jobs(len(items)) if jobs is None else max(0, jobs)
     segment = _Segmenter(jobs)
@@ -312,7 +320,7 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
         # are inserted in batch order, so ids come out as if all ran in sequence.
         in_flight: deque[_Written] = deque()
         chars = 0
-        for batch in _batches(_parsed_stream(items, encoding, csv_options), batch_size):
+        for batch in _batches(_parsed_stream(items, encoding, csv_options, limits, report), batch_size):
             written = _write_documents(session, batch, cases, seen, report, segment)
             if written is None:
                 continue
