@@ -173,7 +173,8 @@ def _sentence_spans(nlp: Language, texts: list[str], gaps: list[list[tuple[int, 
     Texts longer than ``piece_chars`` (default ``PIECE_CHARS``) go through spaCy piece by piece; the others in
     batches of about ``_BATCH_CHARS`` characters.
     """
-    piece_chars = piece_chars or PIECE_CHARS
+    # Never more than the pipeline accepts (spaCy's E088), whatever its max_length was set to.
+    piece_chars = min(piece_chars or PIECE_CHARS, nlp.max_length)
     result: list[array[int]] = [array("q")] * len(texts)
     batch: list[int] = []
     batch_chars = 0

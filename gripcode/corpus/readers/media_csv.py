@@ -38,8 +38,8 @@ def read_media_csv(
 ) -> list[ParsedDocument]:
     """One document per non-empty data row, named ``<file>#row<N>`` with N counted from 1.
 
-    The file is at most the document limit, and so is each field (a press article can be longer than the
-    csv module's default of 128 KiB): the limit set here is the reader's, whatever it was before.
+    The file is at most the document limit, and so is each field: a press article can be longer than the
+    csv module's default of 128 KiB, and no field can be longer than the file the limit admits.
     """
     options = options or CsvOptions()
     limits = limits or ReadLimits()
@@ -52,8 +52,6 @@ def read_media_csv(
     try:
         rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
     except csv.Error as exc:
-        if "field larger than field limit" in str(exc):
-            raise limits.too_large(f"{name}, line {reader.line_num}:", "a field is longer than the limit") from None
         raise DocumentImportError(f"{name}, line {reader.line_num}: not a valid CSV file ({exc}).") from exc
     if not rows:
         raise DocumentImportError(f"{name} is empty; a header row and one row per media item are needed.")
