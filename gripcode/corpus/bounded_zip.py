@@ -30,12 +30,15 @@ class ZipLimits:
 
 
 def size_text(n: int) -> str:
-    return f"{n / _MIB:.1f} MiB" if n >= _MIB else f"{n} bytes"
+    """A size as people read it, in the MB (1,000,000 bytes) that ``gripcode import --max-size`` takes."""
+    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
 
 
 def check_declared(infos: list[zipfile.ZipInfo], limits: ZipLimits, where: str,
-                   error: type[GripcodeError]) -> None:
-    """Refuse, before decompressing anything, an archive whose declared sizes break ``limits``."""
+                   error: type[GripcodeError], hint: str = "") -> None:
+    """Refuse, before decompressing anything, an archive whose declared sizes break ``limits``; ``hint`` (how
+    to raise the limits) ends the messages about sizes."""
+    hint = f"; {hint}" if hint else ""
     if len(infos) > limits.max_members:
         raise error(f"{where} holds {len(infos)} files; refused above {limits.max_members}")
     total = 0
@@ -46,7 +49,7 @@ def check_declared(infos: list[zipfile.ZipInfo], limits: ZipLimits, where: str,
             raise error(f"{where}: the member {info.filename!r} is encrypted; save it without a password")
         if info.file_size > limits.max_member_bytes:
             raise error(f"{where}: the member {info.filename!r} unpacks to {size_text(info.file_size)}; "
-                        f"refused above {size_text(limits.max_member_bytes)}")
+                        f"refused above {size_text(limits.max_member_bytes)}{hint}")
         if (info.file_size > limits.ratio_exempt_bytes
                 and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
             ratio = info.file_size // max(info.compress_size, 1)
@@ -54,13 +57,14 @@ def check_declared(infos: list[zipfile.ZipInfo], limits: ZipLimits, where: str,
                         f"from {size_text(info.compress_size)} ({ratio} times): refused as a likely zip bomb")
         total += info.file_size
         if total > limits.max_total_bytes:
-            raise error(f"{where} unpacks to more than {size_text(limits.max_total_bytes)}; refused")
+            raise error(f"{where} unpacks to more than {size_text(limits.max_total_bytes)}; refused{hint}")
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimits, where: str,
-                error: type[GripcodeError], already_read: int = 0) -> bytes:
+                error: type[GripcodeError], already_read: int = 0, hint: str = "") -> bytes:
     """The bytes of ``info``, never more than it declares, ``limits`` allow per member, or the total allows
     after ``already_read`` bytes of other members."""
+    hint = f"; {hint}" if hint else ""
     limit = min(info.file_size, limits.max_member_bytes)
     out = bytearray()
     try:
@@ -74,7 +78,8 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimi
                     raise error(f"{where}: the member {info.filename!r} unpacks to more than the "
                                 f"{size_text(limit)} it declares: refused as a likely zip bomb")
                 if already_read + len(out) > limits.max_total_bytes:
-                    raise error(f"{where} unpacks to more than {size_text(limits.max_total_bytes)}; refused")
+                    raise error(f"{where} unpacks to more than {size_text(limits.max_total_bytes)}; "
+                                f"refused{hint}")
     except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
         # A CRC error is what a member that lies about its size ends in, too.
         raise error(f"{where}: the member {info.filename!r} cannot be unpacked: {exc}") from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from gripcode.corpus.bounded_zip import ZipLimits
+from gripcode.corpus.bounded_zip import ZipLimits, size_text
 from gripcode.errors import DocumentImportError
 
 MB = 1_000_000
@@ -41,17 +41,13 @@ class ReadLimits:
     def too_large(self, name: str, what: str) -> DocumentImportError:
         """The error for a file whose ``what`` ("is 612.0 MB") passes the limit."""
         return DocumentImportError(
-            f"{name} {what}; documents above {_mb(self.max_bytes)} are refused so that an import stays within "
+            f"{name} {what}; documents above {size_text(self.max_bytes)} are refused so that an import stays within "
             f"memory. Split the file, or {HOW_TO_RAISE}.")
 
     def zip_limits(self) -> ZipLimits:
         """A .docx: its unpacked parts (XML, images) may together reach the document limit."""
         return ZipLimits(max_members=self.max_docx_members, max_member_bytes=self.max_bytes,
                          max_total_bytes=self.max_bytes)
-
-
-def _mb(n: int) -> str:
-    return f"{n / MB:,.1f} MB" if n >= MB / 10 else f"{n:,} bytes"
 
 
 def check_file_size(path: Path, limits: ReadLimits) -> None:
@@ -61,7 +57,7 @@ def check_file_size(path: Path, limits: ReadLimits) -> None:
     except OSError as exc:
         raise DocumentImportError(f"Cannot read {path}: {exc.strerror or exc}") from exc
     if size > limits.max_bytes:
-        raise limits.too_large(path.name, f"is {_mb(size)}")
+        raise limits.too_large(path.name, f"is {size_text(size)}")
 
 
 def read_bytes(path: Path, limits: ReadLimits | None = None) -> bytes:
@@ -75,7 +71,7 @@ def read_bytes(path: Path, limits: ReadLimits | None = None) -> bytes:
     except OSError as exc:
         raise DocumentImportError(f"Cannot read {path}: {exc.strerror or exc}") from exc
     if len(data) > limits.max_bytes:
-        raise limits.too_large(path.name, f"is more than {_mb(limits.max_bytes)}")
+        raise limits.too_large(path.name, f"is more than {size_text(limits.max_bytes)}")
     return data
 
 

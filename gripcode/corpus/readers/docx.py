@@ -72,15 +72,11 @@ def _check_parts(path: Path, limits: ReadLimits) -> None:
         return  # not a zip at all: python-docx gives the reader's usual message for a damaged file
     with archive:
         infos = archive.infolist()
-        try:
-            check_declared(infos, zip_limits, where, DocumentImportError)
-            read = 0
-            for info in infos:
-                if not info.is_dir():
-                    read += len(read_member(archive, info, zip_limits, where, DocumentImportError, read))
-        except DocumentImportError as exc:
-            raise DocumentImportError(f"{exc}. Documents above {zip_limits.max_member_bytes / 1e6:,.1f} MB "
-                                      f"unpacked are refused; {HOW_TO_RAISE}.") from None
+        check_declared(infos, zip_limits, where, DocumentImportError, HOW_TO_RAISE)
+        read = 0
+        for info in infos:
+            if not info.is_dir():
+                read += len(read_member(archive, info, zip_limits, where, DocumentImportError, read, HOW_TO_RAISE))
 
 
 def _row_text(row: Any) -> str:
