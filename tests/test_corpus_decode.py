@@ -227,7 +227,10 @@ def test_valid_utf8_and_ascii_stay_on_the_strict_path(monkeypatch: pytest.Monkey
     assert decode_text(PORTUGUESE_SP.encode(), name="a.txt") == (PORTUGUESE_SP, None)
 
 
-def test_a_large_legacy_file_is_given_up_on_after_a_few_invalid_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("text, encoding", [(RUSSIAN, "cp1251"), (RUSSIAN, "koi8_r"), (CHINESE_LONG, "gbk")])
+def test_a_large_legacy_file_is_given_up_on_after_a_few_invalid_bytes(monkeypatch: pytest.MonkeyPatch, text: str,
+                                                                      encoding: str) -> None:
+    """The error handler is called once per invalid sequence: a legacy file stops it after a few dozen."""
     calls = []
     original = decode._Replacing.__call__
 
@@ -236,8 +239,8 @@ def test_a_large_legacy_file_is_given_up_on_after_a_few_invalid_bytes(monkeypatc
         return original(self, exc)
 
     monkeypatch.setattr(decode._Replacing, "__call__", counting)
-    data = (RUSSIAN + "\n").encode("cp1251") * 5000  # about 800,000 invalid bytes as UTF-8
-    assert decode_text(data, name="big.txt") == ((RUSSIAN + "\n") * 5000, None)
+    data = (text + "\n").encode(encoding) * 5000  # hundreds of thousands of invalid bytes as UTF-8
+    assert decode_text(data, name="big.txt") == ((text + "\n") * 5000, None)
     assert len(calls) <= decode._CHECK_EVERY
 
 

@@ -92,8 +92,8 @@ def decode_text(data: bytes, *, name: str, encoding: str | None = None) -> tuple
 
 # Bytes 0x00-0x7f, deleted to count the others in one pass.
 _ASCII = bytes(range(128))
-# How often (in invalid bytes) the share of invalid bytes is checked while decoding: a legacy file is given
-# up on after this many, not after millions of calls of the error handler.
+# How often (in invalid sequences, one call of the error handler each) the share of invalid bytes is checked
+# while decoding: a legacy file is given up on after this many calls, not after millions.
 _CHECK_EVERY = 64
 _LISTED = 20
 _HANDLER = "gripcode-replace"
@@ -119,7 +119,7 @@ class _Replacing:
         self.runs += 1
         if len(self.offsets) < _LISTED:
             self.offsets.append(self.base + exc.start)
-        if self.mostly and self.invalid % _CHECK_EVERY == 0:
+        if self.mostly and self.runs % _CHECK_EVERY == 0:
             # Counted on what was decoded so far, so a file in a legacy encoding stops early.
             self.non_ascii += len(self.data[self.base + self.checked_to:self.base + exc.end].translate(None, _ASCII))
             self.checked_to = exc.end
