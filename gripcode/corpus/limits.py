@@ -9,6 +9,7 @@ few lines of metadata, and a PDF of more pages than a library's largest volume i
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -64,10 +65,15 @@ def read_bytes(path: Path, limits: ReadLimits | None = None) -> bytes:
     """A whole file, never more than the limit (checked before reading, and while reading, for a file that
     grows), with operating-system errors turned into an import error that names it."""
     limits = limits or ReadLimits()
-    check_file_size(path, limits)
     try:
         with path.open("rb") as stream:
-            data = stream.read(limits.max_bytes + 1)
+            size = os.fstat(stream.fileno()).st_size
+            if size > limits.max_bytes:
+                raise limits.too_large(path.name, f"is {size_text(size)}")
+            # Asking for the size the file has, not the limit: read(n) sets aside n bytes before it reads.
+            data = stream.read(size + 1)
+            if len(data) > size:
+                data += stream.read(limits.max_bytes + 1 - len(data))
     except OSError as exc:
         raise DocumentImportError(f"Cannot read {path}: {exc.strerror or exc}") from exc
     if len(data) > limits.max_bytes:
