@@ -12,7 +12,7 @@ import pytest
 import spacy
 from sqlalchemy import delete, func, select
 
-from gripcode.corpus import segment
+from gripcode.corpus import importer, segment
 from gripcode.corpus.importer import ImportItem, ImportOptions, import_items
 from gripcode.corpus.segment import paragraph_spans, segment_texts, sentence_spans, speaker_turns
 from gripcode.db.engine import make_engine, transaction
@@ -117,9 +117,14 @@ def _write(folder: Path, count: int) -> list[ImportItem]:
     return items
 
 
-@pytest.mark.parametrize("jobs", [0, 1])
-def test_units_are_written_in_document_and_kind_order(tmp_path: Path, db_url: str, jobs: int) -> None:
-    """More rows than one multi-row INSERT holds and not a multiple of it; COPY on PostgreSQL."""
+@pytest.mark.parametrize("jobs, per_insert", [(0, None), (1, None), (0, 7)])
+def test_units_are_written_in_document_and_kind_order(tmp_path: Path, db_url: str, jobs: int,
+                                                      per_insert: int | None,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """More rows than one multi-row INSERT holds and not a multiple of it; COPY on PostgreSQL. With
+    ``per_insert`` the rows go to the driver 7 at a time, as a long text's do 100,000 at a time."""
+    if per_insert:
+        monkeypatch.setattr(importer, "_UNITS_PER_INSERT", per_insert)
     items = _write(tmp_path, 23)
     engine = make_engine(db_url)
     init_database(engine)

@@ -252,21 +252,37 @@ def _insert_documents(session: Session, rows: list[dict[str, Any]]) -> list[int]
 _UNIT_COLUMNS = ("document_id", "kind", "seq", "start", "end", "speaker", "begin_time", "end_time")
 
 
-def _unit_rows(written: _Written) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = []
+# Unit rows handed to the driver at once: a long text has a million sentences, and as tuples they would take
+# hundreds of megabytes beside the text.
+_UNITS_PER_INSERT = 100_000
+
+
+def _unit_rows(written: _Written) -> Iterator[list[tuple[Any, ...]]]:
+    """The batch's unit rows in id order, in lists of at most ``_UNITS_PER_INSERT``."""
+    size = _UNITS_PER_INSERT
     for doc_id, turns, (paragraphs, sentences) in zip(written.ids, written.turns, written.spans.result()):
         for kind, flat in (("paragraph", paragraphs), ("sentence", sentences)):
-            ends = iter(flat)
-            rows += [(doc_id, kind, seq, start, end, None, None, None)
-                     for seq, (start, end) in enumerate(zip(ends, ends), start=1)]
-        rows += [(doc_id, "turn", seq, t.start, t.end, t.speaker, t.begin_time, t.end_time)
-                 for seq, t in enumerate(turns, start=1)]
-    return rows
+            for first in range(0, len(flat), 2 * size):
+                ends = iter(flat[first:first + 2 * size])
+                yield [(doc_id, kind, seq, start, end, None, None, None)
+                       for seq, (start, end) in enumerate(zip(ends, ends), start=first // 2 + 1)]
+        for first in range(0, len(turns), size):
+            yield [(doc_id, "turn", seq, t.start, t.end, t.speaker, t.begin_time, t.end_time)
+                   for seq, t in enumerate(turns[first:first + size], start=first + 1)]
 
 
 def _insert_units(session: Session, written: _Written) -> int:
-    """Units are most of the rows an import writes: they go to the driver as plain tuples (``insert_rows``)."""
-    return insert_rows(session.connection(), "units", _UNIT_COLUMNS, _unit_rows(written))
+    """Units are most of the rows an import writes: they go to the driver as plain tuples (``insert_rows``),
+    many documents' worth per call, and a long text's in several calls."""
+    connection = session.connection()
+    count = 0
+    rows: list[tuple[Any, ...]] = []
+    for part in _unit_rows(written):
+        rows += part
+        if len(rows) >= _UNITS_PER_INSERT:
+            count += insert_rows(connection, "units", _UNIT_COLUMNS, rows)
+            rows = []
+    return count + (insert_rows(connection, "units", _UNIT_COLUMNS, rows) if rows else 0)
 
 
 class _Segmenter:
