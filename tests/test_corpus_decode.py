@@ -269,3 +269,21 @@ def test_stray_bytes_in_utf8_are_replaced_where_they_stood(text: str, cuts: list
         decoded, replaced = decode_text(data, name="p.txt")
         assert decoded == expected
         assert replaced is not None and replaced.count == len(places)
+
+
+@given(st.lists(st.sampled_from(["中国稀土", "exports", "。", "fell", "Россия", "  ", "\n", "稀", "a.b", " "]),
+                max_size=300),
+       st.integers(min_value=1, max_value=40))
+def test_a_long_text_is_counted_in_slices_with_the_same_result(pieces: list[str], slice_chars: int) -> None:
+    """A 100 MB text is counted in slices cut at whitespace (no list of millions of words); the count is that
+    of the whole, CJK punctuation included (it counts as a word only in text without CJK characters)."""
+    from gripcode.corpus import normalize
+
+    text = "".join(pieces)
+    whole = count_words(text)
+    original = normalize._COUNT_SLICE
+    try:
+        normalize._COUNT_SLICE = slice_chars
+        assert count_words(text) == whole
+    finally:
+        normalize._COUNT_SLICE = original
