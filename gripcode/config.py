@@ -25,6 +25,8 @@ class Settings:
     coder: str = "researcher"
     # Trained spaCy pipelines per language, e.g. {"en": "en_core_web_sm"}; blank pipelines otherwise.
     pipelines: dict[str, str] = field(default_factory=dict)
+    # The largest document an import accepts, in MB (``max_document_mb``; ``gripcode import --max-size``).
+    max_document_mb: float = 500.0
 
 
 def _login_name() -> str:
@@ -66,4 +68,8 @@ def load_settings(db: str | None = None, coder: str | None = None, folder: Path 
     pipelines = file_settings.get("pipelines", {})
     if not isinstance(pipelines, dict):
         raise ConfigError(f"{CONFIG_FILE}: [pipelines] must map language codes to pipeline names")
-    return Settings(db_url=normalise_db_url(db_url), coder=coder_name.strip() or _login_name(), pipelines=pipelines)
+    max_mb = file_settings.get("max_document_mb", Settings.max_document_mb)
+    if isinstance(max_mb, bool) or not isinstance(max_mb, (int, float)) or not max_mb > 0:
+        raise ConfigError(f"{CONFIG_FILE}: max_document_mb must be a positive number of megabytes, not {max_mb!r}")
+    return Settings(db_url=normalise_db_url(db_url), coder=coder_name.strip() or _login_name(), pipelines=pipelines,
+                    max_document_mb=float(max_mb))

@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gripcode.corpus.decode import decode_bytes
+from gripcode.corpus import decode
+from gripcode.corpus.decode import decode_bytes, decode_text
 from gripcode.corpus.normalize import count_words, normalise_text, text_sha256
+from gripcode.corpus.parsed import Replacements
 from gripcode.errors import DocumentImportError
 
 PORTUGUESE = (
@@ -151,3 +153,137 @@ def test_count_words() -> None:
     assert count_words("") == 0
     assert count_words("中国稀土。出口") == 6
     assert count_words("China 稀土 exports") == 4
+
+
+# --- the encoding rule: legacy code pages, and UTF-8 with a few invalid bytes ----------------------------
+
+RUSSIAN = ("Россия увеличивает добычу редкоземельных металлов. Это важно для экономики страны и её партнёров. "
+           "Министерство опубликовало новую стратегию, а эксперты считают, что цены будут расти.")
+CHINESE_LONG = ("中国稀土出口配额在二零二三年减少了。政府表示，这是为了保护资源和环境。内蒙古包头是世界上最大的稀土"
+                "生产基地，企业正在整合。工信部发布了新的开采总量控制指标，要求各地严格执行。")
+PORTUGUESE_SP = ("Entrevista realizada em São Paulo, março de 2023. A exportação de nióbio e terras raras é uma "
+                 "questão estratégica, disse o secretário; não há consenso sobre a política industrial.")
+
+
+@pytest.mark.parametrize("text, encoding", [
+    (CHINESE_LONG, "gbk"), (CHINESE_LONG, "gb18030"), (RUSSIAN, "cp1251"), (RUSSIAN, "koi8_r"),
+    (PORTUGUESE_SP, "cp1252"),
+])
+def test_legacy_encodings_are_detected_and_nothing_is_replaced(text: str, encoding: str) -> None:
+    data = text.encode(encoding)
+    with pytest.raises(UnicodeDecodeError):
+        data.decode("utf-8")
+    assert decode_text(data, name="legacy.txt") == (text, None)
+
+
+def test_one_stray_byte_does_not_turn_utf8_into_a_code_page() -> None:
+    """Once "SĂŁo Paulo": the whole file was decoded as cp1250 because of one byte."""
+    data = "Entrevista em São Paulo.".encode() + b"\x92"
+    text, replaced = decode_text(data, name="sp.txt")
+    assert text == "Entrevista em São Paulo.\ufffd"
+    assert replaced == Replacements(count=1, runs=1, offsets=(len(data) - 1,))
+    assert replaced.describe() == f"1 invalid byte replaced by U+FFFD at byte offset {len(data) - 1}"
+
+
+def test_broken_utf8_keeps_every_valid_character_and_reports_each_bad_byte() -> None:
+    good = PORTUGUESE_SP.encode()
+    middle = len(PORTUGUESE_SP[:120].encode())
+    data = good[:17] + b"\x92" + good[17:middle] + b"\xe9" + good[middle:] + b"\xff"
+    text, replaced = decode_text(data, name="broken.txt")
+    assert text == PORTUGUESE_SP[:17] + "\ufffd" + PORTUGUESE_SP[17:120] + "\ufffd" + PORTUGUESE_SP[120:] + "\ufffd"
+    assert replaced is not None and replaced.count == 3
+    assert replaced.offsets == (17, middle + 1, len(data) - 1)
+    assert replaced.describe() == (f"3 invalid bytes replaced by U+FFFD at byte offsets 17, {middle + 1}, "
+                                   f"{len(data) - 1}")
+
+
+def test_a_cut_off_character_is_one_sequence_of_several_bytes() -> None:
+    data = "稀土 ".encode() + "中".encode()[:2] + b" end"
+    text, replaced = decode_text(data, name="cut.txt")
+    assert text == "稀土 \ufffd end"
+    assert replaced == Replacements(count=2, runs=1, offsets=(7,))
+
+
+def test_utf8_byte_order_mark_means_utf8_even_with_bad_bytes() -> None:
+    data = codecs.BOM_UTF8 + b"Rare \xff\xfe\xfd earths"
+    text, replaced = decode_text(data, name="bom.txt")
+    assert text == "Rare \ufffd\ufffd\ufffd earths"
+    assert replaced == Replacements(count=3, runs=3, offsets=(8, 9, 10))
+
+
+def test_many_invalid_sequences_are_counted_but_only_the_first_are_listed() -> None:
+    data = ("ção " * 200).encode().replace(b" ", b"\xff", 30)
+    _, replaced = decode_text(data, name="many.txt")
+    assert replaced is not None and replaced.count == replaced.runs == 30 and len(replaced.offsets) == 20
+    assert replaced.describe().endswith(", ...")
+
+
+def test_valid_utf8_and_ascii_stay_on_the_strict_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the replacing decoder ran on valid UTF-8")
+
+    monkeypatch.setattr(decode, "_utf8_with_replacements", never)
+    assert decode_text(b"plain ASCII", name="a.txt") == ("plain ASCII", None)
+    assert decode_text(PORTUGUESE_SP.encode(), name="a.txt") == (PORTUGUESE_SP, None)
+
+
+@pytest.mark.parametrize("text, encoding", [(RUSSIAN, "cp1251"), (RUSSIAN, "koi8_r"), (CHINESE_LONG, "gbk")])
+def test_a_large_legacy_file_is_given_up_on_after_a_few_invalid_bytes(monkeypatch: pytest.MonkeyPatch, text: str,
+                                                                      encoding: str) -> None:
+    """The error handler is called once per invalid sequence: a legacy file stops it after a few dozen."""
+    calls = []
+    original = decode._Replacing.__call__
+
+    def counting(self: decode._Replacing, exc: UnicodeDecodeError) -> tuple[str, int]:
+        calls.append(exc.start)
+        return original(self, exc)
+
+    monkeypatch.setattr(decode._Replacing, "__call__", counting)
+    data = (text + "\n").encode(encoding) * 5000  # hundreds of thousands of invalid bytes as UTF-8
+    assert decode_text(data, name="big.txt") == ((text + "\n") * 5000, None)
+    assert len(calls) <= decode._CHECK_EVERY
+
+
+def test_forced_encoding_still_decides_for_broken_utf8() -> None:
+    data = "São Paulo".encode() + b"\x92"
+    assert decode_text(data, name="a.txt", encoding="cp1252") == ("SÃ£o Paulo’", None)
+    with pytest.raises(DocumentImportError, match="cannot be read as utf-8.*byte 10"):
+        decode_text(data, name="a.txt", encoding="utf-8")
+
+
+@given(st.text(alphabet=st.sampled_from(["a", " ", "ç", "ã", "中", "Ж", "\n", "€"]), min_size=1),
+       st.lists(st.integers(min_value=0), max_size=5))
+def test_stray_bytes_in_utf8_are_replaced_where_they_stood(text: str, cuts: list[int]) -> None:
+    """Stray 0xff bytes put between characters come back as U+FFFD there, the rest unchanged, whenever
+    the valid non-ASCII bytes are at least twice as many as the stray ones."""
+    places = sorted({cut % (len(text) + 1) for cut in cuts})
+    data, expected, last = b"", "", 0
+    for place in places:
+        data += text[last:place].encode() + b"\xff"
+        expected += text[last:place] + "\ufffd"
+        last = place
+    data += text[last:].encode()
+    expected += text[last:]
+    non_ascii = len(text.encode()) - sum(char.isascii() for char in text)
+    if places and non_ascii >= 2 * len(places):
+        decoded, replaced = decode_text(data, name="p.txt")
+        assert decoded == expected
+        assert replaced is not None and replaced.count == len(places)
+
+
+@given(st.lists(st.sampled_from(["中国稀土", "exports", "。", "fell", "Россия", "  ", "\n", "稀", "a.b", " "]),
+                max_size=300),
+       st.integers(min_value=1, max_value=40))
+def test_a_long_text_is_counted_in_slices_with_the_same_result(pieces: list[str], slice_chars: int) -> None:
+    """A 100 MB text is counted in slices cut at whitespace (no list of millions of words); the count is that
+    of the whole, CJK punctuation included (it counts as a word only in text without CJK characters)."""
+    from gripcode.corpus import normalize
+
+    text = "".join(pieces)
+    whole = count_words(text)
+    original = normalize._COUNT_SLICE
+    try:
+        normalize._COUNT_SLICE = slice_chars
+        assert count_words(text) == whole
+    finally:
+        normalize._COUNT_SLICE = original

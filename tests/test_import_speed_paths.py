@@ -12,7 +12,7 @@ import pytest
 import spacy
 from sqlalchemy import delete, func, select
 
-from gripcode.corpus import segment
+from gripcode.corpus import importer, segment
 from gripcode.corpus.importer import ImportItem, ImportOptions, import_items
 from gripcode.corpus.segment import paragraph_spans, segment_texts, sentence_spans, speaker_turns
 from gripcode.db.engine import make_engine, transaction
@@ -117,9 +117,14 @@ def _write(folder: Path, count: int) -> list[ImportItem]:
     return items
 
 
-@pytest.mark.parametrize("jobs", [0, 1])
-def test_units_are_written_in_document_and_kind_order(tmp_path: Path, db_url: str, jobs: int) -> None:
-    """More rows than one multi-row INSERT holds and not a multiple of it; COPY on PostgreSQL."""
+@pytest.mark.parametrize("jobs, per_insert", [(0, None), (1, None), (0, 7)])
+def test_units_are_written_in_document_and_kind_order(tmp_path: Path, db_url: str, jobs: int,
+                                                      per_insert: int | None,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """More rows than one multi-row INSERT holds and not a multiple of it; COPY on PostgreSQL. With
+    ``per_insert`` the rows go to the driver 7 at a time, as a long text's do 100,000 at a time."""
+    if per_insert:
+        monkeypatch.setattr(importer, "_UNITS_PER_INSERT", per_insert)
     items = _write(tmp_path, 23)
     engine = make_engine(db_url)
     init_database(engine)
@@ -210,3 +215,64 @@ def test_a_worker_that_dies_fails_the_import_cleanly(tmp_path: Path, db_url: str
     monkeypatch.setattr(importer._Segmenter, "__call__", second_batch_kills)
     _fails_leaving_nothing(db_url, _write(tmp_path, 9), "a worker process ended unexpectedly", batch_size=3)
     assert len(sent) >= 2
+
+
+# --- long texts: tokenised in pieces, with the units of one pass -------------------------------------------
+
+
+def _long_text(rng: random.Random, paragraphs: int) -> str:
+    return "\n\n".join("".join(rng.choice(_PIECES) + rng.choice(["", " ", " "]) for _ in range(rng.randint(1, 40)))
+                       for _ in range(paragraphs))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", "ru"])
+def test_a_text_over_the_piece_size_gets_the_sentences_of_one_pass(lang: str) -> None:
+    """Cut at paragraph breaks into pieces of at most 300 characters, each text has exactly the sentences
+    that tokenising it whole gives (the sentencizer component's, checked above)."""
+    nlp = sentence_pipeline(lang)
+    rng = random.Random(21)
+    texts = [_long_text(rng, rng.randint(5, 60)) for _ in range(40)]
+    texts += ["\n\n" + texts[0], texts[1] + "\n\n\n", "\n".join(texts[2].split("\n\n"))]  # leading, trailing, lines
+    gaps = [segment._gaps(text) for text in texts]
+    assert all(max(b - a for a, b in segment.paragraph_spans(text)) < 300 for text in texts)
+    assert sum(len(text) > 300 for text in texts) > 30
+    whole = segment._sentence_spans(nlp, texts, gaps, piece_chars=10**9)
+    pieces = segment._sentence_spans(nlp, texts, gaps, piece_chars=300)
+    assert [list(flat) for flat in pieces] == [list(flat) for flat in whole]
+    assert [list(zip(f[0::2], f[1::2])) for f in whole][:20] == [_reference_sentences(nlp, t) for t in texts[:20]]
+
+
+def test_a_paragraph_longer_than_a_piece_is_cut_at_a_space_and_its_spans_stay_valid() -> None:
+    nlp = sentence_pipeline("en")
+    rng = random.Random(4)
+    text = " ".join(rng.choice(["Rare", "earth", "quotas", "fell.", "Prices", "rose!"]) for _ in range(400))
+    text += "\n\n" + "稀土" * 500  # no space at all: cut anywhere
+    [flat] = segment._sentence_spans(nlp, [text], [segment._gaps(text)], piece_chars=250)
+    spans = list(zip(flat[0::2], flat[1::2]))
+    assert spans == sorted(spans) and all(a < b for a, b in spans)
+    assert all(b <= c for (_, b), (c, _) in zip(spans, spans[1:]))
+    assert all(not text[a].isspace() and not text[b - 1].isspace() for a, b in spans)
+    assert "".join(text[a:b] for a, b in spans).replace(" ", "") == text.replace(" ", "").replace("\n", "")
+
+
+def test_an_import_of_a_text_longer_than_the_pipeline_accepts(tmp_path: Path, db_url: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A text over spaCy's max_length once ended in its error E088; it is now imported piece by piece, with
+    the units a single pass gives."""
+    rng = random.Random(8)
+    text = _long_text(rng, 400)
+    assert len(text) > 5000
+    path = tmp_path / "long.txt"
+    path.write_text(text, encoding="utf-8")
+    expected = [("paragraph", a, b) for a, b in paragraph_spans(text)]
+    expected += [("sentence", a, b) for a, b in sentence_spans(text, "en")]
+    monkeypatch.setattr(sentence_pipeline("en"), "max_length", 2000)
+    engine = make_engine(db_url)
+    init_database(engine)
+    with transaction(engine) as session:
+        import_items(session, [ImportItem(path, ImportOptions())], actor="tester", jobs=0)
+    with transaction(engine) as session:
+        stored = session.execute(select(Unit.kind, Unit.start, Unit.end).where(Unit.kind != "turn")
+                                 .order_by(Unit.id)).tuples().all()
+    engine.dispose()
+    assert stored == expected

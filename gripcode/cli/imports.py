@@ -29,6 +29,8 @@ from gripcode.db.models import DOCUMENT_KINDS
 @click.option("--title-column", default="title", show_default=True, help="CSV column with titles.")
 @click.option("--date-column", default="date", show_default=True, help="CSV column with dates.")
 @click.option("--create-cases", is_flag=True, help="Create cases that do not exist yet.")
+@click.option("--max-size", type=click.FloatRange(min=0, min_open=True), default=None, metavar="MB",
+              help="Largest document accepted, in MB (default: max_document_mb in gripcode.toml, else 500).")
 @click.option("--jobs", type=click.IntRange(min=0), default=None,
               help="Worker processes that read and segment beside the database writer (0: none; default: "
                    "one per spare core for 400+ files).")
@@ -37,28 +39,32 @@ from gripcode.db.models import DOCUMENT_KINDS
 def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str | None, kind: str | None,
             language: str | None, date: str | None, title: str | None, source: str | None,
             encoding: str | None, text_column: str, title_column: str, date_column: str,
-            create_cases: bool, jobs: int | None, as_json: bool) -> None:
+            create_cases: bool, max_size: float | None, jobs: int | None, as_json: bool) -> None:
     """Import documents (.txt .md .docx .pdf .csv .vtt .srt) in one transaction.
 
     Text already in the project is skipped and reported. Paragraphs, sentences and speaker turns
-    are stored as units.
+    are stored as units. A file that is UTF-8 but for a few invalid bytes is read as UTF-8 with those bytes
+    replaced, and the report lists where they were. A file above the size limit is refused, and nothing is
+    imported.
     """
     # The readers (pypdf, python-docx) load only when something is imported, not at every start.
     from gripcode.corpus.importer import ImportOptions, collect_items, import_items
-    from gripcode.corpus.readers import CsvOptions
+    from gripcode.corpus.readers import CsvOptions, ReadLimits
 
     given = ImportOptions(case=case, kind=kind, language=language, date=date, title=title, source=source)
     items = collect_items(paths, given, manifest)
     csv_options = CsvOptions(text_column=text_column, title_column=title_column, date_column=date_column)
     with transaction(app.engine()) as session:
         report = import_items(session, items, actor=app.coder, encoding=encoding, csv_options=csv_options,
-                              create_cases=create_cases, jobs=jobs)
+                              create_cases=create_cases, jobs=jobs,
+                              limits=ReadLimits.from_mb(max_size or app.settings.max_document_mb))
     if as_json:
-        click.echo(to_json({"imported": report.imported, "skipped": report.skipped,
+        click.echo(to_json({"imported": report.imported, "skipped": report.skipped, "replaced": report.replaced,
                             "words": report.words, "units": report.units}))
         return
     lines = [f"imported  {doc['id']:>5}  {doc['title']}  ({doc['words']} words)" for doc in report.imported]
     lines += [f"skipped   {skip['file']}: {skip['reason']}" for skip in report.skipped]
+    lines += [f"replaced  {fix['file']}: {fix['message']}" for fix in report.replaced]
     if lines:
         click.echo("\n".join(lines))  # one write: thousands of lines are common
     click.echo(f"{len(report.imported)} document(s), {report.words} words, {report.units} units imported; "

@@ -4,15 +4,34 @@ Researchers receive transcripts and press files from Windows machines (cp1252), 
 and Russian or Kazakh sources (cp1251, KOI8-R, KZ-1048) as often as UTF-8; the guess is biased towards
 those encodings because short samples are otherwise ambiguous (cp1250 and cp1252 decode Portuguese
 "ção" the same way but "ã" differently).
+
+The rule, in order:
+
+1. A forced encoding (``--encoding``) is used as given, and every byte must fit it.
+2. A byte-order mark decides. After a UTF-8 mark the file is UTF-8 even where a byte is invalid (that byte
+   is replaced, as in 3); after a UTF-16 or UTF-32 mark every byte must fit.
+3. Valid UTF-8 (pure ASCII included) is UTF-8: the fast path, one strict decode. A file that is *mostly*
+   UTF-8 is UTF-8 too, with each invalid byte sequence replaced by U+FFFD and reported by its byte offset
+   (``Replacements``): mostly means at least two thirds of its non-ASCII bytes form valid UTF-8 sequences.
+   Legacy text almost never does (Cyrillic and Latin code pages: none of their letters pair up as UTF-8;
+   GBK and GB18030 Chinese: about a quarter of the bytes, by chance), while a UTF-8 file with a few stray
+   bytes (a pasted Windows quote, a cut-off character) keeps nearly all of them valid. Decoding it as a
+   code page instead would turn every accented letter into two wrong ones ("São" into "SĂŁo") without a
+   word; a replaced byte is visible, reported and confined to itself.
+4. Only a file that is not UTF-8 at all goes to detection among the legacy encodings.
+
+Where the rule errs, it errs towards UTF-8 (a few characters of GBK might be read as UTF-8 with replaced
+bytes), because a replacement is always reported and a wrong code page is not; ``--encoding`` settles it.
 """
 
 from __future__ import annotations
 
 import codecs
-from pathlib import Path
+import threading
 
 import charset_normalizer
 
+from gripcode.corpus.parsed import Replacements
 from gripcode.errors import DocumentImportError
 
 # Byte-order marks, longest first: the UTF-32 LE mark starts with the UTF-16 LE one.
@@ -31,39 +50,114 @@ _PREFERRED = (
 )
 
 
-def read_bytes(path: Path) -> bytes:
-    """Read a whole file, turning operating-system errors into an import error that names it."""
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise DocumentImportError(f"Cannot read {path}: {exc.strerror or exc}") from exc
-
-
 def decode_bytes(data: bytes, *, name: str, encoding: str | None = None) -> str:
     """Decode ``data`` (the contents of the file called ``name``) and return the raw text.
 
-    With ``encoding`` the bytes must decode under it. Otherwise a byte-order mark decides, then
-    strict UTF-8, then the most plausible legacy encoding. Binary data is refused.
+    The rule of the module docstring; invalid bytes of a mostly-UTF-8 file come back as U+FFFD. Readers
+    that report them use ``decode_text``.
     """
+    return decode_text(data, name=name, encoding=encoding)[0]
+
+
+def decode_text(data: bytes, *, name: str, encoding: str | None = None) -> tuple[str, Replacements | None]:
+    """Decode ``data`` (the contents of the file called ``name``): the raw text, and the invalid bytes that
+    were replaced by U+FFFD (None when there were none). Binary data is refused."""
     if encoding:
-        return _decode_forced(data, name, encoding)
+        return _decode_forced(data, name, encoding), None
+    if data.startswith(codecs.BOM_UTF8):
+        text, replaced = _utf8_with_replacements(data, len(codecs.BOM_UTF8), mostly=False)
+        assert text is not None  # without ``mostly`` every invalid byte is replaced
+        return _checked(text, name), replaced
     for bom, codec, label in _BOMS:
         if data.startswith(bom):
             problem = f"starts with a {label} byte-order mark but"
-            return _checked(_decode_strict(data, codec, name, problem), name)
+            return _checked(_decode_strict(data, codec, name, problem), name), None
     if b"\x00" in data:
         codec = _bomless_utf16(data)
         if codec is None:
             raise _binary(name)
         try:
-            return _checked(data.decode(codec), name)
+            return _checked(data.decode(codec), name), None
         except UnicodeDecodeError as exc:
             raise _binary(name) from exc
     try:
-        return data.decode("utf-8")
+        return data.decode("utf-8"), None
     except UnicodeDecodeError:
         pass
-    return _checked(_guess(data, name), name)
+    text, replaced = _utf8_with_replacements(data, 0, mostly=True)
+    if text is not None:
+        return _checked(text, name), replaced
+    return _checked(_guess(data, name), name), None
+
+
+# Bytes 0x00-0x7f, deleted to count the others in one pass.
+_ASCII = bytes(range(128))
+# How often (in invalid sequences, one call of the error handler each) the share of invalid bytes is checked
+# while decoding: a legacy file is given up on after this many calls, not after millions.
+_CHECK_EVERY = 64
+_LISTED = 20
+_HANDLER = "gripcode-replace"
+_current = threading.local()
+
+
+class _NotMostlyUtf8(Exception):
+    pass
+
+
+class _Replacing:
+    """The state of one decode: invalid bytes so far, the first offsets, and the rule's check."""
+
+    def __init__(self, data: bytes, base: int, mostly: bool) -> None:
+        self.data, self.base, self.mostly = data, base, mostly
+        self.invalid = self.runs = 0
+        self.offsets: list[int] = []
+        self.checked_to = 0
+        self.non_ascii = 0
+
+    def __call__(self, exc: UnicodeDecodeError) -> tuple[str, int]:
+        self.invalid += exc.end - exc.start
+        self.runs += 1
+        if len(self.offsets) < _LISTED:
+            self.offsets.append(self.base + exc.start)
+        if self.mostly and self.runs % _CHECK_EVERY == 0:
+            # Counted on what was decoded so far, so a file in a legacy encoding stops early.
+            self.non_ascii += len(self.data[self.base + self.checked_to:self.base + exc.end].translate(None, _ASCII))
+            self.checked_to = exc.end
+            if not _mostly_valid(self.invalid, self.non_ascii):
+                raise _NotMostlyUtf8
+        return "\ufffd", exc.end
+
+
+def _mostly_valid(invalid: int, non_ascii: int) -> bool:
+    """At least two thirds of the non-ASCII bytes belong to valid UTF-8 sequences (invalid ones are all
+    non-ASCII: the decoder never counts an ASCII byte as part of a broken sequence)."""
+    return 3 * invalid <= non_ascii
+
+
+def _replace_handler(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeDecodeError):
+        raise exc
+    return _current.state(exc)  # type: ignore[no-any-return]
+
+
+codecs.register_error(_HANDLER, _replace_handler)
+
+
+def _utf8_with_replacements(data: bytes, start: int, *, mostly: bool) -> tuple[str | None, Replacements | None]:
+    """``data[start:]`` as UTF-8 with invalid sequences replaced; with ``mostly``, None unless the rule holds."""
+    state = _Replacing(data, start, mostly)
+    _current.state = state
+    try:
+        text = (data[start:] if start else data).decode("utf-8", _HANDLER)
+    except _NotMostlyUtf8:
+        return None, None
+    finally:
+        _current.state = None
+    if mostly and not _mostly_valid(state.invalid, len(data.translate(None, _ASCII))):
+        return None, None
+    if not state.invalid:
+        return text, None
+    return text, Replacements(state.invalid, state.runs, tuple(state.offsets))
 
 
 def _decode_forced(data: bytes, name: str, encoding: str) -> str:

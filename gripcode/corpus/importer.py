@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from gripcode.corpus.decode import decode_bytes
 from gripcode.corpus.normalize import count_words, text_sha256
 from gripcode.corpus.parsed import ParsedDocument, Turn
-from gripcode.corpus.readers import CsvOptions, read_file
+from gripcode.corpus.readers import CsvOptions, ReadLimits, read_file
 from gripcode.corpus.segment import segment_texts, start_worker
 from gripcode.db.audit import record_event
 from gripcode.db.bulk import insert_rows
@@ -65,6 +65,8 @@ class ImportItem:
 class ImportReport:
     imported: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    # Files that were UTF-8 but for a few invalid bytes, replaced by U+FFFD (gripcode.corpus.decode).
+    replaced: list[dict[str, Any]] = field(default_factory=list)
     words: int = 0
     units: int = 0
 
@@ -143,12 +145,16 @@ def _resolve(parsed: ParsedDocument, opts: ImportOptions, multi_row: bool) -> di
     }
 
 
-def _parsed_stream(items: Iterable[ImportItem], encoding: str | None,
-                   csv_options: CsvOptions | None) -> Iterator[tuple[ParsedDocument, dict[str, Any]]]:
+def _parsed_stream(items: Iterable[ImportItem], encoding: str | None, csv_options: CsvOptions | None,
+                   limits: ReadLimits | None, report: ImportReport) -> Iterator[tuple[ParsedDocument, dict[str, Any]]]:
     for item in items:
-        docs = read_file(item.path, encoding=encoding, csv_options=csv_options)
+        docs = read_file(item.path, encoding=encoding, csv_options=csv_options, limits=limits)
         if item.options.turns is not None and len(docs) == 1:
             docs[0].turns = list(item.options.turns)
+        if docs and docs[0].replaced is not None:
+            replaced = docs[0].replaced
+            report.replaced.append({"file": item.path.name, "invalid_bytes": replaced.count,
+                                    "offsets": list(replaced.offsets), "message": replaced.describe()})
         for parsed in docs:
             yield parsed, _resolve(parsed, item.options, multi_row=len(docs) > 1)
 
@@ -250,21 +256,37 @@ def _insert_documents(session: Session, rows: list[dict[str, Any]]) -> list[int]
 _UNIT_COLUMNS = ("document_id", "kind", "seq", "start", "end", "speaker", "begin_time", "end_time")
 
 
-def _unit_rows(written: _Written) -> list[tuple[Any, ...]]:
-    rows: list[tuple[Any, ...]] = []
+# Unit rows handed to the driver at once: a long text has a million sentences, and as tuples they would take
+# hundreds of megabytes beside the text.
+_UNITS_PER_INSERT = 100_000
+
+
+def _unit_rows(written: _Written) -> Iterator[list[tuple[Any, ...]]]:
+    """The batch's unit rows in id order, in lists of at most ``_UNITS_PER_INSERT``."""
+    size = _UNITS_PER_INSERT
     for doc_id, turns, (paragraphs, sentences) in zip(written.ids, written.turns, written.spans.result()):
         for kind, flat in (("paragraph", paragraphs), ("sentence", sentences)):
-            ends = iter(flat)
-            rows += [(doc_id, kind, seq, start, end, None, None, None)
-                     for seq, (start, end) in enumerate(zip(ends, ends), start=1)]
-        rows += [(doc_id, "turn", seq, t.start, t.end, t.speaker, t.begin_time, t.end_time)
-                 for seq, t in enumerate(turns, start=1)]
-    return rows
+            for first in range(0, len(flat), 2 * size):
+                ends = iter(flat[first:first + 2 * size])
+                yield [(doc_id, kind, seq, start, end, None, None, None)
+                       for seq, (start, end) in enumerate(zip(ends, ends), start=first // 2 + 1)]
+        for first in range(0, len(turns), size):
+            yield [(doc_id, "turn", seq, t.start, t.end, t.speaker, t.begin_time, t.end_time)
+                   for seq, t in enumerate(turns[first:first + size], start=first + 1)]
 
 
 def _insert_units(session: Session, written: _Written) -> int:
-    """Units are most of the rows an import writes: they go to the driver as plain tuples (``insert_rows``)."""
-    return insert_rows(session.connection(), "units", _UNIT_COLUMNS, _unit_rows(written))
+    """Units are most of the rows an import writes: they go to the driver as plain tuples (``insert_rows``),
+    many documents' worth per call, and a long text's in several calls."""
+    connection = session.connection()
+    count = 0
+    rows: list[tuple[Any, ...]] = []
+    for part in _unit_rows(written):
+        rows += part
+        if len(rows) >= _UNITS_PER_INSERT:
+            count += insert_rows(connection, "units", _UNIT_COLUMNS, rows)
+            rows = []
+    return count + (insert_rows(connection, "units", _UNIT_COLUMNS, rows) if rows else 0)
 
 
 class _Segmenter:
@@ -301,7 +323,9 @@ def default_jobs(n_items: int) -> int:
 
 def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, encoding: str | None = None,
                  csv_options: CsvOptions | None = None, create_cases: bool = False,
-                 batch_size: int = 128, jobs: int | None = None) -> ImportReport:
+                 batch_size: int = 128, jobs: int | None = None, limits: ReadLimits | None = None) -> ImportReport:
+    """Import ``items`` within the caller's transaction; a file refused by its reader (``limits``: how large
+    a document may be) raises, and the caller's rollback leaves nothing of the import."""
     items = list(items)
     jobs = default_jobs(len(items)) if jobs is None else max(0, jobs)
     segment = _Segmenter(jobs)
@@ -314,7 +338,7 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
         # are inserted in batch order, so ids come out as if all ran in sequence.
         in_flight: deque[_Written] = deque()
         chars = 0
-        for batch in _batches(_parsed_stream(items, encoding, csv_options), batch_size):
+        for batch in _batches(_parsed_stream(items, encoding, csv_options, limits, report), batch_size):
             written = _write_documents(session, batch, cases, seen, report, segment)
             if written is None:
                 continue

@@ -39,10 +39,29 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+# A long text is counted in slices of about this many characters, cut at whitespace: splitting a 100 MB text
+# at once would build a list of millions of strings (a gigabyte) only to count them.
+_COUNT_SLICE = 1_000_000
+_WHITESPACE = re.compile(r"\s")
+
+
 def count_words(text: str) -> int:
     """Count whitespace-separated tokens; each Chinese/Japanese character counts as one word."""
-    if text.isascii() or not _CJK_CHAR.search(text):  # isascii() is a flag lookup; the search reads the text
+    cjk = not text.isascii() and _CJK_CHAR.search(text) is not None  # isascii() is a flag lookup
+    if len(text) <= _COUNT_SLICE:
+        return _count_slice(text, cjk)
+    total = start = 0
+    while start < len(text):
+        space = _WHITESPACE.search(text, min(start + _COUNT_SLICE, len(text)))
+        end = space.start() if space else len(text)
+        total += _count_slice(text[start:end], cjk)
+        start = end
+    return total
+
+
+def _count_slice(text: str, cjk: bool) -> int:
+    if not cjk:
         return len(text.split())
-    cjk = len(_CJK_CHAR.findall(text))
-    rest = _CJK_PUNCT.sub(" ", _CJK_CHAR.sub(" ", text))
-    return cjk + len(rest.split())
+    # subn counts without a list of every character (a text without spaces is one slice, however long).
+    rest, characters = _CJK_CHAR.subn(" ", text)
+    return characters + len(_CJK_PUNCT.sub(" ", rest).split())

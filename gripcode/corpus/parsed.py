@@ -21,6 +21,23 @@ class Turn:
     end_time: float | None = None
 
 
+@dataclass(frozen=True)
+class Replacements:
+    """Invalid bytes of a mostly-UTF-8 file that decoding replaced by U+FFFD, reported with the import."""
+
+    count: int  # invalid bytes in all
+    runs: int  # invalid sequences (a cut-off character is one sequence of up to three bytes)
+    offsets: tuple[int, ...]  # byte offsets in the file of the first sequences (at most 20)
+
+    def describe(self) -> str:
+        """``3 invalid bytes replaced at byte offsets 17, 230, 1024``."""
+        listed = ", ".join(map(str, self.offsets))
+        more = ", ..." if self.runs > len(self.offsets) else ""
+        noun = "byte" if self.count == 1 else "bytes"
+        where = "offset" if len(self.offsets) == 1 else "offsets"
+        return f"{self.count} invalid {noun} replaced by U+FFFD at byte {where} {listed}{more}"
+
+
 @dataclass
 class ParsedDocument:
     """One document read from a file (a CSV file yields one per row)."""
@@ -35,6 +52,7 @@ class ParsedDocument:
     kind: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)  # JSON-serialisable
     turns: list[Turn] = field(default_factory=list)
+    replaced: Replacements | None = None  # invalid bytes of the file that decoding replaced
 
 
 def iso_date(value: object, where: str) -> str | None:
@@ -84,3 +102,4 @@ def optional_text(value: object) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+

@@ -3,6 +3,13 @@
 All spans are half-open ``(start, end)`` Python string indices, trimmed of surrounding whitespace and
 never empty. Paragraphs and turns use regular expressions only; sentences come from spaCy's
 sentencizer and never cross a paragraph boundary.
+
+spaCy holds a ``Doc`` of a whole text at once (tens of bytes per character), so texts are tokenised in
+pieces of at most ``PIECE_CHARS`` characters: a long text is cut at paragraph breaks, and batches of short
+texts are kept to a few pieces' worth. Since sentences never cross a paragraph break, and the sentencizer's
+rule opens a sentence with the first word after a break anyway, the units are those of one pass. Only a
+single paragraph longer than a piece is cut elsewhere (at a space, or anywhere in text without spaces),
+and a sentence running over that cut becomes two.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import functools
 import re
 from array import array
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain, islice
 from typing import TYPE_CHECKING
@@ -33,6 +40,13 @@ _SPEAKER = re.compile(
     r"[ \t]*(?:[*_]{1,2})?(?::(?:[*_]{1,2})?(?=\s|\Z|[\u3000-\u9fff\uff00-\uffef])|：)"
 )
 _TRANSCRIPT_SHARE = 0.6
+
+# Characters spaCy tokenises at once: under its own max_length (1,000,000 by default), and small enough that
+# the Doc and the token table of a piece take a few hundred megabytes at most.
+PIECE_CHARS = 500_000
+# Characters of short texts tokenised in one batch: the token table is built with NumPy over the batch.
+_BATCH_CHARS = 4 * PIECE_CHARS
+_SPACES = (" ", "\n", "\t")
 
 
 def _separator(text: str) -> re.Pattern[str]:
@@ -152,8 +166,70 @@ def exit_quickly() -> None:
         threading.Thread(target=end_with_parent, name="end-with-parent", daemon=True).start()
 
 
-def _sentence_spans(nlp: Language, texts: list[str], gaps: list[list[tuple[int, int]]]) -> list[array[int]]:
+def _sentence_spans(nlp: Language, texts: list[str], gaps: list[list[tuple[int, int]]],
+                    piece_chars: int | None = None) -> list[array[int]]:
     """Sentence spans of each text (flat start, end, ...), trimmed, never across a paragraph break.
+
+    Texts longer than ``piece_chars`` (default ``PIECE_CHARS``) go through spaCy piece by piece; the others in
+    batches of about ``_BATCH_CHARS`` characters.
+    """
+    # Never more than the pipeline accepts (spaCy's E088), whatever its max_length was set to.
+    piece_chars = min(piece_chars or PIECE_CHARS, nlp.max_length)
+    result: list[array[int]] = [array("q")] * len(texts)
+    batch: list[int] = []
+    batch_chars = 0
+
+    def flush() -> None:
+        spans = _sentence_spans_batch(nlp, [texts[i] for i in batch], [gaps[i] for i in batch])
+        for index, flat in zip(batch, spans):
+            result[index] = flat
+        batch.clear()
+
+    for index, text in enumerate(texts):
+        if len(text) > piece_chars:
+            result[index] = _long_text_spans(nlp, text, gaps[index], piece_chars)
+            continue
+        if batch and batch_chars + len(text) > max(_BATCH_CHARS, piece_chars):
+            flush()
+            batch_chars = 0
+        batch.append(index)
+        batch_chars += len(text)
+    if batch:
+        flush()
+    return result
+
+
+def _long_text_spans(nlp: Language, text: str, gaps: list[tuple[int, int]], piece_chars: int) -> array[int]:
+    """Sentence spans of a text longer than a piece, tokenised one piece at a time."""
+    flat = array("q")
+    gap_starts = [start for start, _ in gaps]
+    for start, end in _pieces(text, gaps, gap_starts, piece_chars):
+        low, high = bisect_right(gap_starts, start), bisect_left(gap_starts, end)
+        piece_gaps = [(gap_start - start, gap_end - start) for gap_start, gap_end in gaps[low:high]]
+        [spans] = _sentence_spans_batch(nlp, [text[start:end]], [piece_gaps])
+        flat.extend(offset + start for offset in spans)
+    return flat
+
+
+def _pieces(text: str, gaps: list[tuple[int, int]], gap_starts: list[int], size: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of consecutive pieces of ``text`` of at most ``size`` characters, cut at the last paragraph
+    break that fits (the break itself belongs to no piece), else at the last space, else at ``size``."""
+    start, length = 0, len(text)
+    while length - start > size:
+        limit = start + size
+        k = bisect_right(gap_starts, limit) - 1
+        if k >= 0 and gap_starts[k] > start:
+            end, following = gaps[k]
+        else:
+            space = max(text.rfind(char, start + 1, limit) for char in _SPACES)
+            end = following = space if space > start else limit
+        yield start, end
+        start = following
+    yield start, length
+
+
+def _sentence_spans_batch(nlp: Language, texts: list[str], gaps: list[list[tuple[int, int]]]) -> list[array[int]]:
+    """Sentence spans of each text of one batch, the texts taken whole.
 
     Works on the token arrays of the whole batch at once. Trimming uses tokens too: spaCy's tokenizer cuts
     wherever whitespace meets other characters, so a sentence runs from its first to its last non-space

@@ -13,10 +13,10 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
+from gripcode.corpus.bounded_zip import ZipLimits, check_declared, read_member
 from gripcode.errors import ExchangeError
 from gripcode.export.files import write_output
 
@@ -25,21 +25,10 @@ SOURCES_FOLDER = "sources"
 INTERNAL_PREFIX = "internal://"
 # Zip timestamps cannot be earlier than 1980; a fixed one makes two exports of the same project identical.
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-_CHUNK = 1 << 16
-_MIB = 1 << 20
 
 
-@dataclass(frozen=True)
-class ArchiveLimits:
-    """How much a .qdpx may hold; generous for real projects, far below what a zip bomb unpacks to."""
-
-    max_members: int = 50_000
-    max_member_bytes: int = 512 * _MIB
-    max_total_bytes: int = 2048 * _MIB
-    # Text and XML compress 5-20 times; 100 times is only reached by padding. Small members are exempt,
-    # because a short run of blanks can compress further without harming anyone.
-    max_ratio: int = 100
-    ratio_exempt_bytes: int = 1 * _MIB
+# How much a .qdpx may hold: the limits shared with the .docx reader.
+ArchiveLimits = ZipLimits
 
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
@@ -55,10 +44,6 @@ def _unsafe_path(name: str) -> str | None:
     if "\x00" in path:
         return "contains a NUL character"
     return None
-
-
-def _size(n: int) -> str:
-    return f"{n / _MIB:.1f} MiB" if n >= _MIB else f"{n} bytes"
 
 
 class QdpxArchive:
@@ -99,33 +84,14 @@ class QdpxArchive:
 
     def _checked_members(self) -> dict[str, zipfile.ZipInfo]:
         infos = self._zip.infolist()
-        limits, where = self.limits, self.path.name
-        if len(infos) > limits.max_members:
-            raise ExchangeError(f"{where} holds {len(infos)} files; refused above {limits.max_members}")
-        members: dict[str, zipfile.ZipInfo] = {}
-        total = 0
+        where = self.path.name
         for info in infos:
             reason = _unsafe_path(info.filename)
             if reason is not None:
                 raise ExchangeError(f"{where} contains the member {info.filename!r}, whose path {reason}: refused "
                                     "(a .qdpx never needs such a path; the archive may be crafted to overwrite files)")
-            if info.is_dir():
-                continue
-            if info.flag_bits & 0x1:
-                raise ExchangeError(f"{where}: the member {info.filename!r} is encrypted; export it without a password")
-            if info.file_size > limits.max_member_bytes:
-                raise ExchangeError(f"{where}: the member {info.filename!r} unpacks to {_size(info.file_size)}; "
-                                    f"refused above {_size(limits.max_member_bytes)}")
-            if (info.file_size > limits.ratio_exempt_bytes
-                    and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
-                ratio = info.file_size // max(info.compress_size, 1)
-                raise ExchangeError(f"{where}: the member {info.filename!r} would unpack to {_size(info.file_size)} "
-                                    f"from {_size(info.compress_size)} ({ratio} times): refused as a likely zip bomb")
-            total += info.file_size
-            if total > limits.max_total_bytes:
-                raise ExchangeError(f"{where} unpacks to more than {_size(limits.max_total_bytes)}; refused")
-            members[info.filename] = info
-        return members
+        check_declared(infos, self.limits, where, ExchangeError)
+        return {info.filename: info for info in infos if not info.is_dir()}
 
     def _find_qde(self) -> str:
         candidates = [name for name in self._members
@@ -146,29 +112,10 @@ class QdpxArchive:
 
     def read(self, name: str) -> bytes:
         """The bytes of member ``name``, never more than it declares or the limits allow."""
-        info = self._members[name]
-        limit = min(info.file_size, self.limits.max_member_bytes)
-        out = bytearray()
-        try:
-            with self._zip.open(info) as stream:
-                while True:
-                    chunk = stream.read(_CHUNK)
-                    if not chunk:
-                        break
-                    out += chunk
-                    if len(out) > limit:
-                        raise ExchangeError(f"{self.path.name}: the member {name!r} unpacks to more than the "
-                                            f"{_size(limit)} it declares: refused as a likely zip bomb")
-                    if self._read_total + len(out) > self.limits.max_total_bytes:
-                        raise ExchangeError(f"{self.path.name} unpacks to more than "
-                                            f"{_size(self.limits.max_total_bytes)}; refused")
-        except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
-            # A CRC error is what a member that lies about its size ends in, too.
-            raise ExchangeError(f"{self.path.name}: the member {name!r} cannot be unpacked: {exc}") from None
-        except OSError as exc:
-            raise ExchangeError(f"cannot read {self.path}: {exc.strerror or exc}") from None
-        self._read_total += len(out)
-        return bytes(out)
+        data = read_member(self._zip, self._members[name], self.limits, self.path.name, ExchangeError,
+                           self._read_total)
+        self._read_total += len(data)
+        return data
 
     def read_qde(self) -> bytes:
         return self.read(self.qde_name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from gripcode.corpus.limits import ReadLimits
 from gripcode.corpus.parsed import ParsedDocument
 from gripcode.corpus.readers.markdown import read_markdown
 from gripcode.corpus.readers.media_csv import CsvOptions, read_media_csv
@@ -12,24 +13,24 @@ from gripcode.corpus.readers.subtitles import read_srt, read_vtt
 from gripcode.corpus.readers.text import read_text
 from gripcode.errors import DocumentImportError
 
-__all__ = ["SUPPORTED_SUFFIXES", "CsvOptions", "read_file"]
+__all__ = ["SUPPORTED_SUFFIXES", "CsvOptions", "ReadLimits", "read_file"]
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".pdf", ".csv", ".vtt", ".srt")
 
 
 
-def read_docx(path: Path, *, encoding: str | None = None) -> list[ParsedDocument]:
+def read_docx(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
     # python-docx and pypdf load only when a file needs them: together they take as long to import as
     # reading a few thousand text files.
     from gripcode.corpus.readers.docx import read_docx as read
 
-    return read(path, encoding=encoding)
+    return read(path, encoding=encoding, limits=limits)
 
 
-def read_pdf(path: Path, *, encoding: str | None = None) -> list[ParsedDocument]:
+def read_pdf(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
     from gripcode.corpus.readers.pdf import read_pdf as read
 
-    return read(path, encoding=encoding)
+    return read(path, encoding=encoding, limits=limits)
 
 
 _READERS: dict[str, Callable[..., list[ParsedDocument]]] = {
@@ -44,9 +45,11 @@ _READERS: dict[str, Callable[..., list[ParsedDocument]]] = {
 
 
 def read_file(
-    path: str | Path, *, encoding: str | None = None, csv_options: CsvOptions | None = None
+    path: str | Path, *, encoding: str | None = None, csv_options: CsvOptions | None = None,
+    limits: ReadLimits | None = None,
 ) -> list[ParsedDocument]:
-    """Read ``path`` with the reader for its suffix; ``encoding`` applies to the text-based formats."""
+    """Read ``path`` with the reader for its suffix; ``encoding`` applies to the text-based formats, ``limits``
+    to all (the default: ``ReadLimits()``)."""
     path = Path(path)
     supported = ", ".join(SUPPORTED_SUFFIXES)
     if path.is_dir():
@@ -55,11 +58,11 @@ def read_file(
         raise DocumentImportError(f"No such file: {path}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return read_media_csv(path, encoding=encoding, options=csv_options)
+        return read_media_csv(path, encoding=encoding, options=csv_options, limits=limits)
     reader = _READERS.get(suffix)
     if reader is None:
         described = f"'{path.suffix}' files" if path.suffix else "files without a suffix"
         raise DocumentImportError(
             f"Cannot import {path.name}: {described} are not supported. Supported: {supported}."
         )
-    return reader(path, encoding=encoding)
+    return reader(path, encoding=encoding, limits=limits)

@@ -1,14 +1,23 @@
-"""Word documents (.docx): body paragraphs, then table rows, plus the core properties."""
+"""Word documents (.docx): body paragraphs, then table rows, plus the core properties.
+
+A .docx is a zip of XML parts, and python-docx parses every part it knows into memory (an XML tree takes
+several times the XML's size). The zip is therefore checked first, as the .qdpx reader checks its archives:
+declared sizes against the document limit and the compression ratio, then every part read with a cap, so
+that a part whose header understates its size is caught before python-docx inflates it.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import docx
 from docx.opc.constants import RELATIONSHIP_TYPE
 
+from gripcode.corpus.bounded_zip import check_declared, read_member
+from gripcode.corpus.limits import HOW_TO_RAISE, ReadLimits, check_file_size
 from gripcode.corpus.normalize import normalise_text
 from gripcode.corpus.parsed import ParsedDocument, optional_text
 from gripcode.corpus.readers.text import require_text
@@ -22,9 +31,12 @@ _TEMPLATE_CREATED = dt.datetime(2013, 12, 23, 23, 15, tzinfo=dt.timezone.utc)
 _CELL_SEPARATOR = " | "
 
 
-def read_docx(path: Path, *, encoding: str | None = None) -> list[ParsedDocument]:
+def read_docx(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
     """One document: non-empty paragraphs joined by blank lines, then one paragraph per table row."""
     name = path.name
+    limits = limits or ReadLimits()
+    check_file_size(path, limits)
+    _check_parts(path, limits)
     try:
         document = docx.Document(str(path))
         paragraphs = [paragraph.text for paragraph in document.paragraphs]
@@ -48,6 +60,23 @@ def read_docx(path: Path, *, encoding: str | None = None) -> list[ParsedDocument
             turns=speaker_turns(text),
         )
     ]
+
+
+def _check_parts(path: Path, limits: ReadLimits) -> None:
+    """Refuse a .docx whose parts unpack beyond the limits, declared or actual; nothing is kept."""
+    zip_limits = limits.zip_limits()
+    where = path.name
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip at all: python-docx gives the reader's usual message for a damaged file
+    with archive:
+        infos = archive.infolist()
+        check_declared(infos, zip_limits, where, DocumentImportError, HOW_TO_RAISE)
+        read = 0
+        for info in infos:
+            if not info.is_dir():
+                read += len(read_member(archive, info, zip_limits, where, DocumentImportError, read, HOW_TO_RAISE))
 
 
 def _row_text(row: Any) -> str:

@@ -8,7 +8,8 @@ from typing import Any
 
 import yaml
 
-from gripcode.corpus.decode import decode_bytes, read_bytes
+from gripcode.corpus.decode import decode_text
+from gripcode.corpus.limits import ReadLimits, read_bytes
 from gripcode.corpus.normalize import normalise_text
 from gripcode.corpus.parsed import ParsedDocument, iso_date, jsonable, optional_text
 from gripcode.corpus.readers.text import require_text
@@ -24,14 +25,24 @@ _FIELDS = {"title": "title", "source": "source", "language": "language", "lang":
            "case": "case", "kind": "kind"}
 
 
-def read_markdown(path: Path, *, encoding: str | None = None) -> list[ParsedDocument]:
+def read_markdown(path: Path, *, encoding: str | None = None,
+                  limits: ReadLimits | None = None) -> list[ParsedDocument]:
     """One document: the body after the front matter, with the front matter's fields and metadata."""
     name = path.name
-    text = normalise_text(decode_bytes(read_bytes(path), name=name, encoding=encoding))
+    limits = limits or ReadLimits()
+    raw, replaced = decode_text(read_bytes(path, limits), name=name, encoding=encoding)
+    text = normalise_text(raw)
+    del raw
     front: dict[str, Any] = {}
     if _OPENING.match(text):
-        block = _FRONT_MATTER.match(text)
+        # Front matter is a few lines of metadata: its end is looked for in the first megabyte only.
+        block = _FRONT_MATTER.match(text[:limits.max_front_matter_bytes])
         if block is None:
+            if len(text) > limits.max_front_matter_bytes:
+                raise DocumentImportError(
+                    f"{name} starts a YAML front matter block with '---' that does not close within its first "
+                    f"{limits.max_front_matter_bytes:,} characters; front matter is for a few lines of metadata."
+                )
             raise DocumentImportError(
                 f"{name} starts a YAML front matter block with '---' but never closes it with a '---' line."
             )
@@ -40,7 +51,8 @@ def read_markdown(path: Path, *, encoding: str | None = None) -> list[ParsedDocu
     text = _LEADING_BLANK_LINES.sub("", text, count=1)
     require_text(text, name)
 
-    doc = ParsedDocument(text=text, original_name=name, title=path.stem, turns=speaker_turns(text))
+    doc = ParsedDocument(text=text, original_name=name, title=path.stem, turns=speaker_turns(text),
+                         replaced=replaced)
     for key, value in front.items():
         lowered = key.strip().lower()
         field_name = _FIELDS.get(lowered)
@@ -53,9 +65,22 @@ def read_markdown(path: Path, *, encoding: str | None = None) -> list[ParsedDocu
     return [doc]
 
 
+class _FrontMatterLoader(yaml.SafeLoader):
+    """YAML's safe loader without aliases: ``*name`` lets a few hundred bytes stand for a structure of
+    billions of items (every copy turned into JSON metadata is real), and metadata has no use for them."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in front matter; write the value out",
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+
 def _parse_front_matter(source: str, name: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(source)
+        data = yaml.load(source, Loader=_FrontMatterLoader)  # noqa: S506 - a SafeLoader without aliases
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         # The YAML block starts on line 2 of the file, after the opening '---'.

@@ -7,7 +7,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from gripcode.corpus.decode import decode_bytes, read_bytes
+from gripcode.corpus.decode import decode_text
+from gripcode.corpus.limits import ReadLimits, read_bytes
 from gripcode.corpus.normalize import normalise_text
 from gripcode.corpus.parsed import ParsedDocument, iso_date, jsonable, optional_text
 from gripcode.errors import DocumentImportError
@@ -20,8 +21,6 @@ _FIELD_COLUMNS = {
     "language": ("language", "lang"),
     "source": ("source", "outlet"),
 }
-# Press articles can be longer than the csv module's default 128 KiB field limit.
-_FIELD_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 @dataclass
@@ -34,14 +33,21 @@ class CsvOptions:
 
 
 def read_media_csv(
-    path: Path, *, encoding: str | None = None, options: CsvOptions | None = None
+    path: Path, *, encoding: str | None = None, options: CsvOptions | None = None,
+    limits: ReadLimits | None = None,
 ) -> list[ParsedDocument]:
-    """One document per non-empty data row, named ``<file>#row<N>`` with N counted from 1."""
+    """One document per non-empty data row, named ``<file>#row<N>`` with N counted from 1.
+
+    The file is at most the document limit, and so is each field: a press article can be longer than the
+    csv module's default of 128 KiB, and no field can be longer than the file the limit admits.
+    """
     options = options or CsvOptions()
+    limits = limits or ReadLimits()
     name = path.name
-    text = normalise_text(decode_bytes(read_bytes(path), name=name, encoding=encoding))
-    if csv.field_size_limit() < _FIELD_SIZE_LIMIT:
-        csv.field_size_limit(_FIELD_SIZE_LIMIT)
+    raw, replaced = decode_text(read_bytes(path, limits), name=name, encoding=encoding)
+    text = normalise_text(raw)
+    del raw
+    csv.field_size_limit(limits.max_bytes)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
@@ -53,10 +59,10 @@ def read_media_csv(
     columns = _column_roles(header, options, name)
     if len(rows) == 1:
         raise DocumentImportError(f"{name} has a header row but no data rows.")
-    return [
-        _document(path, number, line, row, header, columns)
-        for number, (line, row) in enumerate(rows[1:], 1)
-    ]
+    documents = [_document(path, number, line, row, header, columns) for number, (line, row) in enumerate(rows[1:], 1)]
+    for document in documents:
+        document.replaced = replaced
+    return documents
 
 
 def _delimiter(text: str) -> str:

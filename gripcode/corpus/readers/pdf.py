@@ -8,6 +8,7 @@ from typing import Any
 
 import pypdf
 
+from gripcode.corpus.limits import ReadLimits, check_file_size, extracted_text_too_long
 from gripcode.corpus.normalize import normalise_text
 from gripcode.corpus.parsed import ParsedDocument, optional_text
 from gripcode.corpus.segment import speaker_turns
@@ -16,10 +17,12 @@ from gripcode.errors import DocumentImportError
 _PAGE_SEPARATOR = "\n\n"
 
 
-def read_pdf(path: Path, *, encoding: str | None = None) -> list[ParsedDocument]:
+def read_pdf(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
     """One document: the pages' text joined by blank lines; ``metadata["pages"]`` holds each page's span."""
     name = path.name
-    pages, info = _extract(path)
+    limits = limits or ReadLimits()
+    check_file_size(path, limits)
+    pages, info = _extract(path, limits)
     parts: list[str] = []
     page_spans: list[list[int]] = []
     position = 0
@@ -53,7 +56,7 @@ def read_pdf(path: Path, *, encoding: str | None = None) -> list[ParsedDocument]
     ]
 
 
-def _extract(path: Path) -> tuple[list[str], dict[str, str]]:
+def _extract(path: Path, limits: ReadLimits) -> tuple[list[str], dict[str, str]]:
     name = path.name
     # pypdf logs every recoverable flaw of a file; they are not the researcher's concern.
     logger = logging.getLogger("pypdf")
@@ -65,7 +68,7 @@ def _extract(path: Path) -> tuple[list[str], dict[str, str]]:
             raise DocumentImportError(
                 f"{name} is password-protected; save an unprotected copy and import that."
             )
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = _page_texts(reader, name, limits)
         info = _document_info(reader)
     except DocumentImportError:
         raise
@@ -74,6 +77,23 @@ def _extract(path: Path) -> tuple[list[str], dict[str, str]]:
     finally:
         logger.setLevel(level)
     return pages, info
+
+
+def _page_texts(reader: pypdf.PdfReader, name: str, limits: ReadLimits) -> list[str]:
+    """Each page's text, stopping at the page and text limits rather than after extracting everything."""
+    count = len(reader.pages)
+    if count > limits.max_pdf_pages:
+        raise DocumentImportError(f"{name} has {count:,} pages; PDFs above {limits.max_pdf_pages:,} pages are "
+                                  f"refused as one document. Split it into parts and import those.")
+    pages: list[str] = []
+    chars = 0
+    for page in reader.pages:
+        text = page.extract_text() or ""
+        chars += len(text)
+        if chars > limits.max_bytes:
+            raise extracted_text_too_long(name, limits.max_bytes, limits)
+        pages.append(text)
+    return pages
 
 
 def _unlocked(reader: pypdf.PdfReader, name: str) -> bool:

@@ -6,9 +6,10 @@ import html
 import re
 from pathlib import Path
 
-from gripcode.corpus.decode import decode_bytes, read_bytes
+from gripcode.corpus.decode import decode_text
+from gripcode.corpus.limits import ReadLimits, read_bytes
 from gripcode.corpus.normalize import normalise_text
-from gripcode.corpus.parsed import ParsedDocument, Turn
+from gripcode.corpus.parsed import ParsedDocument, Replacements, Turn
 from gripcode.corpus.segment import leading_speaker
 from gripcode.errors import DocumentImportError
 
@@ -22,9 +23,10 @@ _VTT_SKIPPED_BLOCK = re.compile(r"(?:NOTE|STYLE|REGION)(?:[ \t].*)?$")
 Block = list[tuple[int, str]]  # (1-based line number, line)
 
 
-def read_vtt(path: Path, *, encoding: str | None = None) -> list[ParsedDocument]:
+def read_vtt(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
     """A WebVTT file: skips the header, NOTE/STYLE/REGION blocks and cue identifiers."""
-    blocks = _blocks(_decoded(path, encoding))
+    text, replaced = _decoded(path, encoding, limits)
+    blocks = _blocks(text)
     if not blocks or not blocks[0][0][1].startswith("WEBVTT"):
         raise DocumentImportError(f"{path.name} is not a WebVTT file: its first line must be 'WEBVTT'.")
     cues = []
@@ -32,18 +34,19 @@ def read_vtt(path: Path, *, encoding: str | None = None) -> list[ParsedDocument]
         if _VTT_SKIPPED_BLOCK.match(block[0][1]):
             continue
         cues.append(_cue(block, path.name, "00:00:01.000 --> 00:00:04.000"))
-    return _document(path, cues)
+    return _document(path, cues, replaced)
 
 
-def read_srt(path: Path, *, encoding: str | None = None) -> list[ParsedDocument]:
+def read_srt(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
     """A SubRip file: numbered cues, each with a timing line and text lines."""
-    blocks = _blocks(_decoded(path, encoding))
-    cues = [_cue(block, path.name, "00:00:01,000 --> 00:00:04,000") for block in blocks]
-    return _document(path, cues)
+    text, replaced = _decoded(path, encoding, limits)
+    cues = [_cue(block, path.name, "00:00:01,000 --> 00:00:04,000") for block in _blocks(text)]
+    return _document(path, cues, replaced)
 
 
-def _decoded(path: Path, encoding: str | None) -> str:
-    return normalise_text(decode_bytes(read_bytes(path), name=path.name, encoding=encoding))
+def _decoded(path: Path, encoding: str | None, limits: ReadLimits | None) -> tuple[str, Replacements | None]:
+    raw, replaced = decode_text(read_bytes(path, limits), name=path.name, encoding=encoding)
+    return normalise_text(raw), replaced
 
 
 def _blocks(text: str) -> list[Block]:
@@ -105,7 +108,8 @@ def _cue_text(lines: list[str]) -> tuple[str | None, str]:
     return speaker, text
 
 
-def _document(path: Path, cues: list[tuple[float, float, str | None, str]]) -> list[ParsedDocument]:
+def _document(path: Path, cues: list[tuple[float, float, str | None, str]],
+              replaced: Replacements | None) -> list[ParsedDocument]:
     parts: list[str] = []
     turns: list[Turn] = []
     position = 0
@@ -126,5 +130,6 @@ def _document(path: Path, cues: list[tuple[float, float, str | None, str]]) -> l
             title=path.stem,
             metadata={"timestamps": True},
             turns=turns,
+            replaced=replaced,
         )
     ]

@@ -1,0 +1,88 @@
+"""Zip archives read within limits: a .docx document and a .qdpx project are zips made by someone else.
+
+Sizes are checked twice: as the archive declares them, before anything is decompressed (each member, the
+whole archive, and how far a member inflates from its compressed size), and again while reading, so that a
+member whose header lies stops being read at its declared size or at the limit, whichever is smaller.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+
+from gripcode.errors import GripcodeError
+
+_CHUNK = 1 << 16
+_MIB = 1 << 20
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """How much an archive may hold; generous for real documents and projects, far below a zip bomb."""
+
+    max_members: int = 50_000
+    max_member_bytes: int = 512 * _MIB
+    max_total_bytes: int = 2048 * _MIB
+    # Text and XML compress 5-20 times; 100 times is only reached by padding. Small members are exempt,
+    # because a short run of blanks can compress further without harming anyone.
+    max_ratio: int = 100
+    ratio_exempt_bytes: int = 1 * _MIB
+
+
+def size_text(n: int) -> str:
+    """A size as people read it, in the MB (1,000,000 bytes) that ``gripcode import --max-size`` takes."""
+    return f"{n / 1e6:,.1f} MB" if n >= 100_000 else f"{n:,} bytes"
+
+
+def check_declared(infos: list[zipfile.ZipInfo], limits: ZipLimits, where: str,
+                   error: type[GripcodeError], hint: str = "") -> None:
+    """Refuse, before decompressing anything, an archive whose declared sizes break ``limits``; ``hint`` (how
+    to raise the limits) ends the messages about sizes."""
+    hint = f"; {hint}" if hint else ""
+    if len(infos) > limits.max_members:
+        raise error(f"{where} holds {len(infos)} files; refused above {limits.max_members}")
+    total = 0
+    for info in infos:
+        if info.is_dir():
+            continue
+        if info.flag_bits & 0x1:
+            raise error(f"{where}: the member {info.filename!r} is encrypted; save it without a password")
+        if info.file_size > limits.max_member_bytes:
+            raise error(f"{where}: the member {info.filename!r} unpacks to {size_text(info.file_size)}; "
+                        f"refused above {size_text(limits.max_member_bytes)}{hint}")
+        if (info.file_size > limits.ratio_exempt_bytes
+                and info.file_size > limits.max_ratio * max(info.compress_size, 1)):
+            ratio = info.file_size // max(info.compress_size, 1)
+            raise error(f"{where}: the member {info.filename!r} would unpack to {size_text(info.file_size)} "
+                        f"from {size_text(info.compress_size)} ({ratio} times): refused as a likely zip bomb")
+        total += info.file_size
+        if total > limits.max_total_bytes:
+            raise error(f"{where} unpacks to more than {size_text(limits.max_total_bytes)}; refused{hint}")
+
+
+def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimits, where: str,
+                error: type[GripcodeError], already_read: int = 0, hint: str = "") -> bytes:
+    """The bytes of ``info``, never more than it declares, ``limits`` allow per member, or the total allows
+    after ``already_read`` bytes of other members."""
+    hint = f"; {hint}" if hint else ""
+    limit = min(info.file_size, limits.max_member_bytes)
+    out = bytearray()
+    try:
+        with archive.open(info) as stream:
+            while True:
+                chunk = stream.read(_CHUNK)
+                if not chunk:
+                    break
+                out += chunk
+                if len(out) > limit:
+                    raise error(f"{where}: the member {info.filename!r} unpacks to more than the "
+                                f"{size_text(limit)} it declares: refused as a likely zip bomb")
+                if already_read + len(out) > limits.max_total_bytes:
+                    raise error(f"{where} unpacks to more than {size_text(limits.max_total_bytes)}; "
+                                f"refused{hint}")
+    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
+        # A CRC error is what a member that lies about its size ends in, too.
+        raise error(f"{where}: the member {info.filename!r} cannot be unpacked: {exc}") from None
+    except OSError as exc:
+        raise error(f"cannot read {where}: {exc.strerror or exc}") from None
+    return bytes(out)
