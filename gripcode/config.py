@@ -16,6 +16,8 @@ from pathlib import Path
 from gripcode.errors import ConfigError
 
 DEFAULT_DB_URL = "sqlite:///gripcode.db"
+# Seconds a write waits for another command's write lock before it answers that the project is busy.
+DEFAULT_BUSY_TIMEOUT = 10.0
 CONFIG_FILE = "gripcode.toml"
 
 
@@ -25,6 +27,8 @@ class Settings:
     coder: str = "researcher"
     # Trained spaCy pipelines per language, e.g. {"en": "en_core_web_sm"}; blank pipelines otherwise.
     pipelines: dict[str, str] = field(default_factory=dict)
+    # Seconds a write waits for another command's write lock before it answers that the project is busy.
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT
 
 
 def _login_name() -> str:
@@ -66,4 +70,20 @@ def load_settings(db: str | None = None, coder: str | None = None, folder: Path 
     pipelines = file_settings.get("pipelines", {})
     if not isinstance(pipelines, dict):
         raise ConfigError(f"{CONFIG_FILE}: [pipelines] must map language codes to pipeline names")
-    return Settings(db_url=normalise_db_url(db_url), coder=coder_name.strip() or _login_name(), pipelines=pipelines)
+    busy_timeout = _seconds(os.environ.get("GRIPCODE_BUSY_TIMEOUT") or file_settings.get("busy_timeout"),
+                            DEFAULT_BUSY_TIMEOUT)
+    return Settings(db_url=normalise_db_url(db_url), coder=coder_name.strip() or _login_name(), pipelines=pipelines,
+                    busy_timeout=busy_timeout)
+
+
+def _seconds(value: object, default: float) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:
+        raise ConfigError(f"busy_timeout (GRIPCODE_BUSY_TIMEOUT) must be a number of seconds from 0 to 86400, "
+                          f"not {value!r}")
+    return seconds
