@@ -10,11 +10,11 @@ from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from gripcode.config import DEFAULT_BUSY_TIMEOUT
-from gripcode.errors import ConfigError, DatabaseError, ProjectBusyError
+from gripcode.errors import CodingError, ConfigError, DatabaseError, ProjectBusyError
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -137,6 +137,20 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
         if is_busy(exc):
             raise ProjectBusyError(busy_message(engine)) from exc
         raise
+    except IntegrityError as exc:
+        if _is_same_coding(exc):
+            # Each writer checks for the coding first; two at the same moment both find none, and the table's
+            # unique key stops the second.
+            raise CodingError("another command stored the same coding (document, code, coder and span) at the "
+                              "same moment; nothing was changed by this one") from exc
+        raise
+
+
+def _is_same_coding(exc: IntegrityError) -> bool:
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:
+        return getattr(diag, "constraint_name", None) == "uq_codings_span"
+    return "UNIQUE constraint failed: codings.document_id, codings.code_id, codings.coder_id" in str(exc.orig)
 
 
 def is_busy(exc: BaseException) -> bool:
