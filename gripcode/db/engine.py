@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+import gripcode.db.storable  # noqa: F401 - registers the check of every flush for text no backend can store
 from gripcode.config import DEFAULT_BUSY_TIMEOUT
 from gripcode.errors import CodingError, ConfigError, DatabaseError, ProjectBusyError
 
