@@ -165,7 +165,8 @@ _WORKER = textwrap.dedent("""\
 
 def test_coders_a_sync_and_autocode_at_once_are_each_stored_or_told_busy(project: Gripcode, tmp_path: Path) -> None:
     """Three coders, a codebook sync loop and an autocode loop write at once, each in its own process: every
-    command is stored, or refused as busy only after waiting the whole timeout; nothing else goes wrong."""
+    command is stored, or refused as busy only after waiting the whole timeout (or, for autocode, stopped by a
+    sync between its batches); nothing else goes wrong."""
     import json
 
     script = tmp_path / "worker.py"
@@ -189,6 +190,8 @@ def test_coders_a_sync_and_autocode_at_once_are_each_stored_or_told_busy(project
             if result["code"] == 0:
                 stored += role.startswith("coder")
                 continue
+            if role == "autocode" and "while autocode ran" in result["output"]:
+                continue  # a sync committed between its batches: it stops, to be run again
             assert result["output"].startswith("Error: the project is busy"), result
             assert result["waited"] >= timeout, result
     engine = make_engine(project.url)
