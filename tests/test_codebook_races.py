@@ -204,3 +204,20 @@ def test_a_failed_sync_leaves_no_gap_in_the_history(project: Gripcode) -> None:
         _sync(session, WITH_STOCKS)
     engine.dispose()
     assert _state(project.url)[1] == [1, 2]
+
+
+def test_the_codebook_lock_is_taken_once_per_transaction(project: Gripcode) -> None:
+    """A CSV import looks up a code per row: the lock is asked of the server once per transaction, not per row."""
+    from sqlalchemy import event
+
+    engine = make_engine(project.url)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with transaction(engine) as session:
+        for _ in range(3):
+            _code(session, doc=f"doc{_ + 1}")
+    with transaction(engine) as session:
+        _code(session, slug="controls")
+    engine.dispose()
+    taken = [s for s in statements if "pg_advisory_xact_lock" in s]
+    assert len(taken) == (2 if engine.dialect.name == "postgresql" else 0)

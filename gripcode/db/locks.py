@@ -24,5 +24,13 @@ def lock_codebook(session: Session, *, exclusive: bool) -> None:
     """Take the codebook lock for the rest of the session's transaction (see the module's docstring)."""
     if session.get_bind().dialect.name != "postgresql":
         return
+    current = session.get_transaction()
+    held = session.info.get(_HELD)
+    if held is not None and held[0] is current and (held[1] or not exclusive):
+        return  # taken already in this transaction (a CSV import looks up a code per row)
     function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
     session.execute(text(f"SELECT {function}(:key)"), {"key": CODEBOOK_LOCK_KEY})
+    session.info[_HELD] = (session.get_transaction(), exclusive)
+
+
+_HELD = "gripcode_codebook_lock"  # session.info: (the transaction that holds the lock, exclusively or not)
