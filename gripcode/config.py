@@ -16,6 +16,8 @@ from pathlib import Path
 from gripcode.errors import ConfigError
 
 DEFAULT_DB_URL = "sqlite:///gripcode.db"
+# Seconds a write waits for another command's write lock before it answers that the project is busy.
+DEFAULT_BUSY_TIMEOUT = 10.0
 CONFIG_FILE = "gripcode.toml"
 
 
@@ -27,6 +29,8 @@ class Settings:
     pipelines: dict[str, str] = field(default_factory=dict)
     # The largest document an import accepts, in MB (``max_document_mb``; ``gripcode import --max-size``).
     max_document_mb: float = 500.0
+    # Seconds a write waits for another command's write lock before it answers that the project is busy.
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT
 
 
 def _login_name() -> str:
@@ -71,5 +75,20 @@ def load_settings(db: str | None = None, coder: str | None = None, folder: Path 
     max_mb = file_settings.get("max_document_mb", Settings.max_document_mb)
     if isinstance(max_mb, bool) or not isinstance(max_mb, (int, float)) or not max_mb > 0:
         raise ConfigError(f"{CONFIG_FILE}: max_document_mb must be a positive number of megabytes, not {max_mb!r}")
+    busy_timeout = _seconds(os.environ.get("GRIPCODE_BUSY_TIMEOUT") or file_settings.get("busy_timeout"),
+                            DEFAULT_BUSY_TIMEOUT)
     return Settings(db_url=normalise_db_url(db_url), coder=coder_name.strip() or _login_name(), pipelines=pipelines,
-                    max_document_mb=float(max_mb))
+                    max_document_mb=float(max_mb), busy_timeout=busy_timeout)
+
+
+def _seconds(value: object, default: float) -> float:
+    if value is None or value == "":
+        return default
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 <= seconds <= 86400:
+        raise ConfigError(f"busy_timeout (GRIPCODE_BUSY_TIMEOUT) must be a number of seconds from 0 to 86400, "
+                          f"not {value!r}")
+    return seconds

@@ -20,6 +20,10 @@ class DatabaseError(GripcodeError):
     """The database cannot be opened, is not initialised, or is at the wrong schema version."""
 
 
+class ProjectBusyError(DatabaseError):
+    """Another command held a lock this one needed for longer than the busy timeout; nothing was changed."""
+
+
 class NotFoundError(GripcodeError):
     """A case, document, code, coder or coding that was named does not exist (or is ambiguous)."""
 

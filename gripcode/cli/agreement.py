@@ -65,7 +65,7 @@ def agreement_group(ctx: click.Context, coders: str | None, unit: str | None, co
 
     app: App = ctx.find_object(App)
     filters = {"unit": unit, "codes": _split(codes), "case": case, "kind": kind, "document": doc}
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         result = compute_agreement(session, _split(coders) or [], unit, codes=_split(codes), case=case,
                                    kind=kind, doc=doc)
         provenance = project_provenance(session, f"Intercoder agreement per code at the {unit} unit",
@@ -88,7 +88,7 @@ def disagreements_(app: App, coders: str, unit: str, codes: str | None, case: st
     from gripcode.reliability.disagreements import disagreements
 
     filters = {"unit": unit, "codes": _split(codes), "case": case, "kind": kind, "document": doc}
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         rows, columns = disagreements(session, _split(coders) or [], unit, codes=_split(codes), case=case,
                                       kind=kind, doc=doc, text_limit=None if fmt in ("csv", "xlsx", "json") else 300)
         provenance = project_provenance(session, f"Units where coders disagree ({unit})", filters=filters,

@@ -83,7 +83,7 @@ def compare(app: App, by: str, measures: tuple[str, ...], rollup: bool, with_tes
 
     measures = measures or ("documents", "share", "codings", "coverage", "per10k")
     filters = _filters(options)
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         table = compare_cases(session, filters, by=by, measures=measures, rollup=rollup)
         first = table if len(measures) == 1 else table.xs(measures[0], axis=1, level="measure")
         notes: tuple[str, ...] = ()
@@ -119,7 +119,7 @@ def matrix(app: App, kind_of: str, by: str, quotes: int, rollup: bool, fmt: str,
     from gripcode.analysis.matrices import code_document_matrix, framework_matrix
 
     filters = _filters(options)
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         if kind_of == "framework":
             table = framework_matrix(session, filters, by=by, quotes=quotes)
             what = f"Framework matrix: {by} x codes, up to {quotes} quotes per cell"
@@ -146,7 +146,7 @@ def cooccur(app: App, by: str, unit: str, fmt: str, output: Path | None, figure:
     filters = _filters(options)
     what = ("Co-occurrence: overlapping codings" if by == "overlap"
             else f"Co-occurrence: {unit}s carrying both codes")
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         table = cooccurrence(session, filters, by=by, unit=unit)
         provenance = _provenance(session, what, filters, by=by, unit=unit if by == "unit" else None)
     emit_table(table, fmt, output, provenance, caption=what, label="tab:cooccurrence")
@@ -167,7 +167,7 @@ def retrieve_(app: App, context: int, rollup: bool, limit: int | None, fmt: str,
     from gripcode.analysis.retrieve import retrieve
 
     filters = _filters(options)
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         table = retrieve(session, filters, context=context, rollup=rollup, limit=limit)
         provenance = _provenance(session, "Coded segments with context", filters, context=context, rollup=rollup)
     if fmt == "table":  # a terminal line per segment: the full columns are in the other formats

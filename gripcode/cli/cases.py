@@ -45,7 +45,7 @@ def set_(app: App, name: str, attrs: tuple[str, ...]) -> None:
 @pass_app
 def list_(app: App, fmt: str) -> None:
     """List cases with their attributes and document counts."""
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         rows = list_cases(session)
     emit_rows(rows, ["case", "documents", "attributes"], fmt, empty="No cases yet: gripcode case add NAME")
 

@@ -93,7 +93,7 @@ def sync(app: App, file: Path, dry_run: bool) -> None:
 @pass_app
 def show(app: App, fmt: str, active: bool) -> None:
     """Show the project's codes with their numbers of codings."""
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         rows = code_tree(session, include_inactive=not active)
         version = latest_version(session)
     if fmt == "json":
@@ -116,7 +116,7 @@ def diff(app: App, old: Path, new: Path | None) -> None:
     """
     if new is None:
         target = load_codebook(old)
-        with transaction(app.engine()) as session:
+        with transaction(app.engine(), write=False) as session:
             plan = plan_sync(session, target)
     else:
         plan = plan_codebooks(load_codebook(old), load_codebook(new))
@@ -130,7 +130,7 @@ def diff(app: App, old: Path, new: Path | None) -> None:
 @pass_app
 def history(app: App, fmt: str) -> None:
     """List the codebook versions synced into the project."""
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         rows = version_history(session)
     emit_rows(rows, ["version", "synced_at", "by", "name", "hash", "changes"], fmt,
               empty="No codebook synced yet: gripcode codebook sync FILE")
@@ -157,7 +157,7 @@ def export(app: App, file: Path | None, fmt: str, output: Path | None, include_i
     if file is not None:
         cb, source = load_codebook(file), str(file)
     else:
-        with transaction(app.engine()) as session:
+        with transaction(app.engine(), write=False) as session:
             version, cb = current_codebook(session)
         source = f"codebook version {version.id} of the project, synced {version.synced_at:%Y-%m-%d}"
     if output is None and fmt == "docx":

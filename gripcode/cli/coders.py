@@ -37,7 +37,7 @@ def add(app: App, name: str, kind: str | None) -> None:
 @pass_app
 def list_(app: App, fmt: str) -> None:
     """List coders with their numbers of codings and memos and when they first and last worked."""
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         rows = list_coders(session)
     emit_rows(rows, LIST_COLUMNS, fmt, empty="No coders yet: gripcode coder add NAME")
 

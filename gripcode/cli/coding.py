@@ -158,7 +158,7 @@ def codings_group() -> None:
 def list_(app: App, doc: str | None, code: str | None, coder_name: str | None, case: str | None,
           status: str | None, origin: str | None, fmt: str) -> None:
     """List codings with their document, code, coder, offsets, quote, origin, status and memo."""
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         rows = list_codings(session, doc=doc, code=code, coder=coder_name, case=case, status=status, origin=origin)
     columns = list(LIST_COLUMNS)
     if fmt == "table":

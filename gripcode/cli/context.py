@@ -23,7 +23,7 @@ class App:
         """The project's engine; by default it must be initialised and at the newest schema. Only with
         ``create`` (``gripcode init``) may a SQLite file that does not exist yet be made."""
         if self._engine is None:
-            engine = make_engine(self.settings.db_url)
+            engine = make_engine(self.settings.db_url, busy_timeout=self.settings.busy_timeout)
             if not create:
                 try:
                     require_existing_file(engine)

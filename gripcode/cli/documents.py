@@ -30,7 +30,7 @@ def docs_group() -> None:
 @pass_app
 def list_(app: App, case: str | None, kind: str | None, language: str | None, fmt: str) -> None:
     """List documents."""
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         rows = list_documents(session, case, kind, language)
     emit_rows(rows, ["id", "title", "case", "kind", "language", "date", "words", "file"], fmt,
               empty="No documents match.")
@@ -52,7 +52,7 @@ def show(app: App, doc: str, codes: bool, fmt: str, output: Path | None, coders:
     if fmt == "html" and output is None:
         raise click.UsageError("--format html needs -o FILE")
     statuses = (*COUNTED_STATUSES, "suggested") if suggestions else COUNTED_STATUSES
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         document = find_document(session, doc)
         case = document.case.name if document.case else "-"
         meta = (f"{document.kind}, case {case}, {document.language}, {document.date or 'no date'}, "
@@ -81,7 +81,7 @@ def show(app: App, doc: str, codes: bool, fmt: str, output: Path | None, coders:
 @pass_app
 def stats(app: App, fmt: str) -> None:
     """Count cases, documents, units, codes, codings, coders and memos."""
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         counts = project_stats(session)
     if fmt == "json":
         click.echo(to_json(counts))

@@ -31,7 +31,7 @@ def check(ctx: click.Context, fmt: str) -> None:
     the text, every document still has the fingerprint (SHA-256) it was imported with, and nothing points
     to a missing document, code, coding or coder. Exits 1 and lists each problem if there are any."""
     app: App = ctx.ensure_object(App)
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         report = check_integrity(session)
     if fmt == "json":
         click.echo(to_json(report.to_dict()))
@@ -60,7 +60,7 @@ def log(app: App, since: str | None, actor: str | None, action: str | None, limi
     A table sums up each event's details on one line; json and csv give them whole.
     """
     moment = parse_since(since) if since is not None else None
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         rows = list_events(session, since=moment, actor=actor, action=action, limit=limit)
     if fmt == "table":
         rows = [{**row, "details": summarise_details(row["details"])} for row in rows]

@@ -56,7 +56,7 @@ def add(app: App, text: str, project: bool, document: str | None, code: str | No
 def list_(app: App, document: str | None, code: str | None, coding: int | None, coder: str | None,
           fmt: str) -> None:
     """List memos, oldest first; filters combine. A table shows the start of long texts."""
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         rows = list_memos(session, document=document, code=code, coding=coding, coder=coder)
     if fmt == "table":
         for row in rows:

@@ -161,7 +161,7 @@ def suggest(app: App, model: str | None, codes: str | None, case: str | None, ki
 @pass_app
 def list_(app: App, fmt: str) -> None:
     """List the stored models, newest first, with their units, codes and held-out macro F1."""
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         rows = classifier.list_models(session)
     if fmt == "table":
         for row in rows:

@@ -43,7 +43,7 @@ def review_group(ctx: click.Context, code: str | None, doc: str | None, origin: 
         return
     app: App = ctx.find_object(App)
     engine = app.engine()
-    with transaction(engine) as session:
+    with transaction(engine, write=False) as session:
         queue = rv.pending(session, code=code, doc=doc, origin=origin, order=order)
     if not queue:
         click.echo("No suggestions wait for review.")
@@ -53,7 +53,7 @@ def review_group(ctx: click.Context, code: str | None, doc: str | None, origin: 
 
 
 def _show(app: App, coding_id: int, position: int, total: int) -> None:
-    with transaction(app.engine()) as session:
+    with transaction(app.engine(), write=False) as session:
         d = rv.describe(session, coding_id)
     source = d["rule"] or d["model"] or d["by"]
     confidence = f", confidence {d['confidence']:.2f}" if d["confidence"] is not None else ""

@@ -24,6 +24,7 @@ from gripcode.codebook.plan import (
 )
 from gripcode.codebook.versions import latest_version
 from gripcode.db.audit import record_event
+from gripcode.db.locks import lock_codebook
 from gripcode.db.models import Code, CodebookVersion, Coding, Memo
 from gripcode.errors import CodebookError
 
@@ -93,7 +94,11 @@ def _move_codings(session: Session, source: Code, target: Code) -> tuple[int, in
 
 def sync_codebook(session: Session, cb: Codebook, yaml_text: str, *, actor: str,
                   dry_run: bool = False) -> SyncResult:
-    """Apply ``cb`` to the project (the caller's transaction). ``yaml_text`` is stored as the version's snapshot."""
+    """Apply ``cb`` to the project (the caller's transaction). ``yaml_text`` is stored as the version's snapshot.
+
+    Syncs run one at a time, and never beside a write to a code (:mod:`gripcode.db.locks`): the plan is made
+    from the codes as they are once this sync has the project's codebook to itself."""
+    lock_codebook(session, exclusive=True)
     plan = plan_sync(session, cb)
     if plan.blocked:
         raise CodebookError("the codebook removes codes that still have codings; nothing was changed",
@@ -105,8 +110,11 @@ def sync_codebook(session: Session, cb: Codebook, yaml_text: str, *, actor: str,
     if dry_run:
         return SyncResult(plan, None)
 
-    version = CodebookVersion(name=cb.codebook, content_hash=digest, yaml_snapshot=yaml_text, synced_by=actor,
-                              summary=plan.summary())
+    # Numbered here, under the codebook lock, rather than by a PostgreSQL sequence, which a failed or
+    # interrupted sync would advance for good: the history's numbers have no gaps.
+    number = (session.scalar(select(func.max(CodebookVersion.id))) or 0) + 1
+    version = CodebookVersion(id=number, name=cb.codebook, content_hash=digest, yaml_snapshot=yaml_text,
+                              synced_by=actor, summary=plan.summary())
     session.add(version)
     session.flush()
     rows = {code.slug: code for code in session.scalars(select(Code))}

@@ -17,6 +17,7 @@ from gripcode.coding.coders import get_or_create_coder
 from gripcode.coding.service import find_code
 from gripcode.corpus.documents import find_document
 from gripcode.db.audit import record_event
+from gripcode.db.locks import lock_codebook
 from gripcode.db.models import Code, Coding, utcnow
 from gripcode.errors import CodingError, NotFoundError
 from gripcode.nlp.suggestions import UnitIndex, load_unit_indexes
@@ -48,6 +49,7 @@ def restore(session: Session, snap: Snapshot, *, actor: str) -> Coding:
 
 
 def _suggestion(session: Session, coding_id: int, *, pending_only: bool = True) -> Coding:
+    lock_codebook(session, exclusive=False)  # the suggestion's code is read as no sync can change it
     coding = session.get(Coding, coding_id)
     if coding is None:
         raise NotFoundError(f"no coding with id {coding_id}")
@@ -101,6 +103,9 @@ def decide(session: Session, coding_id: int, decision: str, *, reviewer: str) ->
     if decision not in ("accept", "reject"):
         raise CodingError(f"decision {decision!r} is not accept or reject")
     coding = _suggestion(session, coding_id)
+    if decision == "accept" and coding.code.status != "active":
+        raise CodingError(f"the code of suggestion {coding_id}, {coding.code.slug}, is {coding.code.status}: the "
+                          "suggestion can be rejected, or recoded to an active code, but not accepted")
     _decided(session, coding, "accepted" if decision == "accept" else "rejected", reviewer, "coding.reviewed")
     return coding
 
@@ -183,8 +188,11 @@ def decide_many(session: Session, decision: str, *, reviewer: str, code: str | N
     doc_id = find_document(session, doc).id if doc else None
     if decision not in ("accept", "reject"):
         raise CodingError(f"decision {decision!r} is not accept or reject")
-    ids = list(session.scalars(suggestion_query(code_id=code_id, doc_id=doc_id, origin=origin,
-                                                min_confidence=min_confidence)))
+    lock_codebook(session, exclusive=False)
+    query = suggestion_query(code_id=code_id, doc_id=doc_id, origin=origin, min_confidence=min_confidence)
+    if decision == "accept":  # suggestions of codes retired or merged since wait for a reject or a recode
+        query = query.join(Code, Code.id == Coding.code_id).where(Code.status == "active")
+    ids = list(session.scalars(query))
     person = get_or_create_coder(session, reviewer, "person", actor=reviewer)
     status = "accepted" if decision == "accept" else "rejected"
     for chunk in range(0, len(ids), 500):  # one UPDATE per chunk, not a round trip per suggestion

@@ -17,6 +17,7 @@ from gripcode.coding.coders import get_or_create_coder
 from gripcode.coding.locate import locate_quote, parse_span, parse_unit_ref
 from gripcode.corpus.documents import find_document
 from gripcode.db.audit import record_event
+from gripcode.db.locks import lock_codebook
 from gripcode.db.models import Case, Code, Coder, Coding, Document, Unit
 from gripcode.errors import CodingError, NotFoundError
 
@@ -34,7 +35,10 @@ class Placement:
 
 
 def find_code(session: Session, slug: str, *, for_coding: bool = True) -> Code:
-    """A code by its id; for new codings it must be active (a merged code names the code to use instead)."""
+    """A code by its id; for new codings it must be active (a merged code names the code to use instead), which
+    is checked under the codebook lock, so no sync changes the code before this transaction commits."""
+    if for_coding:
+        lock_codebook(session, exclusive=False)
     code = session.scalars(select(Code).where(Code.slug == slug.strip())).first()
     if code is None:
         known = session.scalars(select(Code.slug).where(Code.status == "active").order_by(Code.position)).all()

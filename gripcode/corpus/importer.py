@@ -30,6 +30,7 @@ from gripcode.corpus.segment import segment_texts, start_worker
 from gripcode.db.audit import record_event
 from gripcode.db.bulk import insert_rows
 from gripcode.db.models import DOCUMENT_KINDS, Case, Document
+from gripcode.db.storable import refuse_in_rows
 from gripcode.errors import DocumentImportError
 from gripcode.worker_pool import WorkerPool
 
@@ -242,6 +243,7 @@ def _insert_documents(session: Session, rows: list[dict[str, Any]]) -> list[int]
     fail, never collide), and one executemany costs far less than the INSERT ... RETURNING per row that
     SQLite needs to report ids in order.
     """
+    refuse_in_rows(rows, "document")
     table = Document.__table__
     connection = session.connection()
     if connection.dialect.name != "sqlite":

@@ -6,13 +6,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from gripcode.errors import ConfigError, DatabaseError
+import gripcode.db.storable  # noqa: F401 - registers the check of every flush for text no backend can store
+from gripcode.config import DEFAULT_BUSY_TIMEOUT
+from gripcode.errors import CodingError, ConfigError, DatabaseError, ProjectBusyError
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -31,7 +34,9 @@ _URL_ADVICE = ("gripcode works with a SQLite file (a path, or sqlite:///path.db)
 PG_CONNECT_TIMEOUT = 10
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **kwargs: Any) -> Engine:
+    """An engine for ``url``. A write transaction waits up to ``busy_timeout`` seconds for another one's lock
+    (SQLite's busy timeout; PostgreSQL's lock_timeout) before it fails with :class:`ProjectBusyError`."""
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
@@ -40,13 +45,19 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if backend not in SUPPORTED_BACKENDS:
         raise ConfigError(f"cannot use database URL {_shown(parsed)}: {backend} databases are not supported; "
                           f"{_URL_ADVICE}")
-    if backend == "postgresql" and "connect_timeout" not in parsed.query:
-        kwargs.setdefault("connect_args", {}).setdefault("connect_timeout", PG_CONNECT_TIMEOUT)
+    connect_args = kwargs.setdefault("connect_args", {})
+    if backend == "postgresql":
+        if "connect_timeout" not in parsed.query:
+            connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT)
+        connect_args.setdefault("options", f"-c lock_timeout={max(1, round(busy_timeout * 1000))}")
+    else:
+        connect_args.setdefault("timeout", busy_timeout)
     try:
         engine = create_engine(parsed, **kwargs)
     except (ArgumentError, NoSuchModuleError, ImportError, ValueError) as exc:
         # ImportError: a driver named in the URL (postgresql+pg8000://...) that is not installed.
         raise ConfigError(f"cannot use database URL {_shown(parsed)}: {exc}; {_URL_ADVICE}") from exc
+    _BUSY_TIMEOUTS[engine] = busy_timeout
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
         # Python's sqlite3 driver starts a transaction only at the first INSERT/UPDATE and ignores SAVEPOINT
@@ -73,6 +84,17 @@ def require_existing_file(engine: Engine) -> None:
 
 
 def _sqlite_begin(connection: Any) -> None:
+    """A write transaction takes SQLite's write lock as it begins (BEGIN IMMEDIATE), waiting the busy timeout
+    for it: one that began deferred, read, and only then asked for the lock would be refused at once whenever
+    another writer held it, without waiting. Reads begin deferred and never wait for writers."""
+    if connection.get_execution_options().get(_WRITE_OPTION):
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            if "readonly" not in str(exc.orig):
+                raise
+            # A read-only file (a shared copy): commands that only read still work; any write fails as before.
     connection.exec_driver_sql("BEGIN")
 
 
@@ -88,16 +110,62 @@ def sqlite_path(engine: Engine) -> str | None:
     return database if database and database != ":memory:" else None
 
 
+_WRITE_OPTION = "gripcode_write"
+_BUSY_TIMEOUTS: WeakKeyDictionary[Engine, float] = WeakKeyDictionary()
+
+
 @contextmanager
-def transaction(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commits when the block ends normally, rolls back everything otherwise."""
+def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
+    """One unit of work: commits when the block ends normally, rolls back everything otherwise.
+
+    A write transaction (the default) holds the project's write lock from its start on SQLite, so commands
+    that write one after another queue instead of failing; ``write=False`` is for commands that only read.
+    Waiting longer than the busy timeout for a lock is :class:`ProjectBusyError`."""
     factory = sessionmaker(engine, expire_on_commit=False)
     session = factory()
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
+        try:
+            if write and is_sqlite(engine):
+                session.connection(execution_options={_WRITE_OPTION: True})  # begins now: lock or wait
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+    except OperationalError as exc:
+        if is_busy(exc):
+            raise ProjectBusyError(busy_message(engine)) from exc
         raise
-    finally:
-        session.close()
+    except IntegrityError as exc:
+        if _is_same_coding(exc):
+            # Each writer checks for the coding first; two at the same moment both find none, and the table's
+            # unique key stops the second.
+            raise CodingError("another command stored the same coding (document, code, coder and span) at the "
+                              "same moment; nothing was changed by this one") from exc
+        raise
+
+
+def _is_same_coding(exc: IntegrityError) -> bool:
+    diag = getattr(exc.orig, "diag", None)
+    if diag is not None:
+        return getattr(diag, "constraint_name", None) == "uq_codings_span"
+    return "UNIQUE constraint failed: codings.document_id, codings.code_id, codings.coder_id" in str(exc.orig)
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether a database error means another command holds a lock this one waited for in vain."""
+    orig = getattr(exc, "orig", None)
+    if orig is None:
+        return False
+    if getattr(orig, "sqlstate", None) in ("55P03", "40P01"):  # lock_not_available, deadlock_detected
+        return True
+    return "database is locked" in str(orig) or "database table is locked" in str(orig)
+
+
+def busy_message(engine: Engine) -> str:
+    seconds = _BUSY_TIMEOUTS.get(engine, DEFAULT_BUSY_TIMEOUT)
+    return (f"the project is busy: another command kept its write lock for more than {seconds:g} s, so nothing "
+            "was changed; try again in a moment (the wait is busy_timeout in gripcode.toml or "
+            "GRIPCODE_BUSY_TIMEOUT, in seconds)")

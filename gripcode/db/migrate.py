@@ -7,6 +7,7 @@ as ``gripcode/_migrations`` so an installed (non-editable) package migrates too.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import URL, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from gripcode.db.engine import sqlite_path
@@ -188,23 +189,48 @@ def backup_database(engine: Engine, destination: str | Path) -> Path:
             raise DatabaseError("an in-memory database cannot be backed up")
         if not Path(path).is_file():
             raise DatabaseError(f"no database file at {path}")
-        source = sqlite3.connect(path)
-        target = sqlite3.connect(dest)
+        # Written beside the destination under another name and renamed once whole, so a backup that fails
+        # (a full disk, a folder that cannot be written) leaves no partial file that looks like a backup.
+        partial = dest.with_name(f".{dest.name}.partial")
         try:
-            with target:
-                source.backup(target)
-        finally:
-            target.close()
-            source.close()
+            source = sqlite3.connect(f"file:{Path(path).resolve().as_posix()}?mode=ro", uri=True)
+            try:
+                target = sqlite3.connect(partial)
+                try:
+                    with target:
+                        source.backup(target)
+                finally:
+                    target.close()
+            finally:
+                source.close()
+            partial.replace(dest)
+        except (sqlite3.Error, OSError) as exc:
+            partial.unlink(missing_ok=True)
+            raise DatabaseError(f"the backup to {dest} failed and was not written: {exc}") from exc
         return dest
     if engine.dialect.name == "postgresql":
         pg_dump = shutil.which("pg_dump")
         if pg_dump is None:
             raise DatabaseError("pg_dump is not installed; install the PostgreSQL client tools to back up this database")
-        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        result = subprocess.run([pg_dump, "--format=custom", f"--file={dest}", f"--dbname={url}"], capture_output=True, text=True)
+        # The password goes to pg_dump in its environment, never on its command line, which every user of the
+        # machine can read (ps); the URL it is given has none.
+        given = engine.url
+        url = URL.create("postgresql", username=given.username, host=given.host, port=given.port,
+                         database=given.database, query=given.query).render_as_string(hide_password=False)
+        env = dict(os.environ)
+        if engine.url.password:
+            env["PGPASSWORD"] = str(engine.url.password)
+        partial = dest.with_name(f".{dest.name}.partial")
+        try:
+            result = subprocess.run([pg_dump, "--format=custom", f"--file={partial}", f"--dbname={url}"],
+                                    capture_output=True, text=True, env=env)
+            if result.returncode == 0:
+                partial.replace(dest)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise DatabaseError(f"the backup to {dest} failed and was not written: {exc}") from exc
         if result.returncode != 0:
-            dest.unlink(missing_ok=True)
-            raise DatabaseError(f"pg_dump failed: {result.stderr.strip()}")
+            partial.unlink(missing_ok=True)
+            raise DatabaseError(f"pg_dump failed and nothing was written: {result.stderr.strip()}")
         return dest
     raise DatabaseError(f"backups of {engine.dialect.name} databases are not supported")

@@ -35,6 +35,7 @@ from gripcode.coding.coders import get_or_create_coder
 from gripcode.db.audit import record_event
 from gripcode.db.bulk import chunks
 from gripcode.db.engine import is_sqlite, sqlite_path, transaction
+from gripcode.db.locks import lock_codebook
 from gripcode.corpus.documents import document_ids
 from gripcode.db.models import AutocodeProgress, Code, CodebookVersion, Coder, Document
 from gripcode.errors import CodingError
@@ -349,6 +350,7 @@ def _run(engine: Engine, plan: _Plan, report: AutocodeReport, pipelines: Pipelin
 
     def store(docs: Docs, found: list[Widened]) -> tuple[list[Widened], int]:
         with transaction(engine) as session:
+            _still_current(session, plan)
             fresh, present = new_spans(session, found, origin="rule", replacing=replacing)
             if not dry_run:
                 assert plan.coder_id is not None
@@ -403,6 +405,17 @@ def _run(engine: Engine, plan: _Plan, report: AutocodeReport, pipelines: Pipelin
             hand_over()
         if pending is not None:
             count(pending[0], pending[1], pending[2].result())
+
+
+def _still_current(session: Session, plan: _Plan) -> None:
+    """A batch is stored only while the codebook version the run matched is still the newest, checked under
+    the codebook lock: a sync in between may have merged, retired or removed the codes it would be stored on."""
+    lock_codebook(session, exclusive=False)
+    latest = latest_version(session)
+    if latest is None or latest.id != plan.version_id:
+        newer = f" (version {latest.id})" if latest is not None else ""
+        raise CodingError(f"the codebook was synced{newer} while autocode ran; the batches stored before are kept, "
+                          "and moved with any merge: run autocode again to go on with the new version")
 
 
 def _threads_share(engine: Engine) -> bool:

@@ -33,6 +33,7 @@ from gripcode.codebook.sync import current_codebook, latest_version
 from gripcode.coding.coders import get_or_create_coder
 from gripcode.db.audit import record_event
 from gripcode.db.engine import transaction
+from gripcode.db.locks import lock_codebook
 from gripcode.corpus.documents import document_ids
 from gripcode.db.models import Code, Coder, Document, TrainedModel, utcnow
 from gripcode.errors import AnalysisError, CodebookError, CodingError
@@ -402,6 +403,7 @@ def suggest_codings(engine: Engine, *, actor: str, name: str | None = None, code
         raise CodingError(f"the threshold is a score between 0 and 1, not {threshold}")
     started = time.perf_counter()
     with transaction(engine) as session:
+        lock_codebook(session, exclusive=False)  # the codes' states hold until these suggestions are stored
         model = find_model(session, name)
         wanted = list(dict.fromkeys(codes)) if codes else list(model.codes)
         unknown = [c for c in wanted if c not in model.codes]
