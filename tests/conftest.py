@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import struct
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,35 @@ from gripcode.cli.main import cli
 from gripcode.db.engine import make_engine
 
 REPO = Path(__file__).resolve().parent.parent
+# The installed `gripcode` program (the console script beside this interpreter), for tests of what users run.
+PROGRAM = Path(sys.executable).parent / "gripcode"
+
+# A codebook of two codes, one with a rule, for tests that need a small synced project.
+TWO_CODES = """\
+codebook: {name}
+codes:
+  - id: export-restrictions
+    name: Export restrictions
+    definition: Limits on shipping rare earths abroad.
+    rules:
+      terms:
+        en: [export quota, export quotas]
+  - id: price-control
+    name: Price control
+    definition: A state that sets or steers prices.
+"""
+
+
+def declare_size(path: Path, member: str, size: int) -> None:
+    """Overwrite the uncompressed size a zip's local header and central directory give for ``member``."""
+    data, name = bytearray(path.read_bytes()), member.encode()
+    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
+        start = data.find(signature)
+        while start != -1:
+            if data[start + name_at:start + name_at + len(name)] == name:
+                struct.pack_into("<I", data, start + size_at, size)
+            start = data.find(signature, start + 4)
+    path.write_bytes(bytes(data))
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 

@@ -6,7 +6,6 @@ import os
 import resource
 import signal
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,8 @@ import pytest
 from gripcode.db import migrate
 from gripcode.db.engine import make_engine
 
-PROGRAM = Path(sys.executable).parent / "gripcode"
+from conftest import PROGRAM
+
 
 
 def test_a_backup_onto_a_full_disk_fails_cleanly(tmp_path: Path) -> None:

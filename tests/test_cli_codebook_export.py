@@ -10,7 +10,7 @@ import pytest
 
 from gripcode.codebook.loader import load_codebook
 
-from conftest import REPO, Gripcode
+from conftest import PROGRAM, REPO, Gripcode
 
 STUDY = str(REPO / "codebooks" / "grip-arm.yaml")
 
@@ -83,7 +83,7 @@ def test_qdc_round_trip_through_the_installed_program_keeps_an_example_with_a_ba
     import subprocess
     import sys
 
-    gripcode = Path(sys.executable).parent / "gripcode"
+    gripcode = PROGRAM
     source = tmp_path / "cb.yaml"
     source.write_text(
         "codebook: measures\ncodes:\n  - id: tariffs\n    name: Tariffs\n    examples:\n"

@@ -18,23 +18,10 @@ from gripcode.config import load_settings
 from gripcode.db.engine import make_engine, transaction
 from gripcode.errors import ConfigError, ProjectBusyError
 
-from conftest import Gripcode
+from conftest import PROGRAM, TWO_CODES, Gripcode
 
-PROGRAM = Path(sys.executable).parent / "gripcode"
 
-CODEBOOK = """\
-codebook: busy-test
-codes:
-  - id: export-restrictions
-    name: Export restrictions
-    definition: Limits on shipping rare earths abroad.
-    rules:
-      terms:
-        en: [export quota, export quotas]
-  - id: price-control
-    name: Price control
-    definition: A state that sets or steers prices.
-"""
+CODEBOOK = TWO_CODES.format(name="busy-test")
 
 
 @pytest.fixture

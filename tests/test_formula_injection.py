@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import io
 import subprocess
-import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -24,9 +23,8 @@ from openpyxl import load_workbook
 
 from gripcode.cli.output import emit_rows
 from gripcode.export.spreadsheet import neutralise_formula
-from conftest import Gripcode
+from conftest import PROGRAM, Gripcode
 
-GRIPCODE = Path(sys.executable).parent / "gripcode"
 CASE = '=HYPERLINK("http://x")'
 TITLE = "@SUM(1)"
 CODER = "+1"
@@ -40,7 +38,7 @@ TEXT = "Intro.\n\nThe ministry said -2+3 quotas would follow. Prices rose.\n"
 
 
 def run(url: str, *args: str, coder: str = CODER) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([str(GRIPCODE), "--db", url, "--coder", coder, *args], capture_output=True,
+    result = subprocess.run([str(PROGRAM), "--db", url, "--coder", coder, *args], capture_output=True,
                             text=True, timeout=120)
     assert result.returncode == 0, f"{args}: {result.stderr}"
     return result

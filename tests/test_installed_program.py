@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from conftest import PROGRAM
 from test_codebook_loader import EVERY_PROBLEM, EVERY_PROBLEM_EXPECTED, line
 
-PROGRAM = Path(sys.executable).parent / "gripcode"
 STUDY = Path(__file__).resolve().parents[1] / "codebooks" / "grip-arm.yaml"
 
 

@@ -12,7 +12,6 @@ import datetime as dt
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,8 @@ from gripcode.export.latex_fit import FitColumn, choose_layout, text_width
 from gripcode.export.provenance import Provenance
 from gripcode.export.tables import render_table
 
-GRIPCODE = Path(sys.executable).parent / "gripcode"
+from conftest import PROGRAM
+
 PDFLATEX = shutil.which("pdflatex")
 OVERFULL_RE = re.compile(r"Overfull \\hbox \(([0-9.]+)pt too wide\)")
 PROV = Provenance(
@@ -138,7 +138,7 @@ def test_paragraph_columns_never_narrower_than_their_longest_word() -> None:
 
 
 def run(*args: str, cwd: Path | None = None) -> str:
-    result = subprocess.run([str(GRIPCODE), *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+    result = subprocess.run([str(PROGRAM), *args], capture_output=True, text=True, timeout=300, cwd=cwd)
     assert result.returncode == 0, f"{args}: {result.stderr}"
     return result.stdout
 

@@ -22,9 +22,8 @@ import pytest
 
 from gripcode.cli.main import cli
 
-from conftest import reset_postgres
+from conftest import PROGRAM, TWO_CODES, reset_postgres
 
-PROGRAM = Path(sys.executable).parent / "gripcode"
 
 
 def program() -> str:
@@ -118,19 +117,7 @@ def test_import_help_lists_qdpx_beside_files() -> None:
 # ----------------------------------------------------------------------------- each family, for real
 
 
-CODEBOOK = """\
-codebook: program-test
-codes:
-  - id: export-restrictions
-    name: Export restrictions
-    definition: Limits on shipping rare earths abroad.
-    rules:
-      terms:
-        en: [export quota, export quotas]
-  - id: price-control
-    name: Price control
-    definition: A state that sets or steers prices.
-"""
+CODEBOOK = TWO_CODES.format(name="program-test")
 
 
 def _write_corpus(folder: Path) -> list[Path]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import struct
 import zipfile
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from gripcode.errors import ExchangeError
 from gripcode.exchange import ArchiveLimits, import_qdpx
 from gripcode.exchange import qdpx_import
 
-from conftest import Gripcode
+from conftest import Gripcode, declare_size
 
 TABLES = ("cases", "case_attributes", "documents", "units", "codebook_versions", "codes", "coders", "codings",
           "memos", "events")
@@ -88,18 +87,6 @@ def test_a_member_that_inflates_far_beyond_its_compressed_size(project: Gripcode
     path = zip_with(tmp_path / "bomb.qdpx", {"project.qde": PROJECT, "sources/s.txt": b"\0" * (40 << 20)})
     assert path.stat().st_size < 200_000
     refused(project, path, "likely zip bomb")
-
-
-def declare_size(path: Path, member: str, size: int) -> None:
-    """Overwrite the uncompressed size the local header and the central directory give for ``member``."""
-    data, name = bytearray(path.read_bytes()), member.encode()
-    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
-        start = data.find(signature)
-        while start != -1:
-            if data[start + name_at:start + name_at + len(name)] == name:
-                struct.pack_into("<I", data, start + size_at, size)
-            start = data.find(signature, start + 4)
-    path.write_bytes(bytes(data))
 
 
 def test_a_member_that_lies_about_its_size_is_not_read_past_it(project: Gripcode, tmp_path: Path) -> None:

@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import random
 import resource
-import struct
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -24,7 +22,8 @@ from gripcode.db.engine import make_engine
 from gripcode.db.migrate import init_database
 from gripcode.errors import DocumentImportError
 
-GRIPCODE = Path(sys.executable).parent / "gripcode"
+from conftest import PROGRAM, declare_size
+
 
 CHINESE_A = "中国稀土出口配额在二零二三年减少了。政府表示，这是为了保护资源和环境。"
 CHINESE_B = "内蒙古包头是世界上最大的稀土生产基地，企业正在整合。工信部发布了新的开采总量控制指标。"
@@ -41,7 +40,7 @@ def gripcode(db_url: str, *args: str, cwd: Path | None = None,
         if memory_bytes:
             resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 
-    return subprocess.run([str(GRIPCODE), "--db", db_url, *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([str(PROGRAM), "--db", db_url, *args], capture_output=True, text=True, cwd=cwd,
                           timeout=300, preexec_fn=cap)
 
 
@@ -148,18 +147,6 @@ def docx_with_body(path: Path, body: str) -> Path:
 
 def paragraph(words: str) -> str:
     return f"<w:p><w:r><w:t>{words}</w:t></w:r></w:p>"
-
-
-def declare_size(path: Path, member: str, size: int) -> None:
-    """Overwrite the uncompressed size the local header and the central directory give for ``member``."""
-    data, name = bytearray(path.read_bytes()), member.encode()
-    for signature, size_at, name_at in ((b"PK\x03\x04", 22, 30), (b"PK\x01\x02", 24, 46)):
-        start = data.find(signature)
-        while start != -1:
-            if data[start + name_at:start + name_at + len(name)] == name:
-                struct.pack_into("<I", data, start + size_at, size)
-            start = data.find(signature, start + 4)
-    path.write_bytes(bytes(data))
 
 
 def test_the_harmless_docx_is_imported(project: str, tmp_path: Path) -> None:
