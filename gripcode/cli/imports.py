@@ -48,16 +48,16 @@ def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str 
     imported.
     """
     # The readers (pypdf, python-docx) load only when something is imported, not at every start.
-    from gripcode.corpus.importer import ImportOptions, collect_items, import_items
+    from gripcode.corpus.importer import ImportOptions, collect_items
     from gripcode.corpus.readers import CsvOptions, ReadLimits
+    from gripcode.corpus.staged_import import import_into_project
 
     given = ImportOptions(case=case, kind=kind, language=language, date=date, title=title, source=source)
     items = collect_items(paths, given, manifest)
     csv_options = CsvOptions(text_column=text_column, title_column=title_column, date_column=date_column)
-    with transaction(app.engine()) as session:
-        report = import_items(session, items, actor=app.coder, encoding=encoding, csv_options=csv_options,
-                              create_cases=create_cases, jobs=jobs,
-                              limits=ReadLimits.from_mb(max_size or app.settings.max_document_mb))
+    report = import_into_project(app.engine(), items, actor=app.coder, encoding=encoding, csv_options=csv_options,
+                                 create_cases=create_cases, jobs=jobs,
+                                 limits=ReadLimits.from_mb(max_size or app.settings.max_document_mb))
     if as_json:
         click.echo(to_json({"imported": report.imported, "skipped": report.skipped, "replaced": report.replaced,
                             "words": report.words, "units": report.units}))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 import gripcode.db.storable  # noqa: F401 - registers the check of every flush for text no backend can store
 from gripcode.config import DEFAULT_BUSY_TIMEOUT
-from gripcode.errors import CodingError, ConfigError, DatabaseError, ProjectBusyError
+from gripcode.errors import CodingError, ConfigError, DatabaseError, DocumentImportError, ProjectBusyError
 
 
 def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
@@ -139,19 +139,27 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
             raise ProjectBusyError(busy_message(engine)) from exc
         raise
     except IntegrityError as exc:
-        if _is_same_coding(exc):
-            # Each writer checks for the coding first; two at the same moment both find none, and the table's
-            # unique key stops the second.
+        # Each writer checks first (for the coding, for the text); two at the same moment both find none, and the
+        # table's unique key stops the second.
+        if _violates(exc, "uq_codings_span", "codings.document_id, codings.code_id, codings.coder_id"):
             raise CodingError("another command stored the same coding (document, code, coder and span) at the "
                               "same moment; nothing was changed by this one") from exc
+        if _violates(exc, "uq_cases_name", "cases.name"):
+            raise DatabaseError("another command added a case of the same name at the same moment; nothing was "
+                                "changed by this one: run it again") from exc
+        if _violates(exc, "uq_documents_sha256", "documents.sha256"):
+            raise DocumentImportError("another import stored one of these texts at the same moment; nothing was "
+                                      "imported: run the import again (texts already in the project are skipped)") \
+                from exc
         raise
 
 
-def _is_same_coding(exc: IntegrityError) -> bool:
+def _violates(exc: IntegrityError, constraint: str, sqlite_columns: str) -> bool:
+    """Whether ``exc`` is the unique key ``constraint`` (PostgreSQL names it; SQLite lists its columns)."""
     diag = getattr(exc.orig, "diag", None)
     if diag is not None:
-        return getattr(diag, "constraint_name", None) == "uq_codings_span"
-    return "UNIQUE constraint failed: codings.document_id, codings.code_id, codings.coder_id" in str(exc.orig)
+        return getattr(diag, "constraint_name", None) == constraint
+    return f"UNIQUE constraint failed: {sqlite_columns}" in str(exc.orig)
 
 
 def is_busy(exc: BaseException) -> bool:
