@@ -131,6 +131,14 @@ def xml_unsafe_char(text: str) -> str | None:
     return match.group() if match else None
 
 
+def xml_safe(text: str, what: str) -> str:
+    """``text`` unchanged; raises :class:`ExchangeError` naming ``what`` if XML cannot carry one of its characters."""
+    bad = xml_unsafe_char(text)
+    if bad is not None:
+        raise ExchangeError(f"{what} contains the character U+{ord(bad):04X}, which XML cannot carry; remove it")
+    return text
+
+
 def escape_text(text: str) -> str:
     # A raw carriage return would be read back as a newline; the character reference keeps it.
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")

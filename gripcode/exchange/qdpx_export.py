@@ -9,7 +9,8 @@ What goes where (the element order is the Project schema's):
 * ``Variables`` and ``Cases``: each case attribute is a typed variable (Text, Float, Date); a key whose values
   have different types across cases is written as Text. Each case lists its documents as ``SourceRef``.
   Document fields (kind, language, date, source and metadata) are source variables named
-  ``Document <field>``; metadata that is not a single value is written as JSON text, ``Document <key> (JSON)``.
+  ``Document <field>``; metadata that is not a single value is written as JSON text, ``Document <key> (JSON)``
+  (:mod:`gripcode.exchange.qdpx_variables`).
 * ``Sources``: each document's stored text is ``sources/<GUID>.txt`` (UTF-8, ``\\n`` line breaks, NFC), so
   ``startPosition``/``endPosition`` are exactly gripcode's code-point offsets. Codings on the same span form
   one ``PlainTextSelection`` whose ``name`` is the quote; each coding keeps its coder as ``creatingUser``.
@@ -30,12 +31,9 @@ between exports: no export time is written, only stored timestamps, and everythi
 from __future__ import annotations
 
 import datetime as dt
-import json
-import math
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +45,7 @@ from gripcode import __version__
 from gripcode.codebook.model import Code as CodebookCode
 from gripcode.codebook.model import Examples
 from gripcode.codebook.refi_common import XSI_NS, derived_guid, escape_attr, escape_text, hex_colour, \
-    normalise_guid, xml_unsafe_char
+    normalise_guid, xml_safe, xml_unsafe_char
 from gripcode.codebook.refi_qdc import describe_code
 from gripcode.codebook.sync import current_codebook, latest_version
 from gripcode.db.models import COUNTED_STATUSES, Case, Code, Coder, Coding, Document, Memo, status_among
@@ -56,10 +54,9 @@ from gripcode.exchange.qdpx_archive import INTERNAL_PREFIX, write_qdpx
 from gripcode.exchange.qdpx_model import PROJECT_NS
 from gripcode.exchange.qdpx_turns import TURNS_NOTE_NAME, needs_turns_note, stored_turns, turns_note_guid, \
     turns_note_text
+from gripcode.exchange.qdpx_variables import collect_variables
 
 SCHEMA_LOCATION = f"{PROJECT_NS} http://schema.qdasoftware.org/versions/Project/v1.0/Project.xsd"
-DOCUMENT_VARIABLE_PREFIX = "Document "
-JSON_SUFFIX = " (JSON)"
 CODING_MEMO_NAME = "Coding memo"
 
 
@@ -70,10 +67,6 @@ def coding_memo_guid(coding_guid: str) -> str:
 
 def selection_guid(document_guid: str, start: int, end: int) -> str:
     return derived_guid("selection", document_guid, str(start), str(end))
-
-
-def variable_guid(scope: str, name: str, kind: str) -> str:
-    return derived_guid("variable", scope, name, kind)
 
 
 @dataclass
@@ -123,13 +116,6 @@ def _used(session: Session, model: Any) -> set[str]:
 # ------------------------------------------------------------------------------------------------ XML bits
 
 
-def _safe(text: str, what: str) -> str:
-    bad = xml_unsafe_char(text)
-    if bad is not None:
-        raise ExchangeError(f"{what} contains the character U+{ord(bad):04X}, which XML cannot carry; remove it")
-    return text
-
-
 def _attrs(pairs: list[tuple[str, str | None]]) -> str:
     return "".join(f' {key}="{escape_attr(value)}"' for key, value in pairs if value is not None)
 
@@ -140,68 +126,6 @@ def _when(value: dt.datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.timezone.utc)
     return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _decimal(value: float) -> str:
-    # xsd:decimal has no exponent: 1e-07 must be written 0.0000001.
-    return format(Decimal(repr(value)), "f")
-
-
-_REFI_TYPE = {str: "Text", bool: "Boolean", int: "Integer", float: "Float", dt.date: "Date"}
-_VALUE_ELEMENT = {"Text": "TextValue", "Boolean": "BooleanValue", "Integer": "IntegerValue", "Float": "FloatValue",
-                  "Date": "DateValue"}
-
-
-def _refi_type(value: Any) -> str | None:
-    if isinstance(value, float) and not math.isfinite(value):
-        return "Text"
-    return _REFI_TYPE.get(type(value))
-
-
-def _format(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and math.isfinite(value):
-        return _decimal(value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
-class _Variables:
-    """Typed variables collected from case attributes and document fields, one per (scope, name)."""
-
-    def __init__(self) -> None:
-        self.values: dict[tuple[str, str], dict[int, Any]] = defaultdict(dict)
-        self._declared: list[tuple[str, str, str, str]] | None = None
-
-    def add(self, scope: str, name: str, owner: int, value: Any) -> None:
-        if value is None or (isinstance(value, str) and not value.strip()) or _refi_type(value) is None:
-            return
-        self.values[(scope, name)][owner] = value
-
-    def declared(self) -> list[tuple[str, str, str, str]]:
-        """(scope, name, type, guid) in a fixed order."""
-        if self._declared is not None:
-            return self._declared
-        out = []
-        for (scope, name), by_owner in sorted(self.values.items()):
-            kinds = {kind for v in by_owner.values() if (kind := _refi_type(v)) is not None}
-            kind = kinds.pop() if len(kinds) == 1 else "Text"
-            out.append((scope, name, kind, variable_guid(scope, name, kind)))
-        self._declared = out
-        return out
-
-    def xml(self, scope: str, owner: int, indent: str) -> list[str]:
-        lines = []
-        for var_scope, name, kind, guid in self.declared():
-            if var_scope != scope or owner not in self.values[(scope, name)]:
-                continue
-            value = _safe(_format(self.values[(scope, name)][owner]), f"the value of {name!r}")
-            element = _VALUE_ELEMENT[kind]
-            lines += [f"{indent}<VariableValue>", f'{indent}  <VariableRef targetGUID="{guid}"/>',
-                      f"{indent}  <{element}>{escape_text(value)}</{element}>", f"{indent}</VariableValue>"]
-        return lines
 
 
 # ------------------------------------------------------------------------------------------------- export
@@ -221,7 +145,6 @@ class _Exporter:
                 self.renamed_from = {fc.id: list(fc.code.renamed_from) for fc in cb.flat()}
             except CodebookError:
                 self.renamed_from = {}
-        self.variables = _Variables()
         self.code_guid: dict[int, str] = {}
         self.code_count = 0
 
@@ -304,11 +227,11 @@ class _Exporter:
             while depth_open and depth_open[-1] >= depth:
                 lines.append("      " + "  " * depth_open.pop() + "</Code>")
             indent = "      " + "  " * depth
-            attrs = _attrs([("guid", self.code_guid[code.id]), ("name", _safe(code.name, f"code {code.slug}'s name")),
+            attrs = _attrs([("guid", self.code_guid[code.id]), ("name", xml_safe(code.name, f"code {code.slug}'s name")),
                             ("isCodable", "false" if code.status == "retired" else "true"),
                             ("color", hex_colour(code.color))])
             lines.append(f"{indent}<Code{attrs}>")
-            description = _safe(self._description(code), f"code {code.slug}'s definition, criteria or examples")
+            description = xml_safe(self._description(code), f"code {code.slug}'s definition, criteria or examples")
             lines.append(f"{indent}  <Description>{escape_text(description)}</Description>")
             lines += [f'{indent}  <NoteRef targetGUID="{g}"/>' for g in notes_on.get(("code", code.id), [])]
             depth_open.append(depth)
@@ -343,10 +266,10 @@ class _Exporter:
         coder_names = {c.id: c.name for c in self.coders}
 
         def note(guid: str, name: str | None, user: str | None, when: dt.datetime | None, text: str, what: str) -> None:
-            attrs = _attrs([("guid", guid), ("name", _safe(name, what + " title") if name else None),
+            attrs = _attrs([("guid", guid), ("name", xml_safe(name, what + " title") if name else None),
                             ("creatingUser", user), ("creationDateTime", _when(when))])
             lines.extend([f"    <Note{attrs}>",
-                          f"      <PlainTextContent>{escape_text(_safe(text, what))}</PlainTextContent>",
+                          f"      <PlainTextContent>{escape_text(xml_safe(text, what))}</PlainTextContent>",
                           "    </Note>"])
 
         for memo in self.memos:
@@ -374,30 +297,13 @@ class _Exporter:
 
     # variables, cases, sources ---------------------------------------------------------------------------
 
-    def collect_variables(self) -> None:
-        for case in self.cases:
-            for attr in case.attributes:
-                self.variables.add("case", attr.key, case.id, attr.value)
-        for doc in self.documents:
-            fields: dict[str, Any] = {"kind": doc.kind, "language": doc.language, "date": doc.date,
-                                      "source": doc.source}
-            for key, value in sorted((doc.meta or {}).items()):
-                if key in fields or value is None:
-                    continue
-                if isinstance(value, (str, int, float, bool)):
-                    fields[key] = value
-                else:  # lists and mappings (a PDF's page offsets) travel as JSON text
-                    fields[key + JSON_SUFFIX] = json.dumps(value, ensure_ascii=False, sort_keys=True)
-            for key, value in fields.items():
-                self.variables.add("document", DOCUMENT_VARIABLE_PREFIX + key, doc.id, value)
-
     def variables_xml(self) -> list[str]:
         declared = self.variables.declared()
         if not declared:
             return []
         lines = ["  <Variables>"]
         for _scope, name, kind, guid in declared:
-            lines.append(f"    <Variable{_attrs([('guid', guid), ('name', _safe(name, 'a variable name')), ('typeOfVariable', kind)])}/>")
+            lines.append(f"    <Variable{_attrs([('guid', guid), ('name', xml_safe(name, 'a variable name')), ('typeOfVariable', kind)])}/>")
         return lines + ["  </Variables>"]
 
     def cases_xml(self) -> list[str]:
@@ -410,9 +316,9 @@ class _Exporter:
         lines = ["  <Cases>"]
         for case in self.cases:
             guid = _stored_guid(case.refi_guid, f"case {case.name}")
-            lines.append(f"    <Case{_attrs([('guid', guid), ('name', _safe(case.name, 'a case name'))])}>")
+            lines.append(f"    <Case{_attrs([('guid', guid), ('name', xml_safe(case.name, 'a case name'))])}>")
             if case.description:
-                lines.append(f"      <Description>{escape_text(_safe(case.description, f'case {case.name}'))}</Description>")
+                lines.append(f"      <Description>{escape_text(xml_safe(case.description, f'case {case.name}'))}</Description>")
             lines += self.variables.xml("case", case.id, "      ")
             lines += [f'      <SourceRef targetGUID="{g}"/>' for g in members[case.id]]
             lines.append("    </Case>")
@@ -432,7 +338,7 @@ class _Exporter:
         for doc in self.documents:
             guid = self.doc_guid[doc.id]
             files.append((f"{guid}.txt", doc.text.encode("utf-8")))
-            attrs = _attrs([("guid", guid), ("name", _safe(doc.title, f"the title of document {doc.id}")),
+            attrs = _attrs([("guid", guid), ("name", xml_safe(doc.title, f"the title of document {doc.id}")),
                             ("plainTextPath", f"{INTERNAL_PREFIX}{guid}.txt"),
                             ("creationDateTime", _when(doc.imported_at))])
             lines.append(f"    <TextSource{attrs}>")
@@ -468,16 +374,16 @@ class _Exporter:
         report = ExportReport(path=path, statuses=self.statuses)
         report.guids_assigned = self.load()
         report.memos_left_out = self.memos_left_out
-        self.collect_variables()
+        self.variables = collect_variables(self.cases, self.documents)
         note_lines, notes_on, project_notes = self.notes()
         codebook = self.codebook_xml(notes_on)
-        users = ["  <Users>"] + [f"    <User{_attrs([('guid', self.coder_guid[c.id]), ('name', _safe(c.name, 'a coder name'))])}/>"
+        users = ["  <Users>"] + [f"    <User{_attrs([('guid', self.coder_guid[c.id]), ('name', xml_safe(c.name, 'a coder name'))])}/>"
                                  for c in self.coders] + ["  </Users>"] if self.coders else []
         sources, files = self.sources_xml(notes_on, report)
         statuses = " and ".join(self.statuses)
         description = (f"Exported by gripcode {__version__} from codebook {self.codebook_name}; codings with status "
                        f"{statuses}; positions are Unicode code points of the UTF-8 texts in sources/.")
-        root = _attrs([("name", _safe(self.name, "the project name")), ("origin", f"gripcode {__version__}")])
+        root = _attrs([("name", xml_safe(self.name, "the project name")), ("origin", f"gripcode {__version__}")])
         lines = ['<?xml version="1.0" encoding="UTF-8"?>',
                  f'<Project xmlns="{PROJECT_NS}" xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{SCHEMA_LOCATION}"{root}>']
         lines += users + codebook + self.variables_xml() + self.cases_xml() + sources

@@ -22,7 +22,6 @@ from gripcode.corpus.readers.docx import read_docx
 from gripcode.db.models import DOCUMENT_KINDS
 from gripcode.errors import DocumentImportError
 from gripcode.exchange.qdpx_archive import QdpxArchive
-from gripcode.exchange.qdpx_export import DOCUMENT_VARIABLE_PREFIX, JSON_SUFFIX
 from gripcode.exchange.qdpx_model import XProject, XSelection, XTextSource
 from gripcode.exchange.qdpx_positions import (
     Convention,
@@ -32,6 +31,7 @@ from gripcode.exchange.qdpx_positions import (
     names_look_like_text,
     place,
 )
+from gripcode.exchange.qdpx_variables import DOCUMENT_VARIABLE_PREFIX, JSON_SUFFIX
 
 MAX_EXAMPLES = 10
 _DOCUMENT_FIELDS = ("kind", "language", "date", "source")

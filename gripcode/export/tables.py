@@ -2,6 +2,8 @@
 
 :func:`render_table` turns a DataFrame into one of :data:`TABLE_FORMATS`; :func:`write_table` writes it
 or returns it for stdout. Every format carries the table's :class:`~gripcode.export.provenance.Provenance`.
+Every format is rendered from the same :class:`~gripcode.export.grid.Grid` of plain values; LaTeX, the
+longest renderer, lives in :mod:`gripcode.export.latex_table`.
 
 MultiIndex. Row levels always become one label column each (headed by the level names), in every
 format. Column levels depend on what the format can show:
@@ -46,184 +48,42 @@ import json
 import math
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from gripcode.errors import AnalysisError
 from gripcode.export.files import write_output
 from gripcode.export.formats import TABLE_FORMATS
-from gripcode.export.latex import LatexColumn, LatexRow, booktabs_table, join_fragments, latex_escape, latex_label
-from gripcode.export.latex_fit import TABCOLSEP_PT, FitColumn, Layout, choose_layout, text_width
+from gripcode.export.grid import (
+    Grid,
+    RenderOptions,
+    column_spans,
+    display_text,
+    header_rows,
+    is_number,
+    key_runs,
+    label_text,
+    sparse_row_keys,
+    to_grid,
+    widen_for_spans,
+)
+from gripcode.export.latex_table import render_latex
 from gripcode.export.markdown import markdown_escape_cell, markdown_table
 from gripcode.export.provenance import Provenance
 from gripcode.export.spreadsheet import neutralise_formula
 
 __all__ = ["TABLE_FORMATS", "neutralise_formula", "render_table", "write_table"]
 
-SEPARATOR = " / "
-_LONGTABLE_ROWS = 40
 _XLSX_MAX_WIDTH = 60
 _XLSX_MAX_CELL = 32767  # Excel refuses longer cell texts
 _LINE_BREAK_RE = re.compile(r"\r\n|[\n\r\v\f\x85\u2028\u2029]")
 
 
-# ------------------------------------------------------------------------------------------------ the grid
-
-
-def _plain(value: Any) -> Any:
-    """A cell as a Python value: None for every kind of missing, numpy scalars unwrapped."""
-    if isinstance(value, np.generic):
-        value = value.item()
-    if value is None or value is pd.NaT or value is pd.NA:
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, pd.Timedelta):
-        return str(value)
-    return value
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _label(value: Any) -> str:
-    value = _plain(value)
-    if value is None:
-        return ""
-    return value.isoformat() if isinstance(value, (dt.date, dt.datetime)) else str(value)
-
-
-def _display(value: Any, digits: int) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value)
-
-
-@dataclass(frozen=True)
-class _Grid:
-    """The DataFrame as plain values: ``k`` row-label columns, then the data columns."""
-
-    index_names: list[str]
-    column_names: list[str]  # one per column level
-    column_keys: list[tuple[str, ...]]  # per data column, its label at each level
-    row_keys: list[tuple[Any, ...]]  # per row, its label at each row level
-    values: list[list[Any]]
-    numeric: list[bool]  # per data column
-
-    @property
-    def k(self) -> int:
-        return len(self.index_names)
-
-    @property
-    def levels(self) -> int:
-        return len(self.column_names)
-
-    def header(self) -> list[str]:
-        return self.index_names + [SEPARATOR.join(p for p in key if p) for key in self.column_keys]
-
-    def rows(self) -> list[list[Any]]:
-        return [[*keys, *values] for keys, values in zip(self.row_keys, self.values, strict=True)]
-
-
-def _grid(df: pd.DataFrame, *, index: bool) -> _Grid:
-    multi_columns = isinstance(df.columns, pd.MultiIndex)
-    multi_rows = isinstance(df.index, pd.MultiIndex)
-    columns = [tuple(_label(p) for p in (c if multi_columns else (c,))) for c in df.columns]
-    rows = [tuple(_plain(p) for p in (r if multi_rows else (r,))) for r in df.index] if index else []
-    numeric = [
-        pd.api.types.is_numeric_dtype(df.iloc[:, j]) and not pd.api.types.is_bool_dtype(df.iloc[:, j])
-        for j in range(df.shape[1])
-    ]
-    return _Grid(
-        index_names=[_label(n) for n in df.index.names] if index else [],
-        column_names=[_label(n) for n in df.columns.names],
-        column_keys=columns,
-        row_keys=rows if index else [() for _ in range(len(df))],
-        values=[[_plain(v) for v in row] for row in df.itertuples(index=False, name=None)],
-        numeric=numeric,
-    )
-
-
-def _runs(keys: Sequence[tuple[Any, ...]], depth: int) -> list[tuple[int, int]]:
-    """Half-open stretches ``[start, end)`` of consecutive keys that share their first ``depth`` parts."""
-    runs: list[tuple[int, int]] = []
-    start = 0
-    for i in range(1, len(keys) + 1):
-        if i == len(keys) or keys[i][:depth] != keys[start][:depth]:
-            runs.append((start, i))
-            start = i
-    return runs
-
-
-def _sparse_keys(keys: Sequence[tuple[Any, ...]]) -> list[list[Any]]:
-    """Row labels with an outer level blanked (None) where it repeats the row above."""
-    out = []
-    for i, key in enumerate(keys):
-        row = list(key)
-        for level in range(len(key) - 1):
-            if i > 0 and keys[i - 1][: level + 1] == key[: level + 1]:
-                row[level] = None
-        out.append(row)
-    return out
-
-
-def _header_rows(grid: _Grid) -> list[list[str]]:
-    """One header row per column level; a spanning label only in the first column it spans."""
-    rows = []
-    for level in range(grid.levels):
-        last = level == grid.levels - 1
-        index_part = list(grid.index_names) if last else [""] * grid.k
-        if not last and grid.k:
-            index_part[-1] = grid.column_names[level]
-        data = [key[level] for key in grid.column_keys]
-        if not last:
-            for start, end in _runs(grid.column_keys, level + 1):
-                data[start + 1 : end] = [""] * (end - start - 1)
-        rows.append(index_part + data)
-    return rows
-
-
-_Spans = list[list[tuple[int, int]]]
-
-
-def _spans(grid: _Grid) -> _Spans:
-    """For each upper column level, the ``[start, end)`` table columns each of its labels spans."""
-    levels = range(grid.levels - 1)
-    return [[(grid.k + a, grid.k + b) for a, b in _runs(grid.column_keys, level + 1)] for level in levels]
-
-
-def _widen(
-    widths: list[int], header: list[list[str]], spans: _Spans, size: Callable[[str], int], gap: int
-) -> None:
-    """Widen columns so that every spanning label fits over the columns it spans (shared out evenly)."""
-    for level, level_spans in enumerate(spans):
-        for a, b in level_spans:
-            missing = size(header[level][a]) - sum(widths[a:b]) - gap * (b - a - 1)
-            for j in range(a, b):
-                widths[j] += -(-max(0, missing) // (b - a))
-
-
 def _one_line(text: str) -> str:
     return _LINE_BREAK_RE.sub(" ", text).replace("\t", " ")
-
-
-@dataclass(frozen=True)
-class _Options:
-    caption: str | None
-    label: str | None
-    digits: int
 
 
 # ------------------------------------------------------------------------------------------------ terminal
@@ -241,19 +101,19 @@ def _pad(text: str, width: int, right: bool = False) -> str:
     return fill + text if right else text + fill
 
 
-def _render_text(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
-    header = [[_one_line(c) for c in row] for row in _header_rows(grid)]
+def _render_text(grid: Grid, prov: Provenance, opts: RenderOptions) -> bytes:
+    header = [[_one_line(c) for c in row] for row in header_rows(grid)]
     body = [
-        [_one_line(_display(v, opts.digits)) for v in (*keys, *values)]
-        for keys, values in zip(_sparse_keys(grid.row_keys), grid.values, strict=True)
+        [_one_line(display_text(v, opts.digits)) for v in (*keys, *values)]
+        for keys, values in zip(sparse_row_keys(grid.row_keys), grid.values, strict=True)
     ]
     k, ncols = grid.k, grid.k + len(grid.column_keys)
     widths = [max((_width(row[j]) for row in [header[-1], *body]), default=0) for j in range(ncols)]
     for row in header[:-1]:
         for j in range(k):
             widths[j] = max(widths[j], _width(row[j]))
-    spans = _spans(grid)
-    _widen(widths, header, spans, _width, 2)
+    spans = column_spans(grid)
+    widen_for_spans(widths, header, spans, _width, 2)
     right = [False] * k + grid.numeric
     lines = [_one_line(opts.caption)] if opts.caption else []
     for level, level_spans in enumerate(spans):
@@ -277,12 +137,12 @@ def _csv_comment(line: str) -> str:
 
 
 def _csv_value(value: Any) -> Any:
-    if value is None or _is_number(value) or isinstance(value, bool):
+    if value is None or is_number(value) or isinstance(value, bool):
         return value
-    return neutralise_formula(_label(value))
+    return neutralise_formula(label_text(value))
 
 
-def _render_csv(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
+def _render_csv(grid: Grid, prov: Provenance, opts: RenderOptions) -> bytes:
     buffer = io.StringIO(newline="")
     comments = ([opts.caption] if opts.caption else []) + prov.lines()
     buffer.writelines(_csv_comment(_one_line(line)) + "\n" for line in comments)
@@ -299,10 +159,10 @@ def _json_value(value: Any) -> Any:
         return None
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
-    return _label(value)
+    return label_text(value)
 
 
-def _render_json(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
+def _render_json(grid: Grid, prov: Provenance, opts: RenderOptions) -> bytes:
     data = {
         "provenance": prov.to_dict(),
         "caption": opts.caption,
@@ -325,9 +185,9 @@ def _md_inline(text: str) -> str:
     return _MD_INLINE_RE.sub(r"\\\1", _one_line(text).strip())
 
 
-def _render_markdown(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
+def _render_markdown(grid: Grid, prov: Provenance, opts: RenderOptions) -> bytes:
     header = [markdown_escape_cell(h) for h in grid.header()]
-    rows = [[markdown_escape_cell(_display(v, opts.digits)) for v in row] for row in grid.rows()]
+    rows = [[markdown_escape_cell(display_text(v, opts.digits)) for v in row] for row in grid.rows()]
     align = "l" * grid.k + "".join("r" if n else "l" for n in grid.numeric)
     parts = [f"**{_md_inline(opts.caption)}**\n"] if opts.caption else []
     parts.append(markdown_table(header, rows, align=align))
@@ -356,11 +216,11 @@ def _tr(cells: Iterable[str]) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
-def _render_html(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
-    k, header = grid.k, _header_rows(grid)
+def _render_html(grid: Grid, prov: Provenance, opts: RenderOptions) -> bytes:
+    k, header = grid.k, header_rows(grid)
     num = [""] * k + [' class="num"' if n else "" for n in grid.numeric]
     head = []
-    for level, level_spans in enumerate(_spans(grid)):
+    for level, level_spans in enumerate(column_spans(grid)):
         cells = [f"<th>{_h(header[level][j])}</th>" for j in range(k)]
         for a, b in level_spans:
             span = f' colspan="{b - a}"' if b - a > 1 else ""
@@ -368,7 +228,7 @@ def _render_html(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
         head.append(_tr(cells))
     head.append(_tr(f'<th scope="col"{c}>{_h(t)}</th>' for t, c in zip(header[-1], num, strict=True)))
     # rowspan for outer row levels: the label cell is written once, at the start of its stretch.
-    starts = [dict(_runs(grid.row_keys, level + 1)) for level in range(k - 1)]
+    starts = [dict(key_runs(grid.row_keys, level + 1)) for level in range(k - 1)]
     body = []
     for i, (keys, values) in enumerate(zip(grid.row_keys, grid.values, strict=True)):
         cells = []
@@ -381,8 +241,8 @@ def _render_html(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
                 cells.append(f'<th scope="rowgroup"{rowspan}>')
             else:
                 cells.append('<th scope="row">')
-            cells[-1] += _h(_display(value, opts.digits)) + "</th>"
-        cells += [f"<td{c}>{_h(_display(v, opts.digits))}</td>" for v, c in zip(values, num[k:])]
+            cells[-1] += _h(display_text(value, opts.digits)) + "</th>"
+        cells += [f"<td{c}>{_h(display_text(v, opts.digits))}</td>" for v, c in zip(values, num[k:])]
         body.append(_tr(cells))
     title = opts.caption or prov.what
     footer = "\n".join(f"<p>{_h(line)}</p>" for line in prov.lines())
@@ -409,131 +269,10 @@ def _render_html(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
     return page.encode("utf-8")
 
 
-# ------------------------------------------------------------------------------------------------ LaTeX
-
-
-def _latex_cell(value: Any, digits: int) -> str:
-    if _is_number(value) and value < 0:
-        return "$-$" + _display(-value, digits)  # a minus sign, not a hyphen
-    return latex_escape(_display(value, digits))
-
-
-def _subgrid(grid: _Grid, data_columns: Sequence[int]) -> _Grid:
-    """``grid`` with only these data columns (the row labels stay)."""
-    return _Grid(
-        index_names=grid.index_names,
-        column_names=grid.column_names,
-        column_keys=[grid.column_keys[j] for j in data_columns],
-        row_keys=grid.row_keys,
-        values=[[row[j] for j in data_columns] for row in grid.values],
-        numeric=[grid.numeric[j] for j in data_columns],
-    )
-
-
-def _latex_layout(grid: _Grid, opts: _Options) -> Layout:
-    """The layout in which the table fits the page (see :mod:`gripcode.export.latex_fit`)."""
-    k, header = grid.k, _header_rows(grid)
-    texts = [[_display(v, opts.digits) for v in row] for row in grid.rows()]
-    numeric = [False] * k + grid.numeric
-    # Long text (retrieved quotes) gets ragged-right paragraph columns sharing what short columns leave.
-    long = [
-        not numeric[j] and max((len(row[j]) for row in texts), default=0) > 40 for j in range(len(numeric))
-    ]
-    fit = [
-        FitColumn([header[-1][j], *(row[j] for row in texts)], paragraph=long[j]) for j in range(len(numeric))
-    ]
-    # A label spanning several columns (an upper header level) needs them to be as wide as it is together.
-    spans, extra = _spans(grid), [0.0] * len(numeric)
-    for level, level_spans in enumerate(spans):
-        for a, b in level_spans:
-            need = (text_width(header[level][a]) - 2 * TABCOLSEP_PT * (b - a - 1)) / (b - a)
-            for j in range(a, b):
-                extra[j] = max(extra[j], need)
-    labels = k or 1  # without row labels, the first column names the rows, so a split table repeats it
-    # A split keeps the columns under one spanning label (a case's measures) together.
-    groups = [list(range(max(a, labels), b)) for a, b in spans[-1]] if spans else []
-    return choose_layout(fit, labels=labels, extra=extra, groups=[g for g in groups if g] or None)
-
-
-def _latex_part(
-    grid: _Grid, prov: Provenance, opts: _Options, shares: dict[int, float], layout: Layout, part: tuple[int, int]
-) -> str:
-    k, header = grid.k, _header_rows(grid)
-    numeric = [False] * k + grid.numeric
-    columns = [
-        LatexColumn(text, width=shares.get(j), align="r" if is_num else "l")
-        for j, (text, is_num) in enumerate(zip(header[-1], numeric, strict=True))
-    ]
-    sparse = _sparse_keys(grid.row_keys)
-    rows = [
-        LatexRow(
-            [_latex_cell(v, opts.digits) for v in (*keys, *values)],
-            space_before=k > 1 and keys[0] is not None,
-        )
-        for keys, values in zip(sparse, grid.values, strict=True)
-    ]
-    upper: list[str] = []
-    for level, level_spans in enumerate(_spans(grid)):
-        cells = [latex_escape(header[level][j], newline=" ") for j in range(k)]
-        rules = []
-        for a, b in level_spans:
-            text = latex_escape(header[level][a], newline=" ")
-            cells.append(text if b - a == 1 else f"\\multicolumn{{{b - a}}}{{c}}{{{text}}}")
-            if text:
-                rules.append(f"\\cmidrule(lr){{{a + 1}-{b}}}")
-        if cells and cells[0].startswith("["):
-            cells[0] = "{}" + cells[0]
-        upper += [" & ".join(cells) + r" \\", *([" ".join(rules)] if rules else [])]
-    index, count = part
-    title = (opts.caption or prov.what).rstrip().rstrip(".")
-    label = latex_label(opts.label) if opts.label else latex_label("tab", title)
-    if count > 1:
-        title += f" (part {index} of {count})"
-        label = label if index == 1 else f"{label}-part{index}"
-    note = ["Include it with \\input{...}; it is set for the text block of a 10pt article (345pt wide)."]
-    if layout.size or layout.landscape or count > 1:
-        how = [f"in {layout.size}"] if layout.size else []
-        how += ["on a landscape page"] if layout.landscape else []
-        how += [f"split into {count} tables that repeat the row labels"] if count > 1 else []
-        note.append("To fit the page it is set " + ", ".join(how) + ".")
-    table = booktabs_table(
-        columns,
-        rows,
-        caption=latex_escape(f"{title}. {prov.short()}", newline=" "),
-        short_caption=latex_escape(title, newline=" "),
-        label=label,
-        long=len(rows) > _LONGTABLE_ROWS,
-        size=layout.setup(),
-        landscape=layout.landscape,
-        comments=[*note, *prov.lines()] if index == 1 else [],
-    )
-    if upper:
-        # booktabs_table writes one header row; the upper column levels go right under each \toprule
-        # (twice in a longtable, whose header repeats on every page). Matching whole lines cannot hit a
-        # comment or a cell: those never consist of \toprule alone.
-        lines = []
-        for line in table.split("\n"):
-            lines.append(line)
-            if line == r"\toprule":
-                lines += upper
-        table = "\n".join(lines)
-    return table
-
-
-def _render_latex(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
-    layout = _latex_layout(grid, opts)
-    k, parts = grid.k, []
-    for index, part in enumerate(layout.parts, start=1):
-        data = [j - k for j in part.columns if j >= k] if k else list(part.columns)
-        shares = {part.columns.index(j): share for j, share in part.shares.items()}
-        parts.append(_latex_part(_subgrid(grid, data), prov, opts, shares, layout, (index, len(layout.parts))))
-    return join_fragments(parts).encode("utf-8")
-
-
 # ------------------------------------------------------------------------------------------------ Excel
 
 
-def _render_xlsx(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
+def _render_xlsx(grid: Grid, prov: Provenance, opts: RenderOptions) -> bytes:
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
     from openpyxl.styles import Alignment, Font
@@ -556,7 +295,7 @@ def _render_xlsx(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
             cell.value = value
             cell.number_format = "yyyy-mm-dd hh:mm:ss" if isinstance(value, dt.datetime) else "yyyy-mm-dd"
         else:
-            text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(neutralise_formula(_label(value))))
+            text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(neutralise_formula(label_text(value))))
             if not text:
                 return ""
             cell.value = text[:_XLSX_MAX_CELL]
@@ -564,12 +303,12 @@ def _render_xlsx(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
             if len(text) > _XLSX_MAX_WIDTH or "\n" in text:
                 cell.alignment = wrap
             return text
-        return _display(value, opts.digits)
+        return display_text(value, opts.digits)
 
     wb = Workbook()
     ws = wb.active
     ws.title = "table"
-    header, k = _header_rows(grid), grid.k
+    header, k = header_rows(grid), grid.k
     widths = [0] * (k + len(grid.column_keys))
     for r, row in enumerate(header, start=1):
         last = r == len(header)
@@ -579,7 +318,7 @@ def _render_xlsx(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
             cell.font = bold
             if last or c <= k:  # a merged label spans several columns and does not size one of them
                 widths[c - 1] = max(widths[c - 1], len(shown))
-    spans = _spans(grid)
+    spans = column_spans(grid)
     for level, level_spans in enumerate(spans):
         for a, b in level_spans:
             ws.cell(row=level + 1, column=a + 1).alignment = Alignment(horizontal="center")
@@ -593,7 +332,7 @@ def _render_xlsx(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
             if c <= k:
                 cell.font = bold
             widths[c - 1] = max(widths[c - 1], *(len(line) for line in shown.split("\n")))
-    _widen(widths, header, spans, len, 0)
+    widen_for_spans(widths, header, spans, len, 0)
     for c, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(c)].width = min(max(width + 2, 8), _XLSX_MAX_WIDTH)
     ws.freeze_panes = ws.cell(row=first, column=k + 1).coordinate
@@ -623,11 +362,11 @@ def _render_xlsx(grid: _Grid, prov: Provenance, opts: _Options) -> bytes:
 
 # ------------------------------------------------------------------------------------------------ public
 
-_RENDERERS: dict[str, Callable[[_Grid, Provenance, _Options], bytes]] = {
+_RENDERERS: dict[str, Callable[[Grid, Provenance, RenderOptions], bytes]] = {
     "table": _render_text,
     "csv": _render_csv,
     "xlsx": _render_xlsx,
-    "latex": _render_latex,
+    "latex": render_latex,
     "markdown": _render_markdown,
     "html": _render_html,
     "json": _render_json,
@@ -663,10 +402,10 @@ def render_table(
     key = _format_key(fmt)
     if isinstance(float_digits, bool) or not isinstance(float_digits, int) or not 0 <= float_digits <= 15:
         raise AnalysisError(f"float_digits must be a whole number from 0 to 15, not {float_digits!r}")
-    grid = _grid(df, index=index)
+    grid = to_grid(df, index=index)
     if not grid.k and not grid.column_keys:
         raise AnalysisError("the table has no columns to show")
-    return _RENDERERS[key](grid, provenance, _Options(caption, label, float_digits))
+    return _RENDERERS[key](grid, provenance, RenderOptions(caption, label, float_digits))
 
 
 def write_table(
