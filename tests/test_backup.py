@@ -77,3 +77,36 @@ def test_a_failed_pg_dump_leaves_nothing(tmp_path: Path, monkeypatch: pytest.Mon
         migrate.backup_database(engine, tmp_path / "arm.dump")
     engine.dispose()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_project_in_a_folder_with_hash_or_percent_is_backed_up_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "arm #2 50%"
+    folder.mkdir()
+    engine = make_engine(f"sqlite:///{folder / 'p.db'}")
+    migrate.init_database(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO cases (name, created_at) VALUES ('Brazil', '2026-01-01 00:00:00')")
+    dest = migrate.backup_database(engine, folder / "copy.db")
+    engine.dispose()
+    import sqlite3
+
+    with sqlite3.connect(dest) as conn:
+        assert conn.execute("SELECT name FROM cases").fetchall() == [("Brazil",)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["arm #2 50%"]
+
+
+def test_options_in_a_postgresql_url_are_kept_beside_the_lock_timeout() -> None:
+    from sqlalchemy import event
+
+    engine = make_engine("postgresql+psycopg://ana@127.0.0.1:1/arm?options=-csearch_path%3Dgrip", busy_timeout=2)
+    seen: dict[str, Any] = {}
+
+    @event.listens_for(engine, "do_connect")
+    def capture(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        seen.update(cparams)
+        raise RuntimeError("not connecting")
+
+    with pytest.raises(Exception):
+        engine.connect()
+    engine.dispose()
+    assert seen["options"] == "-csearch_path=grip -c lock_timeout=2000"

@@ -81,8 +81,10 @@ class Second:
 
     def __init__(self, engine: Any, work: Callable[[Any], None], *, own_transactions: bool = False) -> None:
         self.error: BaseException | None = None
+        self.started = threading.Event()
 
         def run() -> None:
+            self.started.set()
             try:
                 if own_transactions:  # a command that opens its transactions itself, given the engine
                     work(engine)
@@ -96,6 +98,8 @@ class Second:
         self.thread.start()
 
     def waits(self) -> bool:
+        """Whether the command, once started, is still at work a second later: waiting for the first one."""
+        assert self.started.wait(30)
         self.thread.join(1.0)
         return self.thread.is_alive()
 
@@ -221,3 +225,15 @@ def test_the_codebook_lock_is_taken_once_per_transaction(project: Gripcode) -> N
     engine.dispose()
     taken = [s for s in statements if "pg_advisory_xact_lock" in s]
     assert len(taken) == (2 if engine.dialect.name == "postgresql" else 0)
+
+
+def test_a_qdpx_import_reads_the_codes_as_no_sync_can_change_them(project: Gripcode) -> None:
+    """An import of a .qdpx file extends the project's codebook: it waits for a sync in progress and then builds
+    on the synced version instead of undoing it."""
+    from gripcode.exchange.qdpx_codebook import merge_codes
+
+    error = _race(project.url, lambda s: _sync(s, WITH_PRICES),
+                  lambda s: merge_codes(s, [], codebook_name="races", note="test", actor="ana"))
+    assert error is None
+    codes, _, yaml_text = _state(project.url)
+    assert "prices" in codes and yaml_text == WITH_PRICES

@@ -33,7 +33,7 @@ def project_session(url: str) -> Iterator[Session]:
     try:
         require_existing_file(engine)  # a mistyped path is an error, not a new empty file
         require_current(engine)
-        with transaction(engine) as session:
+        with transaction(engine, write=False) as session:
             yield session
             session.rollback()
     finally:

@@ -39,7 +39,7 @@ class CodingSession:
         if unit not in UNIT_KINDS:
             raise CodingError(f"unit {unit!r} is not one of {', '.join(UNIT_KINDS)}")
         self.engine, self.kind, self.coder = engine, unit, coder
-        with transaction(engine) as session:
+        with transaction(engine, write=False) as session:
             doc = find_document(session, doc_ref)
             self.doc_id, self.title, self.text = doc.id, doc.title, doc.text
             self.units = session.execute(select(Unit.seq, Unit.start, Unit.end, Unit.speaker).where(
@@ -64,7 +64,7 @@ class CodingSession:
         who = f"{speaker}: " if speaker else ""
         body = "\n".join(textwrap.fill(line, 100, initial_indent="  ", subsequent_indent="  ") or ""
                          for line in (who + self.text[start:end]).splitlines())
-        with transaction(self.engine) as session:
+        with transaction(self.engine, write=False) as session:
             coded = session.execute(
                 select(Code.slug, Coder.name, Coding.status).join(Coding.code).join(Coding.coder)
                 .where(Coding.document_id == self.doc_id, Coding.start < end, Coding.end > start,

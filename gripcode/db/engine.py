@@ -49,7 +49,11 @@ def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT, **kwarg
     if backend == "postgresql":
         if "connect_timeout" not in parsed.query:
             connect_args.setdefault("connect_timeout", PG_CONNECT_TIMEOUT)
-        connect_args.setdefault("options", f"-c lock_timeout={max(1, round(busy_timeout * 1000))}")
+        # Added to whatever options the URL gives (a search_path, say), never in their place.
+        wait = f"-c lock_timeout={max(1, round(busy_timeout * 1000))}"
+        given = parsed.query.get("options")
+        given = given[-1] if isinstance(given, tuple) else given
+        connect_args.setdefault("options", f"{given} {wait}" if given else wait)
     else:
         connect_args.setdefault("timeout", busy_timeout)
     try:
@@ -86,7 +90,7 @@ def require_existing_file(engine: Engine) -> None:
 def _sqlite_begin(connection: Any) -> None:
     """A write transaction takes SQLite's write lock as it begins (BEGIN IMMEDIATE), waiting the busy timeout
     for it: one that began deferred, read, and only then asked for the lock would be refused at once whenever
-    another writer held it, without waiting. Reads begin deferred and never wait for writers."""
+    another writer held it, without waiting. Reads begin deferred and take no write lock."""
     if connection.get_execution_options().get(_WRITE_OPTION):
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")

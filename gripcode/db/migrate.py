@@ -11,6 +11,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
+from urllib.parse import quote
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -193,7 +194,8 @@ def backup_database(engine: Engine, destination: str | Path) -> Path:
         # (a full disk, a folder that cannot be written) leaves no partial file that looks like a backup.
         partial = dest.with_name(f".{dest.name}.partial")
         try:
-            source = sqlite3.connect(f"file:{Path(path).resolve().as_posix()}?mode=ro", uri=True)
+            # Read-only, as a URI: the path quoted, so that '#', '?' or '%' in a folder's name stay part of it.
+            source = sqlite3.connect(f"file:{quote(Path(path).resolve().as_posix())}?mode=ro", uri=True)
             try:
                 target = sqlite3.connect(partial)
                 try:

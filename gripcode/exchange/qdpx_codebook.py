@@ -24,6 +24,7 @@ from gripcode.codebook.model import Codebook
 from gripcode.codebook.refi_common import derived_guid, hex_colour, normalise_guid
 from gripcode.codebook.refi_qdc import Description, assign_ids, parse_description
 from gripcode.codebook.sync import current_codebook, database_states, latest_version, sync_codebook
+from gripcode.db.locks import lock_codebook
 from gripcode.db.models import Code, CodebookVersion
 from gripcode.errors import CodebookError, ExchangeError
 from gripcode.exchange.qdpx_model import XCode
@@ -89,6 +90,9 @@ def merge_codes(session: Session, codes: list[XCode], *, codebook_name: str, not
     """Sync the imported ``codes`` into the project (the caller's transaction); ``codebook_name`` names a
     codebook the project did not have yet, ``note`` says where it came from."""
     merge = CodeMerge()
+    # The project's codes are read and extended as no sync can change them meanwhile (and the sync below, if any,
+    # takes the same lock again).
+    lock_codebook(session, exclusive=True)
     version = latest_version(session)
     name_for_guids = version.name if version is not None else codebook_name
     rows = list(session.scalars(select(Code)))

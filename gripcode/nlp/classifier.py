@@ -187,7 +187,7 @@ def train_model(engine: Engine, *, actor: str, unit: str = "sentence", codes: Se
     """
     if epochs < 1 or batch_size < 1:
         raise AnalysisError("epochs and batch size must be at least 1")
-    with transaction(engine) as session:
+    with transaction(engine, write=False) as session:
         data = collect_training_data(session, unit=unit, codes=codes, held_out=held_out, seed=seed,
                                      min_units=min_units)
     settings = training_settings(unit=unit, codes=data.codes, epochs=epochs, batch_size=batch_size, seed=seed,
@@ -197,7 +197,7 @@ def train_model(engine: Engine, *, actor: str, unit: str = "sentence", codes: Se
     started = time.perf_counter()
     nlp, losses = _train(data.train, data.codes, settings)
     seconds = time.perf_counter() - started
-    with transaction(engine) as session:
+    with transaction(engine, write=False) as session:
         _, scored = evaluation_units(session, unit, data.held_out_shas, data.codes)
     scores = score_codes(data.codes, [u.labels for u in scored],
                          _decide(predict(nlp, scored), data.codes, DEFAULT_THRESHOLD))
@@ -326,7 +326,7 @@ def evaluate_model(engine: Engine, name: str | None = None, threshold: float = D
     The held-out documents are the ones chosen at training; the units scored are those of the documents
     researchers coded themselves, labelled by today's manual and imported codings (see
     :func:`gripcode.nlp.training_data.evaluation_units`), so corrections made since training count."""
-    with transaction(engine) as session:
+    with transaction(engine, write=False) as session:
         model = find_model(session, name)
         nlp = load_classifier(model)
         shas = list(model.settings.get("held_out_documents", []))
