@@ -188,3 +188,36 @@ def test_coders_a_sync_and_autocode_at_once_are_each_stored_or_told_busy(project
             "WHERE coders.name LIKE 'coder-%'")).scalar()
     engine.dispose()
     assert in_project == stored and stored > 0
+
+
+def test_a_coder_writes_while_autocode_builds_its_pipelines(project: Gripcode,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Autocode plans and builds its pipelines (spaCy loading) in a read transaction; before, it held the write
+    lock meanwhile and a coder beside it waited, here in vain."""
+    from gripcode.nlp import autocode as autocode_module
+    from gripcode.db.models import Case
+
+    reached, go = threading.Event(), threading.Event()
+    real = autocode_module._check_rules
+
+    def slow_check(*args: object) -> None:
+        reached.set()
+        assert go.wait(60)
+        real(*args)
+
+    monkeypatch.setattr(autocode_module, "_check_rules", slow_check)
+    engine = make_engine(project.url)
+    outcome: dict[str, object] = {}
+    thread = threading.Thread(target=lambda: outcome.update(report=autocode_module.autocode(engine, actor="ana")))
+    thread.start()
+    try:
+        assert reached.wait(60)
+        beside = make_engine(project.url, busy_timeout=0.5)
+        with transaction(beside) as session:
+            session.add(Case(name="Japan"))
+        beside.dispose()
+    finally:
+        go.set()
+        thread.join(60)
+    engine.dispose()
+    assert outcome["report"].suggestions > 0  # type: ignore[attr-defined]

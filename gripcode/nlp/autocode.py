@@ -156,8 +156,10 @@ class _Plan:
     already_done: int
 
 
-def _plan(session: Session, version: CodebookVersion | None, *, actor: str, codes: Sequence[str] | None,
-          case: str | None, kind: str | None, doc: str | None, dry_run: bool) -> _Plan:
+def _plan(session: Session, version: CodebookVersion | None, *, codes: Sequence[str] | None,
+          case: str | None, kind: str | None, doc: str | None) -> _Plan:
+    """What the run will do, read without writing: the machine coder is looked up (None until the run's first
+    write transaction creates it) with the documents it has done."""
     if version is None:
         current_codebook(session)  # raises: nothing synced yet
     assert version is not None
@@ -174,11 +176,7 @@ def _plan(session: Session, version: CodebookVersion | None, *, actor: str, code
     ids = dict(session.execute(select(Code.slug, Code.id).where(Code.slug.in_(wanted))).tuples().all())
     scope = "*" if not codes else hashlib.sha1(",".join(sorted(wanted)).encode()).hexdigest()[:16]
     coder_name = rules_coder_name(digest)
-    if dry_run:
-        # Only looked up: a dry run writes nothing, not even the machine coder.
-        coder_id = session.scalar(select(Coder.id).where(Coder.name == coder_name))
-    else:
-        coder_id = get_or_create_coder(session, coder_name, "rules", actor=actor).id
+    coder_id = session.scalar(select(Coder.id).where(Coder.name == coder_name))
     doc_ids = document_ids(session, case=case, kind=kind, doc=doc)
     done = set(session.scalars(select(AutocodeProgress.document_id).where(
         AutocodeProgress.coder_id == coder_id, AutocodeProgress.scope == scope))) if coder_id is not None else set()
@@ -283,28 +281,36 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
     trained = dict(trained or {})
     pool: WorkerPool | None = None
     try:
-        with transaction(engine) as session:
-            plan = _plan(session, latest_version(session), actor=actor, codes=codes, case=case, kind=kind, doc=doc,
-                         dry_run=dry_run)
-            if jobs is None:
-                jobs = auto_jobs(len(plan.todo), trained=bool(trained))
-            workers = jobs > 0 and bool(plan.todo)
-            fork = workers and _forking()
-            if workers and not fork:
-                # Spawned before the pipelines are built here: the workers load spaCy meanwhile.
-                pool = _start_workers(jobs, plan.yaml_text, trained, chinese)
-            report = AutocodeReport(plan.coder_name, plan.digest, dry_run=dry_run, already_done=plan.already_done)
-            pipelines = PipelineSet(plan.cb, trained=trained, chinese=chinese, warnings=report.warnings)
-            _check_rules(session, plan, pipelines)
-            if fork:
-                pool = _start_workers(jobs, plan.yaml_text, trained, chinese, pipelines)
-            stale, scope_docs = _stale_scope(plan), plan.todo if (case or kind or doc) else None
-            if not dry_run:
-                report.stale_removed = drop_stale_suggestions(session, stale, scope_docs)
-            else:
+        # Planned in a short read transaction; the pipelines are built (spaCy loads, a second or more) with no
+        # transaction open, so neither a lock nor a reader's hold on a SQLite file keeps coders waiting; the
+        # write lock is taken only afterwards, briefly, to create the machine coder and drop stale suggestions.
+        with transaction(engine, write=False) as session:
+            plan = _plan(session, latest_version(session), codes=codes, case=case, kind=kind, doc=doc)
+            languages = _languages(session, plan.todo)
+            scope_docs = plan.todo if (case or kind or doc) else None
+            if dry_run:
                 # What the real run would remove first, and then no longer find in its way.
-                report.stale_removed = count_stale_suggestions(session, stale, scope_docs)
-                session.rollback()
+                stale_removed = count_stale_suggestions(session, _stale_scope(plan), scope_docs)
+        if jobs is None:
+            jobs = auto_jobs(len(plan.todo), trained=bool(trained))
+        workers = jobs > 0 and bool(plan.todo)
+        fork = workers and _forking()
+        if workers and not fork:
+            # Spawned before the pipelines are built here: the workers load spaCy meanwhile.
+            pool = _start_workers(jobs, plan.yaml_text, trained, chinese)
+        report = AutocodeReport(plan.coder_name, plan.digest, dry_run=dry_run, already_done=plan.already_done)
+        pipelines = PipelineSet(plan.cb, trained=trained, chinese=chinese, warnings=report.warnings)
+        _check_rules(plan, pipelines, languages)
+        if fork:
+            pool = _start_workers(jobs, plan.yaml_text, trained, chinese, pipelines)
+        if dry_run:
+            report.stale_removed = stale_removed
+        else:
+            with transaction(engine) as session:
+                _still_current(session, plan)  # no sync since the plan was made
+                if plan.coder_id is None:
+                    plan.coder_id = get_or_create_coder(session, plan.coder_name, "rules", actor=actor).id
+                report.stale_removed = drop_stale_suggestions(session, _stale_scope(plan), scope_docs)
         _run(engine, plan, report, pipelines,
              batch_size, jobs, pool, dry_run, progress)
     finally:
@@ -321,14 +327,18 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
     return report
 
 
-def _check_rules(session: Session, plan: _Plan, pipelines: PipelineSet) -> None:
+def _languages(session: Session, doc_ids: list[int]) -> set[str]:
+    languages: set[str] = set()
+    for chunk in chunks(doc_ids):
+        languages.update(session.scalars(select(Document.language).distinct().where(Document.id.in_(chunk))))
+    return languages
+
+
+def _check_rules(plan: _Plan, pipelines: PipelineSet, languages: set[str]) -> None:
     """Build the rule component for every language the run will meet before anything is removed: a pattern
     this spaCy refuses (the codebook was checked when synced, perhaps under another version) stops the run
     with the older suggestions still in place. The pipelines built here serve the run; with a trained
     pipeline configured, a blank one checks the same rules without loading the trained one twice."""
-    languages: set[str] = set()
-    for chunk in chunks(plan.todo):
-        languages.update(session.scalars(select(Document.language).distinct().where(Document.id.in_(chunk))))
     for lang in sorted({spacy_lang(language) for language in languages}):
         if lang in pipelines.trained:
             build_pipeline(plan.cb, lang, chinese=pipelines.chinese)
