@@ -211,7 +211,9 @@ def test_hostile_names_are_neutralised_in_csv_and_xlsx(project: Gripcode, tmp_pa
     sheet = openpyxl.load_workbook(book)["table"]
     values = [cell for row in sheet.iter_rows() for cell in row]
     assert all(cell.data_type != "f" for cell in values)
-    assert not any(str(cell.value).startswith(("=", "+")) for cell in values if cell.value is not None)
+    titles = [cell for cell in values if cell.value == HOSTILE_TITLE]
+    assert titles and all(cell.data_type == "s" and cell.quotePrefix for cell in titles)
+    assert not any(str(cell.value).startswith("'") for cell in values if cell.value is not None)
 
 
 def test_bad_filters_are_errors(project: Gripcode) -> None:

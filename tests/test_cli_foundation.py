@@ -283,3 +283,47 @@ def test_global_options_after_the_command_are_written_the_right_way_round(args: 
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 1
     assert f"is an option of gripcode itself, so it goes before the command: {fixed}" in result.output
+
+
+@pytest.mark.parametrize("args", [
+    ["memo", "add", "x", "--db"],
+    ["code", "add", "3", "X", "--coder"],
+    ["memo", "add", "x", "--db", "--coder", "ben"],
+])
+def test_a_misplaced_global_option_without_its_value_gets_click_s_own_error(args: list[str]) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert "No such option" in result.output
+    assert "gripcode itself" not in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("args", "option"), [
+    (["--db", "a.db", "memo", "add", "x", "--db", "b.db"], "--db"),
+    (["--db=a.db", "stats", "--db=b.db"], "--db"),
+    (["--coder", "ana", "--db", "a.db", "code", "add", "3", "X", "--coder", "ben"], "--coder"),
+    (["memo", "add", "x", "--db", "a.db", "--db", "b.db"], "--db"),
+])
+def test_a_global_option_given_before_and_after_the_command_is_said_to_be_given_twice(
+    args: list[str], option: str
+) -> None:
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1
+    assert f"Error: {option} is given twice; it is an option of gripcode itself, so give it once, before the " \
+           "command" in result.output
+    assert "goes before the command: gripcode" not in result.output
+
+
+def test_the_installed_program_gives_no_hint_without_a_value_and_says_twice(tmp_path: Path) -> None:
+    import subprocess
+
+    from conftest import PROGRAM
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(PROGRAM), *args], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+
+    bare = run("memo", "add", "x", "--db")
+    assert bare.returncode == 1 and "No such option '--db'" in bare.stderr and "gripcode itself" not in bare.stderr
+    twice = run("--db", "a.db", "memo", "add", "x", "--db", "b.db")
+    assert twice.returncode == 1 and "Error: --db is given twice" in twice.stderr
+    assert "gripcode --db a.db --db b.db" not in twice.stderr
+    assert not (tmp_path / "a.db").exists() and not (tmp_path / "b.db").exists()

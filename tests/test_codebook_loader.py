@@ -424,3 +424,36 @@ def test_validate_command_prints_every_problem_and_exits_1(tmp_path: Path) -> No
     assert result.exit_code == 1 and result.output.startswith(f"Error: {path} is not a valid codebook\n")
     for marker, occurrence, message in EVERY_PROBLEM_EXPECTED:
         assert f"  {path}:{line(EVERY_PROBLEM, marker, occurrence)}: {message}" in result.output
+
+
+@pytest.mark.parametrize("key", ["1", "yes", "~", "1.5"])
+def test_a_code_with_a_key_that_is_not_a_string_is_still_cross_checked(key: str) -> None:
+    # Its key error and unknown field, and also what only the cross-checks of the salvaged code find.
+    text = (f"codebook: demo\ncodes:\n  - id: a\n    name: A\n    {key}: x\n    bogus: y\n    merged_into: a\n"
+            "  - {id: a, name: Again}\n")
+    problems = problems_of(text)
+    # Pydantic names ``yes`` and ``~`` keys 1 and "None", so their problem falls back to the code's line.
+    key_line = "cb.yaml:5" if key in ("1", "1.5") else "cb.yaml:3"
+    assert [p.split(": ", 1)[0] for p in problems] == [key_line, "cb.yaml:6", "cb.yaml:7", "cb.yaml:8"]
+    assert "code a: " in problems[0] and "Keys should be strings" in problems[0]
+    assert "code a: unknown field 'bogus'" in problems[1]
+    assert "code a: a code cannot be merged into itself" in problems[2]
+    assert "code a: duplicate id (first defined at line 3)" in problems[3]
+
+
+def test_validate_from_the_installed_program_reports_a_bad_key_with_the_code_s_other_problems(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+
+    from conftest import PROGRAM
+
+    path = tmp_path / "cb.yaml"
+    path.write_text("codebook: demo\ncodes:\n  - id: a\n    name: A\n    1: x\n    bogus: y\n"
+                    "  - {id: a, name: Again}\n", encoding="utf-8")
+    result = subprocess.run([str(PROGRAM), "codebook", "validate", str(path)], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"  {path}:5: code a: 1: Keys should be strings" in result.stderr
+    assert f"  {path}:6: code a: unknown field 'bogus'" in result.stderr
+    assert f"  {path}:7: code a: duplicate id (first defined at line 3)" in result.stderr

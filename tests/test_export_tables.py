@@ -258,10 +258,11 @@ def test_xlsx_has_no_formula_cells_and_keeps_numbers(hostile: pd.DataFrame, prov
             for cell in row:
                 assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
     ws = wb["table"]
-    assert ws["A2"].value == "'" + HOSTILE_CODE
-    assert ws["B2"].value == "'" + HOSTILE_TITLE
-    assert ws["A3"].value == "'-minus"
-    assert ws["B4"].value == "'=1+1"
+    # As written, with no apostrophe (Excel would show it), as strings marked with the quote prefix.
+    for coordinate, text in (("A2", HOSTILE_CODE), ("B2", HOSTILE_TITLE), ("A3", "-minus"), ("B4", "=1+1")):
+        cell = ws[coordinate]
+        assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", True), coordinate
+    assert not ws["A1"].quotePrefix
     assert ws["C2"].value == -0.12 and ws["C2"].data_type == "n"
     assert ws["C2"].number_format == "0.000"
     assert ws["D2"].value == -1 and ws["D2"].data_type == "n"

@@ -62,6 +62,26 @@ def test_db_downgrade_declined_changes_nothing_and_accepted_backs_up_first(tmp_p
     assert run("db", "current", db=str(db)).stdout.startswith("0003 ")
 
 
+@pytest.mark.parametrize(("revision", "message"), [
+    ("zzz", "Can't locate revision identified by 'zzz'"),
+    ("-9", "Relative revision -9 didn't produce 9 migrations"),
+])
+def test_db_downgrade_to_an_unknown_revision_is_an_error_with_no_backup_and_no_change(
+    tmp_path: Path, revision: str, message: str
+) -> None:
+    db = tmp_path / "p.db"
+    assert run("init", db=str(db)).returncode == 0
+    assert run("case", "add", "Brazil", db=str(db)).returncode == 0
+    before = db.read_bytes()
+    for confirm in (["--yes"], []):  # and without --yes it fails before asking
+        result = run("db", "downgrade", *confirm, "--", revision, db=str(db))
+        assert result.returncode == 1 and "Traceback" not in result.stderr, result
+        assert result.stderr == f"Error: cannot downgrade from schema 0004 to '{revision}': {message}\n"
+        assert "Continue?" not in result.stdout
+        assert db.read_bytes() == before and list(tmp_path.iterdir()) == [db]
+    assert run("db", "current", db=str(db)).stdout.startswith("0004 ")
+
+
 def test_codebook_export_without_output_writes_to_stdout(tmp_path: Path) -> None:
     result = run("codebook", "export", str(STUDY), "--format", "csv", cwd=tmp_path)
     assert result.returncode == 0 and result.stderr == ""

@@ -152,5 +152,23 @@ def test_downgrade_asks_first_and_backs_up_a_sqlite_file(grip: Gripcode) -> None
     grip.ok("db", "upgrade")
 
 
+def test_downgrade_checks_the_revision_before_it_changes_anything(grip: Gripcode) -> None:
+    grip.ok("case", "add", "Brazil")
+    engine = make_engine(grip.url)
+    folder = Path(engine.url.database).parent if grip.url.startswith("sqlite") else None
+    files = sorted(folder.iterdir()) if folder else None
+    try:
+        for revision in ("zzz", "-9", "0005"):
+            with pytest.raises(DatabaseError, match=f"cannot downgrade from schema 0004 to '{revision}'"):
+                migrate.downgrade(engine, revision)
+        assert migrate.current_revision(engine) == "0004"
+        assert (sorted(folder.iterdir()) if folder else None) == files  # no backup made
+        assert migrate.downgrade_steps("0004", "0004") == 0
+        assert migrate.downgrade_steps("0004-1", "0004") == 1 and migrate.downgrade_steps("base", "0004") == 4
+    finally:
+        engine.dispose()
+    assert "Brazil" in grip.ok("case", "list").output
+
+
 def test_schema_head_constant_is_the_newest_script() -> None:
     assert migrate.SCHEMA_HEAD == migrate.script_head_revision()

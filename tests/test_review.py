@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from gripcode.db.engine import make_engine, transaction
 from gripcode.db.models import Coder, Coding, Event
@@ -158,3 +158,73 @@ def test_min_confidence_says_that_rule_suggestions_carry_none(suggested: Gripcod
     assert out.startswith("Accepted 1 suggestion(s) as tester\n3 rule suggestion(s) left waiting")
     assert suggested.ok("review", "accept", "--min-confidence", "0.5", "--origin", "model").output == (
         "Accepted 0 suggestion(s) as tester\n")
+
+
+def drop(url: str, coding_id: int) -> None:
+    """What a concurrent autocode run does to a suggestion still waiting: it deletes it."""
+    engine = make_engine(url)
+    with transaction(engine) as s:
+        s.execute(delete(Coding).where(Coding.id == coding_id))
+    engine.dispose()
+
+
+def quota_suggestions(url: str) -> list[int]:
+    engine = make_engine(url)
+    with transaction(engine) as s:
+        ids = s.scalars(select(Coding.id).where(Coding.rule_ref == "term:export quotas")
+                        .order_by(Coding.start)).all()
+    engine.dispose()
+    return list(ids)
+
+
+def test_a_suggestion_gone_before_it_is_shown_is_skipped_with_a_note(
+    suggested: Gripcode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gripcode.cli import review as review_cli
+
+    first, second = quota_suggestions(suggested.url)
+    walk = review_cli._walk
+
+    def dropped_then_walked(app: object, queue: list[int]) -> None:
+        drop(suggested.url, queue[0])  # between the listing and the showing
+        walk(app, queue)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(review_cli, "_walk", dropped_then_walked)
+    out = Gripcode(suggested.url, coder="ana").ok("review", "--code", "quotas", input="a\n").output
+    assert f"Suggestion {first} is gone (a later autocode run removed it); skipped.\n" in out
+    assert "[1/1] quotas" in out and "Accepted." in out and "No more suggestions in this pass." in out
+    assert quota_suggestions(suggested.url) == [second]
+    assert [r[1] for r in codings(suggested.url) if "quotas" in r[0].lower()] == ["accepted"]
+
+
+def test_the_installed_program_skips_a_suggestion_dropped_while_it_was_shown(suggested: Gripcode) -> None:
+    import os
+    import select as io_select
+    import subprocess
+
+    from conftest import PROGRAM
+
+    first, second = quota_suggestions(suggested.url)
+    process = subprocess.Popen([str(PROGRAM), "--db", suggested.url, "--coder", "ana", "review", "--code", "quotas"],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        shown = b""
+        while not shown.endswith(b"review> "):  # the first suggestion is on screen, waiting for a key
+            ready, _, _ = io_select.select([process.stdout], [], [], 60)
+            assert ready, shown
+            chunk = os.read(process.stdout.fileno(), 4096)  # type: ignore[union-attr]
+            assert chunk, shown
+            shown += chunk
+        assert b"[1/2] quotas" in shown
+        drop(suggested.url, first)
+        out, err = process.communicate(b"a\na\n", timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    text = (shown + out).decode()
+    assert process.returncode == 0 and err == b"", err
+    assert f"Not saved: no coding with id {first}" in text
+    assert f"Suggestion {first} is gone (a later autocode run removed it); skipped." in text
+    assert "[1/1] quotas" in text and "Accepted." in text and "No more suggestions in this pass." in text
+    assert [r[1] for r in codings(suggested.url) if "quotas" in r[0].lower()] == ["accepted"]
+    assert quota_suggestions(suggested.url) == [second]

@@ -56,6 +56,7 @@ def downgrade(app: App, revision: str, yes: bool, no_backup: bool) -> None:
     if before is None:
         click.echo(f"{where} has no gripcode schema; nothing to downgrade.")
         return
+    migrate.downgrade_steps(revision, before)  # an unknown revision is an error before the question
     if not yes:
         if sqlite_path(engine) is None or no_backup:
             copy = "No copy is made first (`gripcode backup FILE` makes one)."

@@ -92,7 +92,8 @@ GLOBAL_OPTIONS = ("--db", "--coder")
 
 def _global_option_hint(exc: click.NoSuchOption, argv: list[str]) -> str | None:
     """For `gripcode code add ... --coder ben`: the command written the right way round, since --db and --coder
-    belong to `gripcode` itself. None for any other unknown option."""
+    belong to `gripcode` itself. None for any other unknown option, and for a misplaced option without its value
+    (the right way round would still be wrong), so click's own error stands."""
     name = exc.option_name.split("=", 1)[0]
     if name not in GLOBAL_OPTIONS or exc.ctx is None or exc.ctx.parent is None:
         return None
@@ -101,15 +102,27 @@ def _global_option_hint(exc: click.NoSuchOption, argv: list[str]) -> str | None:
     position = 0
     # Only the misplaced options are moved; whatever comes before the command's name stays where it is.
     command_start = _command_position(argv)
+    given_before = {arg.split("=", 1)[0] for arg in argv[:command_start] if arg.split("=", 1)[0] in GLOBAL_OPTIONS}
+    moved_names: list[str] = []
     while position < len(argv):
         arg = argv[position]
-        if position >= command_start and arg.split("=", 1)[0] in GLOBAL_OPTIONS:
+        option = arg.split("=", 1)[0]
+        if position >= command_start and option in GLOBAL_OPTIONS:
             taken = 1 if "=" in arg else 2
+            if taken == 2 and (position + 1 >= len(argv) or argv[position + 1].split("=", 1)[0] in GLOBAL_OPTIONS):
+                return None
             moved += argv[position:position + taken]
+            moved_names.append(option)
             position += taken
             continue
         rest.append(arg)
         position += 1
+    twice = [option for option in GLOBAL_OPTIONS
+             if option in moved_names and (option in given_before or moved_names.count(option) > 1)]
+    if twice:
+        # Moving it would give the option twice, and which value should win is the user's call, not ours.
+        return (f"{twice[0]} is given twice; it is an option of gripcode itself, so give it once, "
+                "before the command")
     fixed = shlex.join(["gripcode", *rest[:command_start], *moved, *rest[command_start:]])
     return (f"{name} is an option of gripcode itself, so it goes before the command: {fixed}")
 

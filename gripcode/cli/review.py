@@ -9,8 +9,8 @@ import click
 from gripcode.cli.context import App, pass_app
 from gripcode.coding import review as rv
 from gripcode.db.engine import transaction
-from gripcode.db.models import UNIT_KINDS, Coding
-from gripcode.errors import GripcodeError
+from gripcode.db.models import UNIT_KINDS
+from gripcode.errors import GripcodeError, NotFoundError
 
 HELP = """\
   a  accept            r  reject             c CODE  give it another code and accept
@@ -68,7 +68,15 @@ def _walk(app: App, queue: list[int]) -> None:
     position, undo = 0, []
     while 0 <= position < len(queue):
         coding_id = queue[position]
-        _show(app, coding_id, position + 1, len(queue))
+        try:
+            _show(app, coding_id, position + 1, len(queue))
+        except NotFoundError:
+            # An autocode run since the queue was listed dropped it (it was still waiting): not an error, the
+            # rest of the pass is still there. Out of the queue, so "b" and undo keep to what is left.
+            click.echo(f"Suggestion {coding_id} is gone (a later autocode run removed it); skipped.")
+            del queue[position]
+            undo = [(back_to - (back_to > position), snap) for back_to, snap in undo]
+            continue
         try:
             line = click.prompt("review", default="", show_default=False, prompt_suffix="> ").strip()
         except (EOFError, click.Abort):
@@ -99,7 +107,7 @@ def _walk(app: App, queue: list[int]) -> None:
                     position = back_to
                     click.echo(f"Undone: coding {snap.coding_id} is {snap.values['status']} again.")
                     continue
-                before = rv.snapshot(session.get_one(Coding, coding_id))
+                before = rv.snapshot(rv.find_suggestion(session, coding_id, pending_only=False))
                 advance = True
                 if command == "a":
                     rv.decide(session, coding_id, "accept", reviewer=app.coder)

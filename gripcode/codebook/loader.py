@@ -184,7 +184,9 @@ def _salvage(
                     late.extend((where, _schema_message(e, ())) for e in exc.errors() if not e["loc"])
                 if "id" in failed:
                     break
-                fields = {key: value for key, value in fields.items() if key not in failed}
+                # A key that is not a string (``1: x``, ``yes: x``) always fails, and Pydantic names it in its
+                # own way (``True`` as 1, ``None`` as "None"), so such keys go by type, not by name.
+                fields = {key: value for key, value in fields.items() if isinstance(key, str) and key not in failed}
                 if "name" in failed or "name" not in fields:
                     fields["name"] = str(fields["id"])
         if code is None:

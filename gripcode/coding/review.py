@@ -40,7 +40,7 @@ def snapshot(coding: Coding) -> Snapshot:
 
 
 def restore(session: Session, snap: Snapshot, *, actor: str) -> Coding:
-    coding = _suggestion(session, snap.coding_id, pending_only=False)
+    coding = find_suggestion(session, snap.coding_id, pending_only=False)
     for name, value in snap.values.items():
         setattr(coding, name, value)
     session.flush()
@@ -48,7 +48,8 @@ def restore(session: Session, snap: Snapshot, *, actor: str) -> Coding:
     return coding
 
 
-def _suggestion(session: Session, coding_id: int, *, pending_only: bool = True) -> Coding:
+def find_suggestion(session: Session, coding_id: int, *, pending_only: bool = True) -> Coding:
+    """The suggestion ``coding_id``; NotFoundError if it is gone (a later autocode run drops the waiting ones)."""
     lock_codebook(session, exclusive=False)  # the suggestion's code is read as no sync can change it
     coding = session.get(Coding, coding_id)
     if coding is None:
@@ -102,7 +103,7 @@ def decide(session: Session, coding_id: int, decision: str, *, reviewer: str) ->
     """Accept or reject one suggestion."""
     if decision not in ("accept", "reject"):
         raise CodingError(f"decision {decision!r} is not accept or reject")
-    coding = _suggestion(session, coding_id)
+    coding = find_suggestion(session, coding_id)
     if decision == "accept" and coding.code.status != "active":
         raise CodingError(f"the code of suggestion {coding_id}, {coding.code.slug}, is {coding.code.status}: the "
                           "suggestion can be rejected, or recoded to an active code, but not accepted")
@@ -120,7 +121,7 @@ def _refuse_clash(session: Session, coding: Coding, code_id: int, start: int, en
 
 def recode(session: Session, coding_id: int, code: str, *, reviewer: str) -> Coding:
     """The passage is right but the code is not: give it ``code`` and accept it."""
-    coding = _suggestion(session, coding_id)
+    coding = find_suggestion(session, coding_id)
     new = find_code(session, code)
     with session.no_autoflush:
         _refuse_clash(session, coding, new.id, coding.start, coding.end)
@@ -138,7 +139,7 @@ def _rule_term(coding: Coding) -> str | None:
 def reshape(session: Session, coding_id: int, unit: str, *, narrow: bool, reviewer: str) -> Coding:
     """Widen the suggestion to the ``unit``s that cover it, or narrow it to the one ``unit`` inside it that
     holds the rule's term (the first one otherwise). The suggestion stays open for a decision."""
-    coding = _suggestion(session, coding_id)
+    coding = find_suggestion(session, coding_id)
     index: UnitIndex | None = load_unit_indexes(session, [coding.document_id], [unit]).get((coding.document_id, unit))
     if index is None:
         raise CodingError(f"document {coding.document_id} has no {unit} units")
@@ -165,7 +166,7 @@ def reshape(session: Session, coding_id: int, unit: str, *, narrow: bool, review
 
 
 def set_memo(session: Session, coding_id: int, memo: str, *, reviewer: str) -> Coding:
-    coding = _suggestion(session, coding_id, pending_only=False)
+    coding = find_suggestion(session, coding_id, pending_only=False)
     coding.memo = memo.strip() or None
     session.flush()
     record_event(session, reviewer, "coding.memo", "coding", coding.id)

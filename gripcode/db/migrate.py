@@ -152,14 +152,36 @@ def upgrade(engine: Engine, revision: str = "head", backup: bool = True) -> Path
     return backup_path
 
 
+def downgrade_steps(revision: str, current: str) -> int:
+    """How many migrations a downgrade from ``current`` to ``revision`` undoes, 0 if it is there already.
+
+    Alembic's own resolution, so every form it takes is accepted (an id, ``base``, ``-1``, ``0003-1``), and
+    anything else (an unknown id, a later schema, too many steps back) is a :class:`DatabaseError` before the
+    backup is made or anything is changed, rather than after the backup.
+    """
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    if current not in SCHEMA_REVISIONS:
+        raise DatabaseError(_newer_than_this_program(current))
+    script = ScriptDirectory.from_config(alembic_config())
+    try:
+        # The plan `alembic downgrade` itself makes (private in Alembic, but the only way to ask it first).
+        return len(script._downgrade_revs(revision, current))
+    except CommandError as exc:
+        raise DatabaseError(f"cannot downgrade from schema {current} to {revision!r}: {exc}") from exc
+
+
 def downgrade(engine: Engine, revision: str, backup: bool = True) -> Path | None:
     """Downgrade, first copying a SQLite file as :func:`upgrade` does: a downgrade drops tables and columns
     with their data, so the copy is the only way back. Returns the backup's path."""
     before = current_revision(engine)
-    if before is not None and before not in SCHEMA_REVISIONS:
-        raise DatabaseError(_newer_than_this_program(before))
+    if before is None:
+        return None
+    if downgrade_steps(revision, before) == 0:
+        return None
     backup_path = None
-    if backup and before is not None and before != revision and sqlite_path(engine):
+    if backup and sqlite_path(engine):
         backup_path = _backup_before(engine, before)
     _run(engine, "downgrade", revision)
     return backup_path

@@ -3,7 +3,9 @@
 A spreadsheet opening a CSV (or an XLSX cell stored as a formula) runs a cell that starts with ``=``, ``+``,
 ``-`` or ``@`` as a formula, and some also after a leading tab or carriage return, so a document title such as
 ``=HYPERLINK("http://...")`` could call out or run commands when a colleague opens an export. Such strings
-get a leading apostrophe, which spreadsheets show as text (OWASP's advice on CSV injection). Kept apart from
+get a leading apostrophe, which spreadsheets show as text (OWASP's advice on CSV injection); the XLSX writer
+asks the guard which strings those are and marks them with Excel's quote-prefix style instead, since Excel
+shows an apostrophe stored in a cell literally. Kept apart from
 the table writers, which need pandas, so that the command line's listings can use it and still start fast.
 """
 

@@ -24,7 +24,8 @@ Formats:
   spreadsheet would run as a formula get a leading apostrophe (:func:`neutralise_formula`); numbers such
   as ``-0.12`` are written as numbers.
 - xlsx: sheet ``table`` (bold, frozen header rows and label columns, fitted widths, wrapped long text,
-  numbers with a number format, strings neutralised as in CSV and stored as text, never as formulas) and
+  numbers with a number format, strings stored as text, never as formulas, those that start like a formula
+  as written with Excel's quote-prefix style rather than CSV's apostrophe, which Excel would show) and
   sheet ``provenance`` (field, value).
 - latex: a booktabs fragment for ``\\input``; a ``table`` float, or a ``longtable`` above 40 rows so
   long retrievals break across pages. Caption = caption (or ``provenance.what``) + ``provenance.short()``;
@@ -295,11 +296,15 @@ def _render_xlsx(grid: Grid, prov: Provenance, opts: RenderOptions) -> bytes:
             cell.value = value
             cell.number_format = "yyyy-mm-dd hh:mm:ss" if isinstance(value, dt.datetime) else "yyyy-mm-dd"
         else:
-            text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", str(neutralise_formula(label_text(value))))
+            text = ILLEGAL_CHARACTERS_RE.sub("\ufffd", label_text(value))
             if not text:
                 return ""
             cell.value = text[:_XLSX_MAX_CELL]
             cell.data_type = "s"  # text, whatever it starts with: never a formula
+            if neutralise_formula(text) != text:
+                # Excel shows an apostrophe in a stored string literally; the cell style's quote prefix is
+                # its own "typed as text" mark: shown as written, and kept as text if the cell is edited.
+                cell.quotePrefix = True
             if len(text) > _XLSX_MAX_WIDTH or "\n" in text:
                 cell.alignment = wrap
             return text
