@@ -210,6 +210,32 @@ def test_a_bad_configured_limit_is_a_clear_error(project: str, tmp_path: Path) -
     refused(project, result, "max_document_mb must be a positive number")
 
 
+@pytest.mark.parametrize("name", ["a.txt", "items.csv"])
+@pytest.mark.parametrize("limit", ["inf", "nan", "1e13", "100001"])
+def test_a_limit_without_a_size_in_bytes_is_a_clear_error(project: str, tmp_path: Path, name: str,
+                                                          limit: str) -> None:
+    path = tmp_path / name
+    path.write_text("title,text\nQuotas,Quotas were cut.\n", encoding="utf-8")
+    result = gripcode(project, "import", str(path), "--max-size", limit)
+    refused(project, result, "the largest document size must be a positive number of MB up to 100,000")
+
+
+@pytest.mark.parametrize("limit", ["inf", "nan", "1e13"])
+def test_a_configured_limit_without_a_size_in_bytes_is_a_clear_error(project: str, tmp_path: Path,
+                                                                     limit: str) -> None:
+    (tmp_path / "gripcode.toml").write_text(f"[gripcode]\nmax_document_mb = {limit}\n", encoding="utf-8")
+    (tmp_path / "small.txt").write_text("Quotas were cut.", encoding="utf-8")
+    result = gripcode(project, "import", "small.txt", cwd=tmp_path)
+    refused(project, result, "max_document_mb must be a positive number of megabytes up to 100,000")
+
+
+def test_the_csv_field_limit_fits_a_c_long_whatever_the_document_limit(tmp_path: Path) -> None:
+    path = tmp_path / "items.csv"
+    path.write_text("title,text\nQuotas,Quotas were cut.\n", encoding="utf-8")
+    (document,) = read_file(path, limits=ReadLimits(max_bytes=10 ** 20))
+    assert document.text == "Quotas were cut."
+
+
 @pytest.mark.parametrize("name, content", [
     ("notes.md", "# Notes\n\n" + "Prices rose. " * 100),
     ("items.csv", "title,text\n" + "".join(f"Item {i},Prices rose in {i}.\n" for i in range(100))),
