@@ -16,13 +16,14 @@ import pytest
 from fpdf import FPDF
 from sqlalchemy import select, text
 
+from gripcode.corpus.bounded_zip import ZipLimits, read_member
 from gripcode.corpus.limits import ReadLimits
 from gripcode.corpus.readers import read_file
 from gripcode.db.engine import make_engine
 from gripcode.db.migrate import init_database
 from gripcode.errors import DocumentImportError
 
-from conftest import PROGRAM, declare_size
+from conftest import PROGRAM, damage_member, declare_size
 
 
 CHINESE_A = "中国稀土出口配额在二零二三年减少了。政府表示，这是为了保护资源和环境。"
@@ -186,6 +187,31 @@ def test_a_docx_above_the_size_limit_is_refused_and_the_limit_can_be_raised(proj
     result = gripcode(project, "import", str(path), "--max-size", "5")
     assert result.returncode == 0, result.stderr
     assert list(stored_texts(project)) == ["report.docx"]
+
+
+def test_a_docx_whose_compressed_data_is_damaged_is_a_clear_error(project: str, tmp_path: Path) -> None:
+    path = docx_with_body(tmp_path / "broken.docx", paragraph("Quotas were cut. " * 200))
+    damage_member(path, "word/document.xml")
+    result = gripcode(project, "import", str(path))
+    refused(project, result, "broken.docx: the member 'word/document.xml' cannot be unpacked",
+            "invalid block type")
+
+
+@pytest.mark.parametrize("compression, keep, reason", [
+    (zipfile.ZIP_DEFLATED, 0, "Error -3 while decompressing data: invalid block type"),  # zlib.error
+    (zipfile.ZIP_BZIP2, 4, "Invalid data stream"),  # OSError without an errno
+    (zipfile.ZIP_LZMA, 9, "Corrupt input data"),  # lzma.LZMAError
+])
+def test_damaged_compressed_data_is_a_clear_error_in_every_compression(tmp_path: Path, compression: int,
+                                                                       keep: int, reason: str) -> None:
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        archive.writestr("a.txt", "Prices rose in many places. " * 2000)
+    damage_member(path, "a.txt", keep)
+    with zipfile.ZipFile(path) as archive, pytest.raises(DocumentImportError) as caught:
+        read_member(archive, archive.getinfo("a.txt"), ZipLimits(), "a.zip", DocumentImportError)
+    assert str(caught.value) == ("a.zip: the member 'a.txt' cannot be unpacked (its compressed data is damaged): "
+                                 f"{reason}")
 
 
 # --- size limits on the other readers; one transaction ---------------------------------------------------
