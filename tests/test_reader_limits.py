@@ -8,6 +8,7 @@ import json
 import random
 import resource
 import subprocess
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -212,6 +213,23 @@ def test_damaged_compressed_data_is_a_clear_error_in_every_compression(tmp_path:
         read_member(archive, archive.getinfo("a.txt"), ZipLimits(), "a.zip", DocumentImportError)
     assert str(caught.value) == ("a.zip: the member 'a.txt' cannot be unpacked (its compressed data is damaged): "
                                  f"{reason}")
+
+
+def test_a_member_is_returned_without_a_second_copy(tmp_path: Path) -> None:
+    """A member of hundreds of MB must not be held twice (the buffer read into, and a copy of it as bytes)."""
+    size = 20 << 20
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.txt", b"x" * size)
+    with zipfile.ZipFile(path) as archive:
+        tracemalloc.start()
+        try:
+            data = read_member(archive, archive.getinfo("a.txt"), ZipLimits(), "a.zip", DocumentImportError)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert data == b"x" * size
+    assert peak < 1.5 * size, peak / size
 
 
 # --- size limits on the other readers; one transaction ---------------------------------------------------

@@ -73,9 +73,12 @@ def check_declared(infos: list[zipfile.ZipInfo], limits: ZipLimits, where: str,
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimits, where: str,
-                error: type[GripcodeError], already_read: int = 0, hint: str = "") -> bytes:
+                error: type[GripcodeError], already_read: int = 0, hint: str = "") -> bytearray:
     """The bytes of ``info``, never more than it declares, ``limits`` allow per member, or the total allows
-    after ``already_read`` bytes of other members."""
+    after ``already_read`` bytes of other members.
+
+    The buffer they were read into is returned as it is: a copy as ``bytes`` would double the memory of a
+    member of hundreds of MB."""
     hint = f"; {hint}" if hint else ""
     limit = min(info.file_size, limits.max_member_bytes)
     out = bytearray()
@@ -100,4 +103,4 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimi
             raise error(f"{where}: the member {info.filename!r} cannot be unpacked (its compressed data is "
                         f"damaged): {exc}") from None
         raise error(f"cannot read {where}: {exc.strerror or exc}") from None
-    return bytes(out)
+    return out
