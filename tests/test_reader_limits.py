@@ -120,6 +120,13 @@ def test_a_yaml_alias_bomb_in_front_matter_is_refused(project: str, tmp_path: Pa
     refused(project, result, "bomb.md", "aliases (*name) are not allowed in front matter")
 
 
+def test_front_matter_nested_too_deeply_is_refused(project: str, tmp_path: Path) -> None:
+    path = tmp_path / "deep.md"
+    path.write_text("---\na: " + "[" * 20_000 + "\n---\nBody.\n", encoding="utf-8")
+    result = gripcode(project, "import", str(path))
+    refused(project, result, "deep.md: the YAML front matter is not valid: nested too deeply.")
+
+
 def test_front_matter_that_does_not_close_early_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "long.md"
     path.write_text("---\n" + "key: value\n" * 20_000 + "---\nBody.\n", encoding="utf-8")
