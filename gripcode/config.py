@@ -19,6 +19,9 @@ DEFAULT_DB_URL = "sqlite:///gripcode.db"
 # Seconds a write waits for another command's write lock before it answers that the project is busy.
 DEFAULT_BUSY_TIMEOUT = 10.0
 CONFIG_FILE = "gripcode.toml"
+# The largest document limit that can be set, in MB (100 GB): far above any document, and finite, so that
+# the limit in bytes fits the integers that readers pass on (the csv module's field limit is a C long).
+LARGEST_MAX_DOCUMENT_MB = 100_000.0
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,10 @@ def load_settings(db: str | None = None, coder: str | None = None, folder: Path 
     if not isinstance(pipelines, dict):
         raise ConfigError(f"{CONFIG_FILE}: [pipelines] must map language codes to pipeline names")
     max_mb = file_settings.get("max_document_mb", Settings.max_document_mb)
-    if isinstance(max_mb, bool) or not isinstance(max_mb, (int, float)) or not max_mb > 0:
-        raise ConfigError(f"{CONFIG_FILE}: max_document_mb must be a positive number of megabytes, not {max_mb!r}")
+    if (isinstance(max_mb, bool) or not isinstance(max_mb, (int, float))
+            or not 0 < max_mb <= LARGEST_MAX_DOCUMENT_MB):
+        raise ConfigError(f"{CONFIG_FILE}: max_document_mb must be a positive number of megabytes up to "
+                          f"{LARGEST_MAX_DOCUMENT_MB:,.0f}, not {max_mb!r}")
     busy_timeout = _seconds(os.environ.get("GRIPCODE_BUSY_TIMEOUT") or file_settings.get("busy_timeout"),
                             DEFAULT_BUSY_TIMEOUT)
     return Settings(db_url=normalise_db_url(db_url), coder=coder_name.strip() or _login_name(), pipelines=pipelines,

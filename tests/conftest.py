@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import struct
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -105,3 +106,18 @@ def grip(db_url: str) -> Gripcode:
 @pytest.fixture
 def corpus_dir() -> Path:
     return REPO / "corpus"
+
+
+def damage_member(path: Path, member: str, keep: int = 0) -> None:
+    """Overwrite the compressed data of ``member`` after its first ``keep`` bytes with 0xff bytes (sizes and
+    the archive's structure unchanged): a deflate stream then starts with an invalid block type, a bzip2 or
+    LZMA one loses its block."""
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+    start = info.header_offset
+    name_length, extra_length = struct.unpack_from("<HH", data, start + 26)
+    begin = start + 30 + name_length + extra_length + keep
+    data[begin:start + 30 + name_length + extra_length + info.compress_size] = (
+        b"\xff" * (info.compress_size - keep))
+    path.write_bytes(bytes(data))

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import codecs
 import random
+import sqlite3
+import subprocess
 import unicodedata
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import PROGRAM
 from gripcode.corpus import decode
 from gripcode.corpus.decode import decode_bytes, decode_text
 from gripcode.corpus.normalize import count_words, normalise_text, text_sha256
@@ -242,6 +246,38 @@ def test_a_large_legacy_file_is_given_up_on_after_a_few_invalid_bytes(monkeypatc
     data = (text + "\n").encode(encoding) * 5000  # hundreds of thousands of invalid bytes as UTF-8
     assert decode_text(data, name="big.txt") == ((text + "\n") * 5000, None)
     assert len(calls) <= decode._CHECK_EVERY
+
+
+# 120 stray cp1252 bytes (more than one check's worth of invalid sequences) before a long UTF-8 body.
+STRAY_HEADER = "Entrevista – “São” … " * 24
+UTF8_BODY = "Meu coração é grande e a canção também.\n" * 3000
+
+
+def stray_header_file() -> bytes:
+    return STRAY_HEADER.encode("cp1252") + UTF8_BODY.encode()
+
+
+def test_a_stray_header_does_not_decide_for_a_utf8_file() -> None:
+    """The two-thirds rule is the whole file's: its first bytes failing it do not send it to a code page."""
+    data = stray_header_file()
+    header = STRAY_HEADER.encode("cp1252")
+    text, replaced = decode_text(data, name="a.txt")
+    assert text == STRAY_HEADER.encode("cp1252").decode("utf-8", "replace") + UTF8_BODY
+    assert replaced is not None and replaced.count == replaced.runs == 120
+    assert replaced.offsets[0] == header.index(b"\x96")
+
+
+def test_installed_import_keeps_the_utf8_body_after_a_stray_header(tmp_path: Path) -> None:
+    path, db = tmp_path / "a.txt", str(tmp_path / "p.db")
+    path.write_bytes(stray_header_file())
+    subprocess.run([str(PROGRAM), "--db", db, "init"], check=True, capture_output=True)
+    result = subprocess.run([str(PROGRAM), "--db", db, "import", str(path)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "a.txt: 120 invalid bytes replaced by U+FFFD" in result.stdout
+    with sqlite3.connect(db) as conn:
+        (stored,) = conn.execute("SELECT text FROM documents").fetchone()
+    assert stored.endswith(UTF8_BODY) and "Ă" not in stored
 
 
 def test_forced_encoding_still_decides_for_broken_utf8() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from gripcode.errors import ExchangeError
 from gripcode.exchange import ArchiveLimits, import_qdpx
 from gripcode.exchange import qdpx_import
 
-from conftest import Gripcode, declare_size
+from conftest import PROGRAM, Gripcode, damage_member, declare_size
 
 TABLES = ("cases", "case_attributes", "documents", "units", "codebook_versions", "codes", "coders", "codings",
           "memos", "events")
@@ -87,6 +88,18 @@ def test_a_member_that_inflates_far_beyond_its_compressed_size(project: Gripcode
     path = zip_with(tmp_path / "bomb.qdpx", {"project.qde": PROJECT, "sources/s.txt": b"\0" * (40 << 20)})
     assert path.stat().st_size < 200_000
     refused(project, path, "likely zip bomb")
+
+
+def test_a_member_whose_compressed_data_is_damaged(project: Gripcode, tmp_path: Path) -> None:
+    path = zip_with(tmp_path / "broken.qdpx", {"project.qde": PROJECT, "sources/s.txt": b"Hello world. " * 500})
+    damage_member(path, "sources/s.txt")
+    refused(project, path, "broken.qdpx: the member 'sources/s.txt' cannot be unpacked")
+    before = counts(project.url)
+    result = subprocess.run([str(PROGRAM), "--db", project.url, "import", "qdpx", str(path)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.startswith("Error: broken.qdpx: the member 'sources/s.txt' cannot be unpacked")
+    assert counts(project.url) == before
 
 
 def test_a_member_that_lies_about_its_size_is_not_read_past_it(project: Gripcode, tmp_path: Path) -> None:

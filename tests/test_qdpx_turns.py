@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
+import subprocess
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ from gripcode.db.engine import make_engine, transaction
 from gripcode.db.models import Document, Memo, Unit
 from gripcode.exchange.qdpx_turns import TURNS_NOTE_NAME, parse_turns_note
 
-from conftest import Gripcode
+from conftest import PROGRAM, Gripcode
 from test_qdpx_export import SCHEMA
 
 TRANSCRIPT = "Interviewer: How did quotas change?\nAna Lima: They fell in 2010.\nThen rose again.\n"
@@ -106,9 +108,48 @@ def test_a_note_that_does_not_fit_the_text_is_reported_and_the_text_decides(expo
     ("HEADER\n[0, 5, \"A\"]", "line 2 of the note is not a turn of this text (not enough values"),
     ("HEADER\n[3, 3, \"A\", null, null]", "line 2 of the note is not a turn of this text (positions outside"),
     ("HEADER\n{]", "line 2 of the note is not a turn of this text"),
+    ("HEADER\n[0, 5, \"A\\ud800na\", null, null]",
+     "line 2 of the note is not a turn of this text (speaker holds a character a project cannot store)"),
+    ("HEADER\n[0, 5, \"A\\u0000na\", null, null]",
+     "line 2 of the note is not a turn of this text (speaker holds a character a project cannot store)"),
 ])
 def test_parse_turns_note_refuses_what_it_cannot_use(note: str, reason: str) -> None:
     from gripcode.exchange.qdpx_turns import _HEADER
 
     found = parse_turns_note(note.replace("HEADER", _HEADER), "Some text here.")
     assert isinstance(found, str) and found.startswith(reason)
+
+
+@pytest.mark.parametrize("speaker", ["A\\ud800na", "A\\u0000na"])
+def test_a_note_speaker_no_project_can_store_is_reported_by_the_installed_program(
+        exported: Path, tmp_path: Path, speaker: str) -> None:
+    """A JSON escape in the note spells a lone surrogate or a NUL: the note is not used, and nothing breaks."""
+    rewrite_qde(exported, lambda xml: xml.replace('[0, 20, "Ana Lima"', f'[0, 20, "{speaker}"'))
+    target = tmp_path / "target.db"
+    for args in (["init"], ["import", "qdpx", str(exported)]):
+        result = subprocess.run([str(PROGRAM), "--db", f"sqlite:///{target}", *args], capture_output=True,
+                                text=True, timeout=300)
+        assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert ("talk: speaker turns looked for in the text, not taken from the note "
+            f"{TURNS_NOTE_NAME!r}: line 2 of the note is not a turn of this text (speaker holds a character a "
+            "project cannot store)") in result.stdout
+    with sqlite3.connect(target) as conn:
+        speakers = [row[0] for row in conn.execute("SELECT speaker FROM units WHERE speaker IS NOT NULL")]
+    assert sorted(set(speakers)) == ["Ana Lima", "Interviewer"]  # the transcript's, found in its text
+
+
+def test_the_importer_refuses_a_turn_speaker_no_project_can_store(grip: Gripcode, tmp_path: Path) -> None:
+    from gripcode.corpus.importer import ImportItem, ImportOptions, import_items
+    from gripcode.corpus.parsed import Turn
+    from gripcode.db.storable import UnstorableTextError
+
+    path = tmp_path / "talk.txt"
+    path.write_text("Quotas fell.", encoding="utf-8")
+    engine = make_engine(grip.url)
+    options = ImportOptions(turns=[Turn(0, 12, speaker="A\x00na")])
+    with pytest.raises(UnstorableTextError, match="the speaker of a turn of document .* contains a NUL"):
+        with transaction(engine) as session:
+            import_items(session, [ImportItem(path, options)], actor="tester", jobs=0)
+    with transaction(engine) as session:
+        assert session.scalars(select(Unit)).all() == []
+    engine.dispose()

@@ -8,6 +8,7 @@ import json
 import random
 import resource
 import subprocess
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -16,13 +17,14 @@ import pytest
 from fpdf import FPDF
 from sqlalchemy import select, text
 
+from gripcode.corpus.bounded_zip import ZipLimits, read_member
 from gripcode.corpus.limits import ReadLimits
 from gripcode.corpus.readers import read_file
 from gripcode.db.engine import make_engine
 from gripcode.db.migrate import init_database
 from gripcode.errors import DocumentImportError
 
-from conftest import PROGRAM, declare_size
+from conftest import PROGRAM, damage_member, declare_size
 
 
 CHINESE_A = "中国稀土出口配额在二零二三年减少了。政府表示，这是为了保护资源和环境。"
@@ -118,6 +120,13 @@ def test_a_yaml_alias_bomb_in_front_matter_is_refused(project: str, tmp_path: Pa
     refused(project, result, "bomb.md", "aliases (*name) are not allowed in front matter")
 
 
+def test_front_matter_nested_too_deeply_is_refused(project: str, tmp_path: Path) -> None:
+    path = tmp_path / "deep.md"
+    path.write_text("---\na: " + "[" * 20_000 + "\n---\nBody.\n", encoding="utf-8")
+    result = gripcode(project, "import", str(path))
+    refused(project, result, "deep.md: the YAML front matter is not valid: nested too deeply.")
+
+
 def test_front_matter_that_does_not_close_early_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "long.md"
     path.write_text("---\n" + "key: value\n" * 20_000 + "---\nBody.\n", encoding="utf-8")
@@ -188,6 +197,48 @@ def test_a_docx_above_the_size_limit_is_refused_and_the_limit_can_be_raised(proj
     assert list(stored_texts(project)) == ["report.docx"]
 
 
+def test_a_docx_whose_compressed_data_is_damaged_is_a_clear_error(project: str, tmp_path: Path) -> None:
+    path = docx_with_body(tmp_path / "broken.docx", paragraph("Quotas were cut. " * 200))
+    damage_member(path, "word/document.xml")
+    result = gripcode(project, "import", str(path))
+    refused(project, result, "broken.docx: the member 'word/document.xml' cannot be unpacked",
+            "invalid block type")
+
+
+@pytest.mark.parametrize("compression, keep, reason", [
+    (zipfile.ZIP_DEFLATED, 0, "Error -3 while decompressing data: invalid block type"),  # zlib.error
+    (zipfile.ZIP_BZIP2, 4, "Invalid data stream"),  # OSError without an errno
+    (zipfile.ZIP_LZMA, 9, "Corrupt input data"),  # lzma.LZMAError
+])
+def test_damaged_compressed_data_is_a_clear_error_in_every_compression(tmp_path: Path, compression: int,
+                                                                       keep: int, reason: str) -> None:
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w", compression) as archive:
+        archive.writestr("a.txt", "Prices rose in many places. " * 2000)
+    damage_member(path, "a.txt", keep)
+    with zipfile.ZipFile(path) as archive, pytest.raises(DocumentImportError) as caught:
+        read_member(archive, archive.getinfo("a.txt"), ZipLimits(), "a.zip", DocumentImportError)
+    assert str(caught.value) == ("a.zip: the member 'a.txt' cannot be unpacked (its compressed data is damaged): "
+                                 f"{reason}")
+
+
+def test_a_member_is_returned_without_a_second_copy(tmp_path: Path) -> None:
+    """A member of hundreds of MB must not be held twice (the buffer read into, and a copy of it as bytes)."""
+    size = 20 << 20
+    path = tmp_path / "a.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("a.txt", b"x" * size)
+    with zipfile.ZipFile(path) as archive:
+        tracemalloc.start()
+        try:
+            data = read_member(archive, archive.getinfo("a.txt"), ZipLimits(), "a.zip", DocumentImportError)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert data == b"x" * size
+    assert peak < 1.5 * size, peak / size
+
+
 # --- size limits on the other readers; one transaction ---------------------------------------------------
 
 
@@ -208,6 +259,32 @@ def test_a_bad_configured_limit_is_a_clear_error(project: str, tmp_path: Path) -
     (tmp_path / "small.txt").write_text("Quotas were cut.", encoding="utf-8")
     result = gripcode(project, "import", "small.txt", cwd=tmp_path)
     refused(project, result, "max_document_mb must be a positive number")
+
+
+@pytest.mark.parametrize("name", ["a.txt", "items.csv"])
+@pytest.mark.parametrize("limit", ["inf", "nan", "1e13", "100001"])
+def test_a_limit_without_a_size_in_bytes_is_a_clear_error(project: str, tmp_path: Path, name: str,
+                                                          limit: str) -> None:
+    path = tmp_path / name
+    path.write_text("title,text\nQuotas,Quotas were cut.\n", encoding="utf-8")
+    result = gripcode(project, "import", str(path), "--max-size", limit)
+    refused(project, result, "the largest document size must be a positive number of MB up to 100,000")
+
+
+@pytest.mark.parametrize("limit", ["inf", "nan", "1e13"])
+def test_a_configured_limit_without_a_size_in_bytes_is_a_clear_error(project: str, tmp_path: Path,
+                                                                     limit: str) -> None:
+    (tmp_path / "gripcode.toml").write_text(f"[gripcode]\nmax_document_mb = {limit}\n", encoding="utf-8")
+    (tmp_path / "small.txt").write_text("Quotas were cut.", encoding="utf-8")
+    result = gripcode(project, "import", "small.txt", cwd=tmp_path)
+    refused(project, result, "max_document_mb must be a positive number of megabytes up to 100,000")
+
+
+def test_the_csv_field_limit_fits_a_c_long_whatever_the_document_limit(tmp_path: Path) -> None:
+    path = tmp_path / "items.csv"
+    path.write_text("title,text\nQuotas,Quotas were cut.\n", encoding="utf-8")
+    (document,) = read_file(path, limits=ReadLimits(max_bytes=10 ** 20))
+    assert document.text == "Quotas were cut."
 
 
 @pytest.mark.parametrize("name, content", [

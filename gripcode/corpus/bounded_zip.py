@@ -8,12 +8,24 @@ member whose header lies stops being read at its declared size or at the limit, 
 from __future__ import annotations
 
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from gripcode.errors import GripcodeError
 
 _CHUNK = 1 << 16
 _MIB = 1 << 20
+
+# What a damaged member raises while it is unpacked: a CRC mismatch (what a member that lies about its size
+# ends in, too), a truncated stream, or compressed data the decompressor cannot follow. bz2 reports the
+# last as an OSError without an errno, told apart from a failed read below.
+_DAMAGED: tuple[type[Exception], ...] = (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError, zlib.error)
+try:
+    import lzma
+
+    _DAMAGED += (lzma.LZMAError,)
+except ImportError:  # a Python built without lzma cannot open such members at all (NotImplementedError)
+    pass
 
 
 @dataclass(frozen=True)
@@ -61,9 +73,12 @@ def check_declared(infos: list[zipfile.ZipInfo], limits: ZipLimits, where: str,
 
 
 def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimits, where: str,
-                error: type[GripcodeError], already_read: int = 0, hint: str = "") -> bytes:
+                error: type[GripcodeError], already_read: int = 0, hint: str = "") -> bytearray:
     """The bytes of ``info``, never more than it declares, ``limits`` allow per member, or the total allows
-    after ``already_read`` bytes of other members."""
+    after ``already_read`` bytes of other members.
+
+    The buffer they were read into is returned as it is: a copy as ``bytes`` would double the memory of a
+    member of hundreds of MB."""
     hint = f"; {hint}" if hint else ""
     limit = min(info.file_size, limits.max_member_bytes)
     out = bytearray()
@@ -80,9 +95,12 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimi
                 if already_read + len(out) > limits.max_total_bytes:
                     raise error(f"{where} unpacks to more than {size_text(limits.max_total_bytes)}; "
                                 f"refused{hint}")
-    except (zipfile.BadZipFile, EOFError, ValueError, NotImplementedError) as exc:
-        # A CRC error is what a member that lies about its size ends in, too.
-        raise error(f"{where}: the member {info.filename!r} cannot be unpacked: {exc}") from None
+    except _DAMAGED as exc:
+        raise error(f"{where}: the member {info.filename!r} cannot be unpacked (its compressed data is "
+                    f"damaged): {exc}") from None
     except OSError as exc:
+        if exc.errno is None:  # bz2's "Invalid data stream", not a failed read of the file
+            raise error(f"{where}: the member {info.filename!r} cannot be unpacked (its compressed data is "
+                        f"damaged): {exc}") from None
         raise error(f"cannot read {where}: {exc.strerror or exc}") from None
-    return bytes(out)
+    return out

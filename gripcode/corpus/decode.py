@@ -95,6 +95,8 @@ _ASCII = bytes(range(128))
 # How often (in invalid sequences, one call of the error handler each) the share of invalid bytes is checked
 # while decoding: a legacy file is given up on after this many calls, not after millions.
 _CHECK_EVERY = 64
+# Bytes per step when the rest of a file is checked at once (bounds the memory of that check).
+_COUNT_CHUNK = 1 << 20
 _LISTED = 20
 _HANDLER = "gripcode-replace"
 _current = threading.local()
@@ -105,14 +107,19 @@ class _NotMostlyUtf8(Exception):
 
 
 class _Replacing:
-    """The state of one decode: invalid bytes so far, the first offsets, and the rule's check."""
+    """The state of one decode: invalid bytes so far, the first offsets, and the rule's check.
+
+    The rule is the whole file's: a file is given up on only once it can no longer pass, never because its
+    beginning looks like a code page (a cp1252 header before a long UTF-8 body is still UTF-8)."""
 
     def __init__(self, data: bytes, base: int, mostly: bool) -> None:
         self.data, self.base, self.mostly = data, base, mostly
         self.invalid = self.runs = 0
         self.offsets: list[int] = []
         self.checked_to = 0
-        self.non_ascii = 0
+        self.non_ascii_so_far = 0
+        # Counted once, at C speed; only the rule needs it.
+        self.non_ascii = _non_ascii(data, base) if mostly else 0
 
     def __call__(self, exc: UnicodeDecodeError) -> tuple[str, int]:
         self.invalid += exc.end - exc.start
@@ -120,12 +127,39 @@ class _Replacing:
         if len(self.offsets) < _LISTED:
             self.offsets.append(self.base + exc.start)
         if self.mostly and self.runs % _CHECK_EVERY == 0:
-            # Counted on what was decoded so far, so a file in a legacy encoding stops early.
-            self.non_ascii += len(self.data[self.base + self.checked_to:self.base + exc.end].translate(None, _ASCII))
-            self.checked_to = exc.end
-            if not _mostly_valid(self.invalid, self.non_ascii):
-                raise _NotMostlyUtf8
+            self._check(exc.end)
         return "\ufffd", exc.end
+
+    def _check(self, end: int) -> None:
+        # Invalid bytes only grow, so once they pass a third of the file's non-ASCII bytes it cannot pass.
+        if not _mostly_valid(self.invalid, self.non_ascii):
+            raise _NotMostlyUtf8
+        start, stop = self.base + self.checked_to, self.base + end
+        self.non_ascii_so_far += len(self.data[start:stop].translate(None, _ASCII))
+        self.checked_to = end
+        if _mostly_valid(self.invalid, self.non_ascii_so_far):
+            return
+        # The part read so far fails the rule, as a legacy file's does: settle it for the whole file now
+        # by counting the rest's invalid bytes without the handler, instead of a call for each of them.
+        if not _mostly_valid(self.invalid + _invalid_bytes(self.data, stop), self.non_ascii):
+            raise _NotMostlyUtf8
+        self.mostly = False  # the file passes whatever the handler sees from here on
+
+
+def _non_ascii(data: bytes, start: int) -> int:
+    return len((data[start:] if start else data).translate(None, _ASCII))
+
+
+def _invalid_bytes(data: bytes, start: int) -> int:
+    """How many bytes of ``data[start:]`` belong to no valid UTF-8 sequence, counted at C speed a chunk at a
+    time: decoding with "ignore" drops exactly the bytes the handler would be called for."""
+    decoder = codecs.getincrementaldecoder("utf-8")("ignore")
+    view = memoryview(data)
+    valid = 0
+    for pos in range(start, len(data), _COUNT_CHUNK):
+        chunk = view[pos:pos + _COUNT_CHUNK]
+        valid += len(decoder.decode(chunk, final=pos + _COUNT_CHUNK >= len(data)).encode("utf-8"))
+    return len(data) - start - valid
 
 
 def _mostly_valid(invalid: int, non_ascii: int) -> bool:
@@ -153,7 +187,7 @@ def _utf8_with_replacements(data: bytes, start: int, *, mostly: bool) -> tuple[s
         return None, None
     finally:
         _current.state = None
-    if mostly and not _mostly_valid(state.invalid, len(data.translate(None, _ASCII))):
+    if mostly and not _mostly_valid(state.invalid, state.non_ascii):
         return None, None
     if not state.invalid:
         return text, None

@@ -272,6 +272,10 @@ def _unit_rows(written: _Written) -> Iterator[list[tuple[Any, ...]]]:
                 ends = iter(flat[first:first + 2 * size])
                 yield [(doc_id, kind, seq, start, end, None, None, None)
                        for seq, (start, end) in enumerate(zip(ends, ends), start=first // 2 + 1)]
+        # Speakers are the units' only text; those found in a document's text are storable with it, but turns
+        # handed in (from a .qdpx note) are checked here, as a bulk insert skips the flush-time check.
+        refuse_in_rows(({"speaker": t.speaker, "document": doc_id} for t in turns if t.speaker),
+                       "a turn of document", name_key="document")
         for first in range(0, len(turns), size):
             yield [(doc_id, "turn", seq, t.start, t.end, t.speaker, t.begin_time, t.end_time)
                    for seq, t in enumerate(turns[first:first + size], start=first + 1)]

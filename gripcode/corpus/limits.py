@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gripcode.config import LARGEST_MAX_DOCUMENT_MB
 from gripcode.corpus.bounded_zip import ZipLimits, size_text
 from gripcode.errors import DocumentImportError
 
@@ -35,8 +36,10 @@ class ReadLimits:
     def from_mb(cls, megabytes: float | None) -> ReadLimits:
         if megabytes is None:
             return cls()
-        if not megabytes > 0:
-            raise DocumentImportError(f"the largest document size must be a positive number of MB, not {megabytes}")
+        # Also refuses inf and nan, which have no size in bytes.
+        if not 0 < megabytes <= LARGEST_MAX_DOCUMENT_MB:
+            raise DocumentImportError(f"the largest document size must be a positive number of MB up to "
+                                      f"{LARGEST_MAX_DOCUMENT_MB:,.0f}, not {megabytes}")
         return cls(max_bytes=int(megabytes * MB))
 
     def too_large(self, name: str, what: str) -> DocumentImportError:

@@ -110,14 +110,15 @@ class QdpxArchive:
     def names(self) -> list[str]:
         return list(self._members)
 
-    def read(self, name: str) -> bytes:
-        """The bytes of member ``name``, never more than it declares or the limits allow."""
+    def read(self, name: str) -> bytearray:
+        """The bytes of member ``name``, never more than it declares or the limits allow (in the buffer they
+        were read into, not copied: the readers take any bytes-like object)."""
         data = read_member(self._zip, self._members[name], self.limits, self.path.name, ExchangeError,
                            self._read_total)
         self._read_total += len(data)
         return data
 
-    def read_qde(self) -> bytes:
+    def read_qde(self) -> bytearray:
         return self.read(self.qde_name)
 
     def resolve(self, reference: str | None) -> str | None:

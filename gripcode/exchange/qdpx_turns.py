@@ -23,6 +23,7 @@ from gripcode.corpus.normalize import normalise_text
 from gripcode.corpus.parsed import Turn
 from gripcode.corpus.segment import speaker_turns
 from gripcode.db.models import Unit
+from gripcode.db.storable import find_unstorable
 
 TURNS_NOTE_NAME = "Speaker turns (gripcode)"
 _HEADER = ("Speaker turns of this document, one a line: [start, end, speaker, begin, end] - start and end are "
@@ -88,6 +89,9 @@ def parse_turns_note(note: str, text: str) -> list[Turn] | str:
             if speaker is not None and (not isinstance(speaker, str) or not speaker.strip()
                                         or len(speaker) > MAX_SPEAKER):
                 raise ValueError("speaker is not a name")
+            if speaker is not None and find_unstorable(speaker):
+                # JSON escapes can spell a NUL or a lone surrogate, which no project can store.
+                raise ValueError("speaker holds a character a project cannot store")
             turns.append(Turn(start, end, speaker=speaker, begin_time=_time(begin), end_time=_time(finish)))
         except (ValueError, TypeError) as exc:
             return f"line {number} of the note is not a turn of this text ({exc})"

@@ -87,6 +87,9 @@ def _parse_front_matter(source: str, name: str) -> dict[str, Any]:
         where = f" (line {mark.line + 2})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise DocumentImportError(f"{name}: the YAML front matter is not valid{where}: {problem}.") from exc
+    except RecursionError:
+        # PyYAML composes nested lists and mappings recursively: thousands of '[' exhaust the stack.
+        raise DocumentImportError(f"{name}: the YAML front matter is not valid: nested too deeply.") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import ctypes
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,8 @@ from gripcode.corpus.parsed import ParsedDocument, iso_date, jsonable, optional_
 from gripcode.errors import DocumentImportError
 
 _DELIMITERS = (",", ";", "\t")
+# The csv module keeps its field limit in a C long (32 bits on Windows).
+_LARGEST_FIELD_LIMIT = 2 ** (8 * ctypes.sizeof(ctypes.c_long) - 1) - 1
 # Column names (lower-cased) that fill a document field rather than its metadata, in order of preference.
 _FIELD_COLUMNS = {
     "case": ("case",),
@@ -47,7 +50,7 @@ def read_media_csv(
     raw, replaced = decode_text(read_bytes(path, limits), name=name, encoding=encoding)
     text = normalise_text(raw)
     del raw
-    csv.field_size_limit(limits.max_bytes)
+    csv.field_size_limit(min(limits.max_bytes, _LARGEST_FIELD_LIMIT))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:
         rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
