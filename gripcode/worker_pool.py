@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from multiprocessing import get_context
 from typing import Any
 
@@ -36,7 +36,7 @@ class WorkerPool(ProcessPoolExecutor):
         self.jobs = jobs
         self._ready = context.Value("i", 0)
         self._reason = context.Array("c", _REASON_BYTES)
-        hidden = _launching_script_hidden() if method != "fork" else _nothing()
+        hidden = _launching_script_hidden() if method != "fork" else nullcontext()
         with hidden:
             super().__init__(jobs, mp_context=context, initializer=_start,
                              initargs=(self._ready, self._reason, initializer, initargs))
@@ -66,7 +66,7 @@ def _start(ready: Any, reason: Any, initializer: Callable[..., Any], initargs: t
     except BaseException as exc:  # noqa: BLE001 - anything that stops a worker starting is reported, not printed
         text = (f"{exc.__class__.__name__}: {exc}" if str(exc) else exc.__class__.__name__).encode("utf-8", "replace")
         reason.value = text[:_REASON_BYTES - 1].replace(b"\0", b" ")
-        sys.stderr.flush()
+        sys.stderr.flush()  # os._exit skips it: whatever the initializer printed still reaches the terminal
         os._exit(1)
     with ready.get_lock():
         ready.value += 1
@@ -88,8 +88,3 @@ def _launching_script_hidden() -> Iterator[None]:
     finally:
         main.__dict__.pop("__spec__", None)
         main.__dict__.update(saved)
-
-
-@contextmanager
-def _nothing() -> Iterator[None]:
-    yield

@@ -286,11 +286,12 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
         # write lock is taken only afterwards, briefly, to create the machine coder and drop stale suggestions.
         with transaction(engine, write=False) as session:
             plan = _plan(session, latest_version(session), codes=codes, case=case, kind=kind, doc=doc)
+            report = AutocodeReport(plan.coder_name, plan.digest, dry_run=dry_run, already_done=plan.already_done)
             languages = _languages(session, plan.todo)
             scope_docs = plan.todo if (case or kind or doc) else None
             if dry_run:
                 # What the real run would remove first, and then no longer find in its way.
-                stale_removed = count_stale_suggestions(session, _stale_scope(plan), scope_docs)
+                report.stale_removed = count_stale_suggestions(session, _stale_scope(plan), scope_docs)
         if jobs is None:
             jobs = auto_jobs(len(plan.todo), trained=bool(trained))
         workers = jobs > 0 and bool(plan.todo)
@@ -298,14 +299,11 @@ def autocode(engine: Engine, *, actor: str, codes: Sequence[str] | None = None, 
         if workers and not fork:
             # Spawned before the pipelines are built here: the workers load spaCy meanwhile.
             pool = _start_workers(jobs, plan.yaml_text, trained, chinese)
-        report = AutocodeReport(plan.coder_name, plan.digest, dry_run=dry_run, already_done=plan.already_done)
         pipelines = PipelineSet(plan.cb, trained=trained, chinese=chinese, warnings=report.warnings)
         _check_rules(plan, pipelines, languages)
         if fork:
             pool = _start_workers(jobs, plan.yaml_text, trained, chinese, pipelines)
-        if dry_run:
-            report.stale_removed = stale_removed
-        else:
+        if not dry_run:
             with transaction(engine) as session:
                 _still_current(session, plan)  # no sync since the plan was made
                 if plan.coder_id is None:
