@@ -19,6 +19,8 @@ DEFAULT_DB_URL = "sqlite:///gripcode.db"
 # Seconds a write waits for another command's write lock before it answers that the project is busy.
 DEFAULT_BUSY_TIMEOUT = 10.0
 CONFIG_FILE = "gripcode.toml"
+# The largest document an import accepts, in MB, unless --max-size or max_document_mb says otherwise.
+DEFAULT_MAX_DOCUMENT_MB = 500.0
 # The largest document limit that can be set, in MB (100 GB): far above any document, and finite, so that
 # the limit in bytes fits the integers that readers pass on (the csv module's field limit is a C long).
 LARGEST_MAX_DOCUMENT_MB = 100_000.0
@@ -31,7 +33,7 @@ class Settings:
     # Trained spaCy pipelines per language, e.g. {"en": "en_core_web_sm"}; blank pipelines otherwise.
     pipelines: dict[str, str] = field(default_factory=dict)
     # The largest document an import accepts, in MB (``max_document_mb``; ``gripcode import --max-size``).
-    max_document_mb: float = 500.0
+    max_document_mb: float = DEFAULT_MAX_DOCUMENT_MB
     # Seconds a write waits for another command's write lock before it answers that the project is busy.
     busy_timeout: float = DEFAULT_BUSY_TIMEOUT
 

@@ -13,12 +13,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from gripcode.config import LARGEST_MAX_DOCUMENT_MB
+from gripcode.config import DEFAULT_MAX_DOCUMENT_MB, LARGEST_MAX_DOCUMENT_MB
 from gripcode.corpus.bounded_zip import ZipLimits, size_text
 from gripcode.errors import DocumentImportError
 
 MB = 1_000_000
-DEFAULT_MAX_DOCUMENT_MB = 500.0
 
 HOW_TO_RAISE = "raise the limit with `gripcode import --max-size MB` or `max_document_mb` in gripcode.toml"
 

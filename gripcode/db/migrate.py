@@ -62,7 +62,8 @@ def script_revisions() -> list[str]:
     """Every revision among the migration scripts, oldest first (what SCHEMA_REVISIONS must equal)."""
     from alembic.script import ScriptDirectory
 
-    return [script.revision for script in reversed(list(ScriptDirectory.from_config(alembic_config()).walk_revisions()))]
+    scripts = ScriptDirectory.from_config(alembic_config()).walk_revisions()  # newest first
+    return [script.revision for script in reversed(list(scripts))]
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -93,9 +94,13 @@ def _cannot_open(engine: Engine, exc: DBAPIError) -> str:
     return f"cannot open the database {where}: {reason}"
 
 
-def _newer_than_this_program(rev: str) -> str:
-    return (f"the database is at schema {rev}, which a newer gripcode made (this one knows schemas up to "
-            f"{SCHEMA_HEAD}); upgrade gripcode (pip install --upgrade gripcode) to use it")
+def _refuse_newer(rev: str | None, where: str = "") -> None:
+    """A database stamped with a revision this program has no script for was made by a newer gripcode: the
+    answer is to upgrade gripcode (`db upgrade` cannot know the newer scripts)."""
+    if rev is not None and rev not in SCHEMA_REVISIONS:
+        raise DatabaseError(f"{where}the database is at schema {rev}, which a newer gripcode made (this one "
+                            f"knows schemas up to {SCHEMA_HEAD}); upgrade gripcode (pip install --upgrade gripcode) "
+                            "to use it")
 
 
 def _has_tables(engine: Engine) -> bool:
@@ -124,8 +129,7 @@ def init_database(engine: Engine) -> str:
     rev = current_revision(engine)
     if rev == head_revision():
         return "already"
-    if rev is not None and rev not in SCHEMA_REVISIONS:
-        raise DatabaseError(_newer_than_this_program(rev))
+    _refuse_newer(rev)
     if rev is not None:
         raise DatabaseError(f"the database is at schema {rev}, not the newest; run `gripcode db upgrade`")
     if _has_tables(engine):
@@ -143,8 +147,7 @@ def _backup_before(engine: Engine, before: str) -> Path:
 def upgrade(engine: Engine, revision: str = "head", backup: bool = True) -> Path | None:
     """Upgrade, first copying an older SQLite file to a timestamped backup. Returns the backup's path."""
     before = current_revision(engine)
-    if before is not None and before not in SCHEMA_REVISIONS:
-        raise DatabaseError(_newer_than_this_program(before))
+    _refuse_newer(before)
     backup_path = None
     if backup and before is not None and before != head_revision() and sqlite_path(engine):
         backup_path = _backup_before(engine, before)
@@ -162,8 +165,7 @@ def downgrade_steps(revision: str, current: str) -> int:
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
-    if current not in SCHEMA_REVISIONS:
-        raise DatabaseError(_newer_than_this_program(current))
+    _refuse_newer(current)
     script = ScriptDirectory.from_config(alembic_config())
     try:
         # The plan `alembic downgrade` itself makes (private in Alembic, but the only way to ask it first).
@@ -193,8 +195,7 @@ def require_current(engine: Engine) -> None:
     where = engine.url.render_as_string(hide_password=True)
     if rev is None:
         raise DatabaseError(f"{where} is not a gripcode project yet; run `gripcode init` first")
-    if rev not in SCHEMA_REVISIONS:
-        raise DatabaseError(f"{where}: " + _newer_than_this_program(rev))
+    _refuse_newer(rev, f"{where}: ")
     if rev != head_revision():
         raise DatabaseError(f"{where} is at schema {rev}; run `gripcode db upgrade` (a backup is made first)")
 

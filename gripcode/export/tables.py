@@ -74,7 +74,7 @@ from gripcode.export.grid import (
 from gripcode.export.latex_table import render_latex
 from gripcode.export.markdown import markdown_escape_cell, markdown_table
 from gripcode.export.provenance import Provenance
-from gripcode.export.spreadsheet import neutralise_formula
+from gripcode.export.spreadsheet import neutralise_formula, runs_as_formula
 
 __all__ = ["TABLE_FORMATS", "neutralise_formula", "render_table", "write_table"]
 
@@ -301,7 +301,7 @@ def _render_xlsx(grid: Grid, prov: Provenance, opts: RenderOptions) -> bytes:
                 return ""
             cell.value = text[:_XLSX_MAX_CELL]
             cell.data_type = "s"  # text, whatever it starts with: never a formula
-            if neutralise_formula(text) != text:
+            if runs_as_formula(text):
                 # Excel shows an apostrophe in a stored string literally; the cell style's quote prefix is
                 # its own "typed as text" mark: shown as written, and kept as text if the cell is edited.
                 cell.quotePrefix = True

@@ -8,11 +8,9 @@ from typing import Any
 
 import yaml
 
-from gripcode.corpus.decode import decode_text
-from gripcode.corpus.limits import ReadLimits, read_bytes
-from gripcode.corpus.normalize import normalise_text
+from gripcode.corpus.limits import ReadLimits
 from gripcode.corpus.parsed import ParsedDocument, iso_date, jsonable, optional_text
-from gripcode.corpus.readers.text import require_text
+from gripcode.corpus.readers.text import read_decoded, require_text
 from gripcode.corpus.segment import speaker_turns
 from gripcode.errors import DocumentImportError
 
@@ -30,9 +28,7 @@ def read_markdown(path: Path, *, encoding: str | None = None,
     """One document: the body after the front matter, with the front matter's fields and metadata."""
     name = path.name
     limits = limits or ReadLimits()
-    raw, replaced = decode_text(read_bytes(path, limits), name=name, encoding=encoding)
-    text = normalise_text(raw)
-    del raw
+    text, replaced = read_decoded(path, encoding, limits)
     front: dict[str, Any] = {}
     if _OPENING.match(text):
         # Front matter is a few lines of metadata: its end is looked for in the first megabyte only.

@@ -8,10 +8,9 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
-from gripcode.corpus.decode import decode_text
-from gripcode.corpus.limits import ReadLimits, read_bytes
-from gripcode.corpus.normalize import normalise_text
+from gripcode.corpus.limits import ReadLimits
 from gripcode.corpus.parsed import ParsedDocument, iso_date, jsonable, optional_text
+from gripcode.corpus.readers.text import read_decoded
 from gripcode.errors import DocumentImportError
 
 _DELIMITERS = (",", ";", "\t")
@@ -47,9 +46,7 @@ def read_media_csv(
     options = options or CsvOptions()
     limits = limits or ReadLimits()
     name = path.name
-    raw, replaced = decode_text(read_bytes(path, limits), name=name, encoding=encoding)
-    text = normalise_text(raw)
-    del raw
+    text, replaced = read_decoded(path, encoding, limits)
     csv.field_size_limit(min(limits.max_bytes, _LARGEST_FIELD_LIMIT))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
     try:

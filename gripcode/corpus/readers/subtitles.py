@@ -6,10 +6,10 @@ import html
 import re
 from pathlib import Path
 
-from gripcode.corpus.decode import decode_text
-from gripcode.corpus.limits import ReadLimits, read_bytes
+from gripcode.corpus.limits import ReadLimits
 from gripcode.corpus.normalize import normalise_text
 from gripcode.corpus.parsed import ParsedDocument, Replacements, Turn
+from gripcode.corpus.readers.text import read_decoded
 from gripcode.corpus.segment import leading_speaker
 from gripcode.errors import DocumentImportError
 
@@ -25,7 +25,7 @@ Block = list[tuple[int, str]]  # (1-based line number, line)
 
 def read_vtt(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
     """A WebVTT file: skips the header, NOTE/STYLE/REGION blocks and cue identifiers."""
-    text, replaced = _decoded(path, encoding, limits)
+    text, replaced = read_decoded(path, encoding, limits)
     blocks = _blocks(text)
     if not blocks or not blocks[0][0][1].startswith("WEBVTT"):
         raise DocumentImportError(f"{path.name} is not a WebVTT file: its first line must be 'WEBVTT'.")
@@ -39,14 +39,9 @@ def read_vtt(path: Path, *, encoding: str | None = None, limits: ReadLimits | No
 
 def read_srt(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
     """A SubRip file: numbered cues, each with a timing line and text lines."""
-    text, replaced = _decoded(path, encoding, limits)
+    text, replaced = read_decoded(path, encoding, limits)
     cues = [_cue(block, path.name, "00:00:01,000 --> 00:00:04,000") for block in _blocks(text)]
     return _document(path, cues, replaced)
-
-
-def _decoded(path: Path, encoding: str | None, limits: ReadLimits | None) -> tuple[str, Replacements | None]:
-    raw, replaced = decode_text(read_bytes(path, limits), name=path.name, encoding=encoding)
-    return normalise_text(raw), replaced
 
 
 def _blocks(text: str) -> list[Block]:

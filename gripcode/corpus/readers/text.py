@@ -7,7 +7,7 @@ from pathlib import Path
 from gripcode.corpus.decode import decode_text
 from gripcode.corpus.limits import ReadLimits, read_bytes
 from gripcode.corpus.normalize import normalise_text
-from gripcode.corpus.parsed import ParsedDocument
+from gripcode.corpus.parsed import ParsedDocument, Replacements
 from gripcode.corpus.segment import speaker_turns
 from gripcode.errors import DocumentImportError
 
@@ -18,11 +18,15 @@ def require_text(text: str, name: str) -> None:
         raise DocumentImportError(f"{name} contains no text.")
 
 
+def read_decoded(path: Path, encoding: str | None, limits: ReadLimits | None) -> tuple[str, Replacements | None]:
+    """The normalised text of a text-based file (within ``limits``), and the invalid bytes decoding replaced."""
+    raw, replaced = decode_text(read_bytes(path, limits), name=path.name, encoding=encoding)
+    return normalise_text(raw), replaced  # the raw text is let go here: a large file is held once less
+
+
 def read_text(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
     """One document with the file's normalised text; speaker turns when it is a transcript."""
-    raw, replaced = decode_text(read_bytes(path, limits), name=path.name, encoding=encoding)
-    text = normalise_text(raw)
-    del raw  # a large file's text is held once less while it is segmented
+    text, replaced = read_decoded(path, encoding, limits)
     require_text(text, path.name)
     return [ParsedDocument(text=text, original_name=path.name, title=path.stem, turns=speaker_turns(text),
                            replaced=replaced)]
