@@ -189,6 +189,28 @@ def test_one_stray_byte_does_not_turn_utf8_into_a_code_page() -> None:
     assert replaced.describe() == f"1 invalid byte replaced by U+FFFD at byte offset {len(data) - 1}"
 
 
+def test_a_pair_of_stray_quotes_beside_one_accented_letter_stays_utf8() -> None:
+    """Windows quotes come in pairs: two invalid bytes beside a single valid "ã" failed the two-thirds share
+    (2 of 4 non-ASCII bytes valid), and the file was read as cp1252: "SÃ£o Paulo" without a word."""
+    data = b"S\xc3\xa3o Paulo \x93quotas\x94 rose.\n"
+    text, replaced = decode_text(data, name="sp.txt")
+    assert text == "São Paulo \ufffdquotas\ufffd rose.\n"
+    assert replaced == Replacements(count=2, runs=2, offsets=(11, 18))
+
+
+def test_installed_import_keeps_one_accented_letter_beside_stray_quotes(tmp_path: Path) -> None:
+    path, db = tmp_path / "sp.txt", str(tmp_path / "p.db")
+    path.write_bytes(b"S\xc3\xa3o Paulo \x93quotas\x94 rose.\n")
+    subprocess.run([str(PROGRAM), "--db", db, "init"], check=True, capture_output=True)
+    result = subprocess.run([str(PROGRAM), "--db", db, "import", str(path)], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "sp.txt: 2 invalid bytes replaced by U+FFFD at byte offsets 11, 18" in result.stdout
+    with sqlite3.connect(db) as conn:
+        (stored,) = conn.execute("SELECT text FROM documents").fetchone()
+    assert stored.startswith("São Paulo")
+
+
 def test_broken_utf8_keeps_every_valid_character_and_reports_each_bad_byte() -> None:
     good = PORTUGUESE_SP.encode()
     middle = len(PORTUGUESE_SP[:120].encode())

@@ -12,7 +12,8 @@ The rule, in order:
    is replaced, as in 3); after a UTF-16 or UTF-32 mark every byte must fit.
 3. Valid UTF-8 (pure ASCII included) is UTF-8: the fast path, one strict decode. A file that is *mostly*
    UTF-8 is UTF-8 too, with each invalid byte sequence replaced by U+FFFD and reported by its byte offset
-   (``Replacements``): mostly means at least two thirds of its non-ASCII bytes form valid UTF-8 sequences.
+   (``Replacements``): mostly means at least two thirds of its non-ASCII bytes form valid UTF-8 sequences,
+   or, in a file with few of them, at least one valid multi-byte character for every two invalid bytes.
    Legacy text almost never does (Cyrillic and Latin code pages: none of their letters pair up as UTF-8;
    GBK and GB18030 Chinese: about a quarter of the bytes, by chance), while a UTF-8 file with a few stray
    bytes (a pasted Windows quote, a cut-off character) keeps nearly all of them valid. Decoding it as a
@@ -85,6 +86,8 @@ def decode_text(data: bytes, *, name: str, encoding: str | None = None) -> tuple
     except UnicodeDecodeError:
         pass
     text, replaced = _utf8_with_replacements(data, 0, mostly=True)
+    if text is None and _utf8_by_characters(data):
+        text, replaced = _utf8_with_replacements(data, 0, mostly=False)
     if text is not None:
         return _checked(text, name), replaced
     return _checked(_guess(data, name), name), None
@@ -141,7 +144,7 @@ class _Replacing:
             return
         # The part read so far fails the rule, as a legacy file's does: settle it for the whole file now
         # by counting the rest's invalid bytes without the handler, instead of a call for each of them.
-        if not _mostly_valid(self.invalid + _invalid_bytes(self.data, stop), self.non_ascii):
+        if not _mostly_valid(self.invalid + _utf8_census(self.data, stop)[1], self.non_ascii):
             raise _NotMostlyUtf8
         self.mostly = False  # the file passes whatever the handler sees from here on
 
@@ -150,16 +153,28 @@ def _non_ascii(data: bytes, start: int) -> int:
     return len((data[start:] if start else data).translate(None, _ASCII))
 
 
-def _invalid_bytes(data: bytes, start: int) -> int:
-    """How many bytes of ``data[start:]`` belong to no valid UTF-8 sequence, counted at C speed a chunk at a
-    time: decoding with "ignore" drops exactly the bytes the handler would be called for."""
+def _utf8_census(data: bytes, start: int) -> tuple[int, int]:
+    """The characters of ``data[start:]`` that are valid UTF-8, and the bytes that belong to no valid sequence,
+    counted at C speed a chunk at a time: decoding with "ignore" drops exactly the bytes the handler would be
+    called for."""
     decoder = codecs.getincrementaldecoder("utf-8")("ignore")
     view = memoryview(data)
-    valid = 0
+    valid = characters = 0
     for pos in range(start, len(data), _COUNT_CHUNK):
-        chunk = view[pos:pos + _COUNT_CHUNK]
-        valid += len(decoder.decode(chunk, final=pos + _COUNT_CHUNK >= len(data)).encode("utf-8"))
-    return len(data) - start - valid
+        piece = decoder.decode(view[pos:pos + _COUNT_CHUNK], final=pos + _COUNT_CHUNK >= len(data))
+        characters += len(piece)
+        valid += len(piece.encode("utf-8"))
+    return characters, len(data) - start - valid
+
+
+def _utf8_by_characters(data: bytes) -> bool:
+    """The rule's second test, for a file whose valid UTF-8 is few bytes beside its invalid ones (one accented
+    letter and a pair of pasted Windows quotes): at least one valid multi-byte character for every two invalid
+    bytes. Legacy text stays far below that (no Latin or Cyrillic code page pairs its letters up as UTF-8, and
+    GBK text does so by chance for about one character in twelve)."""
+    characters, invalid = _utf8_census(data, 0)
+    multibyte = characters - (len(data) - _non_ascii(data, 0))  # ASCII bytes are always valid characters
+    return 2 * multibyte >= invalid
 
 
 def _mostly_valid(invalid: int, non_ascii: int) -> bool:
