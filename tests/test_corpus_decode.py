@@ -198,16 +198,22 @@ def test_a_pair_of_stray_quotes_beside_one_accented_letter_stays_utf8() -> None:
     assert replaced == Replacements(count=2, runs=2, offsets=(11, 18))
 
 
-def test_installed_import_keeps_one_accented_letter_beside_stray_quotes(tmp_path: Path) -> None:
-    path, db = tmp_path / "sp.txt", str(tmp_path / "p.db")
-    path.write_bytes(b"S\xc3\xa3o Paulo \x93quotas\x94 rose.\n")
+def _installed_import(folder: Path, name: str, data: bytes) -> tuple[str, str]:
+    """What the installed program prints importing a file of ``data``, and the text it stored."""
+    path, db = folder / name, str(folder / "p.db")
+    path.write_bytes(data)
     subprocess.run([str(PROGRAM), "--db", db, "init"], check=True, capture_output=True)
     result = subprocess.run([str(PROGRAM), "--db", db, "import", str(path)], capture_output=True, text=True,
                             timeout=300)
     assert result.returncode == 0, result.stderr
-    assert "sp.txt: 2 invalid bytes replaced by U+FFFD at byte offsets 11, 18" in result.stdout
     with sqlite3.connect(db) as conn:
         (stored,) = conn.execute("SELECT text FROM documents").fetchone()
+    return result.stdout, stored
+
+
+def test_installed_import_keeps_one_accented_letter_beside_stray_quotes(tmp_path: Path) -> None:
+    printed, stored = _installed_import(tmp_path, "sp.txt", b"S\xc3\xa3o Paulo \x93quotas\x94 rose.\n")
+    assert "sp.txt: 2 invalid bytes replaced by U+FFFD at byte offsets 11, 18" in printed
     assert stored.startswith("São Paulo")
 
 
@@ -290,15 +296,8 @@ def test_a_stray_header_does_not_decide_for_a_utf8_file() -> None:
 
 
 def test_installed_import_keeps_the_utf8_body_after_a_stray_header(tmp_path: Path) -> None:
-    path, db = tmp_path / "a.txt", str(tmp_path / "p.db")
-    path.write_bytes(stray_header_file())
-    subprocess.run([str(PROGRAM), "--db", db, "init"], check=True, capture_output=True)
-    result = subprocess.run([str(PROGRAM), "--db", db, "import", str(path)], capture_output=True, text=True,
-                            timeout=300)
-    assert result.returncode == 0, result.stderr
-    assert "a.txt: 120 invalid bytes replaced by U+FFFD" in result.stdout
-    with sqlite3.connect(db) as conn:
-        (stored,) = conn.execute("SELECT text FROM documents").fetchone()
+    printed, stored = _installed_import(tmp_path, "a.txt", stray_header_file())
+    assert "a.txt: 120 invalid bytes replaced by U+FFFD" in printed
     assert stored.endswith(UTF8_BODY) and "Ă" not in stored
 
 
