@@ -426,12 +426,12 @@ def test_srt_end_before_start(tmp_path: Path) -> None:
 
 
 def test_pdf_and_docx_libraries_load_only_for_their_files() -> None:
-    """pypdf and python-docx take as long to import as reading thousands of text files: an import of text
+    """pypdfium2 and python-docx take as long to import as reading thousands of text files: an import of text
     files must not load them."""
     import subprocess
     import sys
 
     code = ("import sys, gripcode.corpus.importer\n"
-            "print(sorted(m for m in ('pypdf', 'docx') if m in sys.modules))")
+            "print(sorted(m for m in ('pypdfium2', 'docx') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr

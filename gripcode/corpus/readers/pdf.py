@@ -1,48 +1,69 @@
-"""PDF files with a text layer, read with pypdf; page boundaries are kept as offsets."""
+"""PDF files with a text layer: characters and their positions read with PDFium (pypdfium2), paragraphs
+rebuilt from the layout by ``gripcode.corpus.pdf_layout``.
+
+Each page is read character by character (text, baseline, extent, size, bold) into fragments: runs of text on
+one baseline without a wide gap. Nothing else is kept of a page, so memory follows the text, not the file.
+The document's metadata holds each page's span in the text, the running headers and footers and the printed
+page numbers that were taken out of the text, and the number of columns found on each page.
+"""
 
 from __future__ import annotations
 
-import logging
+import ctypes
+import re
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pypdf
+import pypdfium2
+import pypdfium2.raw as pdfium_c
 
 from gripcode.corpus.limits import ReadLimits, check_file_size, extracted_text_too_long
 from gripcode.corpus.normalize import normalise_text
 from gripcode.corpus.parsed import ParsedDocument, optional_text
+from gripcode.corpus.pdf_layout import Fragment, Page, lay_out
 from gripcode.corpus.segment import speaker_turns
 from gripcode.errors import DocumentImportError
 
-_PAGE_SEPARATOR = "\n\n"
+# A gap wider than this share of the font size ends a fragment (the gutter between columns is wider; the
+# space between words, even in a loosely justified line, is narrower).
+_FRAGMENT_GAP = 0.8
+# A gap wider than this share of the font size is a space between words.
+_WORD_GAP = 0.15
+# PDFium reports a hyphen that ends a line as one of these (a soft hyphen inside a word is not printed).
+_HYPHEN_CHARS = "\x02\ufffe\xad"
+_WORD_PATTERN = re.compile(r"[^\s\x02\ufffe]+[\x02\ufffe]?|[\x02\ufffe]")
+_BOLD_WEIGHT = 600
 
 
 def read_pdf(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
-    """One document: the pages' text joined by blank lines; ``metadata["pages"]`` holds each page's span."""
+    """One document of the PDF's paragraphs; see the module's description for its metadata."""
     name = path.name
     limits = limits or ReadLimits()
     check_file_size(path, limits)
     pages, info = _extract(path, limits)
-    parts: list[str] = []
-    page_spans: list[list[int]] = []
-    position = 0
-    for page_text in pages:
-        page_text = normalise_text(page_text.replace("\x0c", "\n").replace("\x00", "")).strip()
-        if page_text:
-            if parts:
-                position += len(_PAGE_SEPARATOR)
-            parts.append(page_text)
-            page_spans.append([position, position + len(page_text)])
-            position += len(page_text)
-        else:
-            page_spans.append([position, position])
-    if not parts:
+    laid = lay_out(pages)
+    text = laid.text
+    spans = laid.page_spans
+    normal = normalise_text(text)
+    if normal != text:  # a combining mark that began a fragment composed with the text before it
+        text = normal
+        spans = [[min(start, len(text)), min(end, len(text))] for start, end in spans]
+    if not text.strip():
         raise DocumentImportError(
             f"{name} has no text layer (a scanned PDF?); run OCR first, for example with ocrmypdf, "
             f"and import the result."
         )
-    text = _PAGE_SEPARATOR.join(parts)
-    metadata: dict[str, Any] = {"pages": page_spans}
+    metadata: dict[str, Any] = {"pages": spans}
+    if laid.headers:
+        metadata["running_headers"] = laid.headers
+    if laid.footers:
+        metadata["running_footers"] = laid.footers
+    if any(laid.page_labels):
+        metadata["page_labels"] = laid.page_labels
+    if any(count > 1 for count in laid.columns):
+        metadata["columns"] = laid.columns
     if info.get("author"):
         metadata["author"] = info["author"]
     return [
@@ -56,64 +77,163 @@ def read_pdf(path: Path, *, encoding: str | None = None, limits: ReadLimits | No
     ]
 
 
-def _extract(path: Path, limits: ReadLimits) -> tuple[list[str], dict[str, str]]:
+def _extract(path: Path, limits: ReadLimits) -> tuple[list[Page], dict[str, str]]:
     name = path.name
-    # pypdf logs every recoverable flaw of a file; they are not the researcher's concern.
-    logger = logging.getLogger("pypdf")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
     try:
-        reader = pypdf.PdfReader(str(path), strict=False)
-        if reader.is_encrypted and not _unlocked(reader, name):
+        document = pypdfium2.PdfDocument(str(path))
+    except pypdfium2.PdfiumError as exc:
+        if "password" in str(exc).lower():
             raise DocumentImportError(
-                f"{name} is password-protected; save an unprotected copy and import that."
-            )
-        pages = _page_texts(reader, name, limits)
-        info = _document_info(reader)
+                f"{name} is password-protected; save an unprotected copy and import that.") from exc
+        raise DocumentImportError(f"{name} cannot be read as a PDF; it may be damaged. Details: {exc}") from exc
+    try:
+        count = len(document)
+        if count > limits.max_pdf_pages:
+            raise DocumentImportError(
+                f"{name} has {count:,} pages; PDFs above {limits.max_pdf_pages:,} pages are refused as one "
+                f"document. Split it into parts and import those.")
+        pages: list[Page] = []
+        chars = 0
+        for index in range(count):
+            page = _read_page(document, index)
+            chars += sum(len(fragment.text) for fragment in page.fragments)
+            if chars > limits.max_bytes:
+                raise extracted_text_too_long(name, limits.max_bytes, limits)
+            pages.append(page)
+        info = _document_info(document)
     except DocumentImportError:
         raise
-    except Exception as exc:  # pypdf raises its own errors plus ValueError, KeyError... on damaged files
+    except Exception as exc:  # PDFium reports damaged pages as PdfiumError, others as ctypes/OS errors
         raise DocumentImportError(f"{name} cannot be read as a PDF; it may be damaged. Details: {exc}") from exc
     finally:
-        logger.setLevel(level)
+        document.close()
     return pages, info
 
 
-def _page_texts(reader: pypdf.PdfReader, name: str, limits: ReadLimits) -> list[str]:
-    """Each page's text, stopping at the page and text limits rather than after extracting everything."""
-    count = len(reader.pages)
-    if count > limits.max_pdf_pages:
-        raise DocumentImportError(f"{name} has {count:,} pages; PDFs above {limits.max_pdf_pages:,} pages are "
-                                  f"refused as one document. Split it into parts and import those.")
-    pages: list[str] = []
-    chars = 0
-    for page in reader.pages:
-        text = page.extract_text() or ""
-        chars += len(text)
-        if chars > limits.max_bytes:
-            raise extracted_text_too_long(name, limits.max_bytes, limits)
-        pages.append(text)
-    return pages
+@dataclass
+class _Word:
+    """A run of characters without a space or line break: where it starts and ends on the page."""
+
+    text: str
+    x0: float
+    x1: float
+    baseline: float
+    first: int  # index of its first character on the page
+    spaced: bool  # a space (not a line break) came before it
 
 
-def _unlocked(reader: pypdf.PdfReader, name: str) -> bool:
-    # Many PDFs are encrypted only against editing, with an empty password for reading.
+def _read_page(document: pypdfium2.PdfDocument, index: int) -> Page:
+    page = document[index]
     try:
-        return bool(reader.decrypt(""))
-    except Exception as exc:  # a missing AES backend surfaces as pypdf.errors.DependencyError
-        raise DocumentImportError(f"{name} is encrypted and cannot be opened: {exc}") from exc
+        width, height = page.get_size()
+        textpage = page.get_textpage()
+        try:
+            fragments = _fragments(textpage.raw, _words(textpage, height))
+        finally:
+            textpage.close()
+    finally:
+        page.close()
+    return Page(width=width, height=height, fragments=fragments)
 
 
-def _document_info(reader: pypdf.PdfReader) -> dict[str, str]:
+def _words(textpage: Any, height: float) -> list[_Word]:
+    """The page's words, with the positions of their first and last characters only: asking PDFium for
+    every character's box costs three times as long, and a word does not change line half-way through
+    (PDFium marks a word broken at a line's end with a hyphen character of its own, which ends a word here)."""
+    handle = textpage.raw
+    count = pdfium_c.FPDFText_CountChars(handle)
+    text = textpage.get_text_range(0, count) if count else ""
+    if len(text) != count:  # characters outside the Basic Multilingual Plane: ask one by one
+        text = "".join(_char(handle, i) for i in range(count))
+    box = pdfium_c.FS_RECTF()
+    origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
+    box_ref, x_ref, y_ref = ctypes.byref(box), ctypes.byref(origin_x), ctypes.byref(origin_y)
+    get_box, get_origin = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetCharOrigin
+    words: list[_Word] = []
+    for match in _WORD_PATTERN.finditer(text):
+        first, last = match.start(), match.end() - 1
+        word = match.group()
+        hyphen = word[-1] in _HYPHEN_CHARS
+        if hyphen:
+            word = word[:-1] + "-"
+        get_box(handle, first, box_ref)
+        x0 = box.left
+        get_origin(handle, first, x_ref, y_ref)
+        baseline = height - origin_y.value
+        get_box(handle, last, box_ref)
+        before = text[first - 1] if first else "\n"
+        words.append(_Word(_clean(word), x0, box.right, baseline, first, before not in "\r\n"))
+    return words
+
+
+def _char(handle: Any, index: int) -> str:
+    code = pdfium_c.FPDFText_GetUnicode(handle, index)
+    return chr(code) if code < 0x110000 and not 0xD800 <= code < 0xE000 else "\ufffd"
+
+
+def _clean(word: str) -> str:
+    """Control characters out (PDFium uses some as markers), a stray surrogate made visible."""
+    if word.isprintable():
+        return word
+    return "".join(char if not 0xD800 <= ord(char) < 0xE000 else "\ufffd"
+                   for char in word if char.isprintable() or unicodedata.category(char) == "Mn")
+
+
+def _fragments(handle: Any, words: list[_Word]) -> list[Fragment]:
+    """Words joined into fragments: runs on one baseline without a gap as wide as a gutter."""
+    fragments: list[Fragment] = []
+    parts: list[str] = []
+    current: _Word | None = None
+    x0 = x1 = size = 0.0
+    bold = False
+    first_word = 0.0
+    for word in words:
+        if not word.text:
+            continue
+        if current is not None:
+            gap = word.x0 - x1
+            if (abs(word.baseline - current.baseline) > 0.4 * size or gap > _FRAGMENT_GAP * size
+                    or word.x1 < x0 or gap < -size):
+                fragments.append(Fragment(normalise_text("".join(parts)), x0, x1, current.baseline, size, bold,
+                                          first_word))
+                current = None
+            else:
+                if word.spaced or gap > _WORD_GAP * size:
+                    parts.append(" ")
+                parts.append(word.text)
+                x1 = max(x1, word.x1)
+                continue
+        current = word
+        parts = [word.text]
+        x0, x1 = word.x0, word.x1
+        first_word = word.x1 - word.x0
+        size = pdfium_c.FPDFText_GetFontSize(handle, word.first) or (word.x1 - word.x0) / max(len(word.text), 1)
+        bold = _is_bold(handle, word.first)
+    if current is not None:
+        fragments.append(Fragment(normalise_text("".join(parts)), x0, x1, current.baseline, size, bold, first_word))
+    return fragments
+
+
+def _is_bold(handle: Any, index: int) -> bool:
+    if pdfium_c.FPDFText_GetFontWeight(handle, index) >= _BOLD_WEIGHT:
+        return True
+    size = pdfium_c.FPDFText_GetFontInfo(handle, index, None, 0, None)
+    if size <= 0:
+        return False
+    buffer = ctypes.create_string_buffer(size)
+    pdfium_c.FPDFText_GetFontInfo(handle, index, buffer, size, None)
+    name = buffer.value.decode("utf-8", "replace").lower()
+    return "bold" in name or "black" in name or "heavy" in name
+
+
+def _document_info(document: pypdfium2.PdfDocument) -> dict[str, str]:
     try:
-        info = reader.metadata
-    except Exception:  # a damaged info dictionary should not block the text
-        return {}
-    if info is None:
+        info = document.get_metadata_dict(skip_empty=True)
+    except Exception:  # noqa: BLE001 - a damaged info dictionary should not block the text
         return {}
     found: dict[str, str] = {}
-    for key, value in (("title", info.title), ("author", info.author)):
-        text = optional_text(value)
+    for key, field in (("title", "Title"), ("author", "Author")):
+        text = optional_text(info.get(field))
         if text:
             found[key] = normalise_text(text)
     return found

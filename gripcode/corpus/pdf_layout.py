@@ -1,0 +1,435 @@
+"""Paragraphs rebuilt from where a PDF's text sits on its pages.
+
+A PDF holds positioned pieces of text, not paragraphs. This module takes each page's fragments (a run of text
+on one baseline, with its extent and font size, as ``gripcode.corpus.readers.pdf`` reads them) and rebuilds
+what a reader sees:
+
+- running headers and footers (a line at the top or foot of the page that recurs on at least half of the
+  pages, digits aside) and page numbers are taken out of the text and reported separately;
+- columns are found as a vertical gutter that no line crosses, and read one after the other; a line that
+  spans the gutter (a title over both columns) is read where it stands;
+- lines are joined into paragraphs; a paragraph ends where the next line starts further down than the line
+  pitch, is indented, is a heading (larger or bold type), begins with a bullet, or where the line ended early
+  (the next line's first word would have fitted on it, which is why a typesetter broke the paragraph there).
+  A paragraph that runs on to the next column or page stays one paragraph;
+- a word hyphenated at a line's end is rejoined unless the document writes it with its hyphen elsewhere:
+  ``indus-`` + ``trialisation`` gives ``industrialisation``, ``rare-`` + ``earth`` stays ``rare-earth`` when
+  ``rare-earth`` occurs elsewhere or, failing that, when both halves occur as words of their own.
+
+Coordinates are in points from the top left of the page.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import statistics
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+# A line's fragments must share a baseline within this share of the font size.
+_SAME_BASELINE = 0.4
+# Up to this many lines at the top and at the foot of a page may be running headers, footers or page numbers.
+_RUNNING_LINES = 2
+# A gutter must be this wide (in font sizes) and leave this share of the page's lines on each side.
+_GUTTER_WIDTH = 0.9
+_COLUMN_SHARE = 0.2
+# A line starts a new paragraph when it stands this much further below the last than the usual line pitch.
+_PARAGRAPH_GAP = 1.3
+# A heading is set at least this much larger than the body text.
+_HEADING_SIZE = 1.12
+_INDENT = 0.8  # font sizes
+
+_PAGE_NUMBER = re.compile(
+    r"^[\s\-–—.·|\[\]()]*(?:(?:page|p\.|pág\.?|página|seite|стр\.?|страница|第)\s*)?"
+    r"(?:\d{1,5}|[ivxlcdm]{1,8})(?:\s*(?:of|/|de|из|von)\s*\d{1,5})?\s*(?:页)?[\s\-–—.·|\[\]()]*$",
+    re.IGNORECASE,
+)
+_BULLETS = ("•", "◦", "▪", "▫", "■", "□", "●", "○", "–", "—", "·", "‣", "⁃", "*", "- ")
+_CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
+_WORD = re.compile(r"\w+(?:[-‐]\w+)*")
+_LINE_END_HYPHEN = re.compile(r"(\w[\w\-‐]*?)[-‐\u00ad]$")
+_FIRST_WORD = re.compile(r"\w+")
+
+
+@dataclass
+class Fragment:
+    """Text on one baseline, as the PDF placed it."""
+
+    text: str
+    x0: float
+    x1: float
+    baseline: float
+    size: float
+    bold: bool = False
+    first_word: float = 0.0  # width of the fragment's first word
+
+
+@dataclass
+class Page:
+    width: float
+    height: float
+    fragments: list[Fragment]
+
+
+@dataclass
+class _Line:
+    text: str
+    x0: float
+    x1: float
+    baseline: float
+    size: float
+    bold: bool
+    first_word: float
+    page: int
+    page_width: float
+    column: tuple[int, int, int, int] = (0, 0, 0, 1)  # page, region, index, columns in the region
+    left: float = 0.0  # the column's edges
+    right: float = 0.0
+
+
+@dataclass
+class LaidOut:
+    """A document's text as paragraphs, and what was taken out of it."""
+
+    paragraphs: list[str]
+    page_spans: list[list[int]]  # [start, end) of each page's text in "\n\n".join(paragraphs)
+    headers: list[str] = field(default_factory=list)  # running headers, each once, as first printed
+    footers: list[str] = field(default_factory=list)
+    page_labels: list[str | None] = field(default_factory=list)  # the page number printed on each page
+    columns: list[int] = field(default_factory=list)  # columns found on each page
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(self.paragraphs)
+
+
+def lay_out(pages: Sequence[Page]) -> LaidOut:
+    """Paragraphs of ``pages`` in reading order; see the module's description."""
+    rows = [_rows(page.fragments) for page in pages]
+    headers, footers, labels = _strip_running(rows)
+    lines: list[_Line] = []
+    columns: list[int] = []
+    for number, (page, page_rows) in enumerate(zip(pages, rows)):
+        page_lines, count = _reading_order(number, page, page_rows)
+        lines += page_lines
+        columns.append(count)
+    _column_edges(lines)
+    return _paragraphs(lines, len(pages), headers, footers, labels, columns)
+
+
+# -- rows: fragments on one baseline, across the whole page
+
+def _rows(fragments: Iterable[Fragment]) -> list[list[Fragment]]:
+    rows: list[list[Fragment]] = []
+    for fragment in sorted(fragments, key=lambda f: (f.baseline, f.x0)):
+        if rows and abs(fragment.baseline - rows[-1][0].baseline) <= _SAME_BASELINE * max(fragment.size, 1.0):
+            rows[-1].append(fragment)
+        else:
+            rows.append([fragment])
+    for row in rows:
+        row.sort(key=lambda f: f.x0)
+    return rows
+
+
+def _row_text(row: Sequence[Fragment]) -> str:
+    return _join_fragments(row)
+
+
+def _signature(text: str) -> str:
+    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
+
+
+def _strip_running(rows: list[list[list[Fragment]]]) -> tuple[list[str], list[str], list[str | None]]:
+    """Remove running headers, footers and page numbers from ``rows`` (in place); return what was removed."""
+    pages_with_text = sum(1 for page_rows in rows if page_rows)
+    counts: Counter[str] = Counter()
+    for page_rows in rows:
+        candidates = page_rows[:_RUNNING_LINES] + page_rows[-_RUNNING_LINES:]
+        counts.update({_signature(_row_text(row)) for row in candidates})
+    needed = max(2, (pages_with_text + 1) // 2)
+    running = {signature for signature, count in counts.items() if count >= needed}
+    headers: list[str] = []
+    footers: list[str] = []
+    labels: list[str | None] = []
+    for page_rows in rows:
+        label: str | None = None
+        for at_top in (True, False):
+            for _ in range(_RUNNING_LINES):
+                if len(page_rows) < 2:
+                    break
+                row = page_rows[0] if at_top else page_rows[-1]
+                text = _row_text(row)
+                if _PAGE_NUMBER.match(text):
+                    label = label or " ".join(text.split()).strip(" -–—.·|[]()")
+                elif _signature(text) in running:
+                    found = headers if at_top else footers
+                    normal = " ".join(text.split())
+                    if normal not in found:
+                        found.append(normal)
+                else:
+                    break
+                page_rows.pop(0 if at_top else -1)
+        labels.append(label)
+    return headers, footers, labels
+
+
+# -- columns and reading order on one page
+
+def _gutters(fragments: Sequence[Fragment], lo: float, hi: float, size: float) -> list[float]:
+    """x positions between ``lo`` and ``hi`` that no fragment (or almost none) crosses, with text on both
+    sides: the gutters between columns, left to right."""
+    inside = [f for f in fragments if f.x1 > lo and f.x0 < hi]
+    lines = len({round(f.baseline) for f in inside})
+    if lines < 6:
+        return []
+    width = hi - lo
+    best: tuple[int, float, float] | None = None  # crossings, -gap width, x
+    # The uncovered stretches between fragments, found by a sweep over their left edges.
+    edges = sorted((f.x0, f.x1) for f in inside)
+    allowed = max(1, lines // 10)  # a title or a figure caption may span the columns
+    candidates = _sorted_unique([x1 for _, x1 in edges])
+    for x in candidates:
+        if not lo + 0.25 * width <= x <= hi - 0.25 * width:
+            continue
+        gap_end = min((x0 for x0, _ in edges if x0 >= x), default=hi)
+        if gap_end - x < _GUTTER_WIDTH * size:
+            continue
+        middle = (x + gap_end) / 2
+        crossing = sum(1 for x0, x1 in edges if x0 < middle < x1)
+        if crossing > allowed:
+            continue
+        left = sum(1 for f in inside if f.x1 <= middle)
+        right = sum(1 for f in inside if f.x0 >= middle)
+        if min(left, right) < _COLUMN_SHARE * len(inside):
+            continue
+        key = (crossing, -(gap_end - x), middle)
+        if best is None or key < best:
+            best = key
+    if best is None:
+        return []
+    middle = best[2]
+    return _gutters(fragments, lo, middle, size) + [middle] + _gutters(fragments, middle, hi, size)
+
+
+def _sorted_unique(values: Iterable[float]) -> list[float]:
+    return sorted({round(v, 1) for v in values})
+
+
+def _reading_order(number: int, page: Page, rows: list[list[Fragment]]) -> tuple[list[_Line], int]:
+    fragments = [f for row in rows for f in row]
+    if not fragments:
+        return [], 0
+    size = statistics.median(f.size for f in fragments)
+    gutters = _gutters(fragments, 0.0, page.width, size)
+    if not gutters:
+        return [_line(row, number, page.width, (number, 0, 0, 1)) for row in rows], 1
+    bounds = [float("-inf"), *gutters, float("inf")]
+    count = len(gutters) + 1
+    lines: list[_Line] = []
+    region = 0
+    pending: list[list[list[Fragment]]] = [[] for _ in range(count)]
+
+    def flush() -> None:
+        for index, column_rows in enumerate(pending):
+            lines.extend(_line(row, number, page.width, (number, region, index, count)) for row in column_rows if row)
+            column_rows.clear()
+
+    for row in rows:
+        split: list[list[Fragment]] = [[] for _ in range(count)]
+        spanning = False
+        for fragment in row:
+            index = next((i for i in range(count) if bounds[i] <= fragment.x0 and fragment.x1 <= bounds[i + 1]),
+                         None)
+            if index is None:
+                spanning = True
+                break
+            split[index].append(fragment)
+        if spanning:
+            flush()
+            region += 1
+            lines.append(_line(row, number, page.width, (number, region, 0, 1)))
+            region += 1
+            continue
+        for index, part in enumerate(split):
+            if part:
+                pending[index].append(part)
+    flush()
+    return lines, count
+
+
+def _join_fragments(fragments: Sequence[Fragment]) -> str:
+    text = fragments[0].text
+    for before, after in itertools.pairwise(fragments):
+        if _CJK.match(text[-1:]) and _CJK.match(after.text[:1]) and after.x0 - before.x1 < 0.5 * after.size:
+            text += after.text
+        else:
+            text += " " + after.text
+    return text
+
+
+def _line(row: Sequence[Fragment], page: int, width: float, column: tuple[int, int, int, int]) -> _Line:
+    first = row[0]
+    size = max(row, key=lambda f: len(f.text)).size
+    return _Line(text=_join_fragments(row), x0=first.x0, x1=row[-1].x1, baseline=first.baseline, size=size,
+                 bold=all(f.bold for f in row), first_word=first.first_word, page=page, page_width=width,
+                 column=column)
+
+
+def _column_edges(lines: list[_Line]) -> None:
+    """Each line learns its column's left and right edges; a column of few lines borrows the edges usual
+    for its place on the page."""
+    by_column: dict[tuple[int, int, int, int], list[_Line]] = {}
+    for line in lines:
+        by_column.setdefault(line.column, []).append(line)
+    usual: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for key, members in by_column.items():
+        if len(members) >= 4:
+            usual.setdefault((key[2], key[3]), []).append(
+                (min(m.x0 for m in members), max(m.x1 for m in members)))
+    for key, members in by_column.items():
+        left, right = min(m.x0 for m in members), max(m.x1 for m in members)
+        typical = usual.get((key[2], key[3]))
+        if len(members) < 4 and typical:
+            left = min(left, statistics.median(edge[0] for edge in typical))
+            right = max(right, statistics.median(edge[1] for edge in typical))
+        elif len(members) < 4 and key[3] == 1:
+            # a page of a few lines, in a document of such pages: margins are usually alike on both sides
+            right = max(right, members[0].page_width - left)
+        for member in members:
+            member.left, member.right = left, right
+
+
+# -- paragraphs
+
+def _body_size(lines: Sequence[_Line]) -> float:
+    weights: Counter[float] = Counter()
+    for line in lines:
+        weights[round(line.size * 2) / 2] += len(line.text)
+    return weights.most_common(1)[0][0] if weights else 10.0
+
+
+def _pitch(lines: Sequence[_Line], body: float) -> float:
+    steps = [after.baseline - before.baseline for before, after in itertools.pairwise(lines)
+             if after.column == before.column and abs(after.size - body) < 0.5 and abs(before.size - body) < 0.5
+             and 0 < after.baseline - before.baseline < 3 * body]
+    return statistics.median(steps) if steps else 1.2 * body
+
+
+def _is_heading(line: _Line, body: float, body_bold: bool) -> bool:
+    if line.size >= _HEADING_SIZE * body:
+        return True
+    return line.bold and not body_bold and len(line.text) < 150
+
+
+def _starts_paragraph(before: _Line, line: _Line, body: float, pitch: float, body_bold: bool) -> bool:
+    heading, heading_before = _is_heading(line, body, body_bold), _is_heading(before, body, body_bold)
+    same_column = line.column == before.column
+    if heading != heading_before:
+        return True
+    scale = line.size / body if body else 1.0
+    if same_column:
+        step = line.baseline - before.baseline
+        if step <= 0 or step > _PARAGRAPH_GAP * pitch * max(scale, before.size / body if body else 1.0):
+            return True
+    if heading:
+        return abs(line.size - before.size) > 0.5 or not same_column
+    if line.text.startswith(_BULLETS):
+        return True
+    indent = _INDENT * line.size
+    if line.x0 > line.left + indent and (not same_column or line.x0 > before.x0 + indent):
+        return True
+    if _ends_with_hyphen(before.text):
+        return False
+    space = 0.25 * line.size
+    # a line in Chinese or Japanese breaks after any character
+    first_word = min(line.first_word, line.size) if _CJK.match(line.text[:1]) else line.first_word
+    return before.x1 + space + first_word < before.right - 0.5
+
+
+def _ends_with_hyphen(text: str) -> bool:
+    return bool(_LINE_END_HYPHEN.search(text))
+
+
+class _Vocabulary:
+    """The document's words as printed inside lines (not the halves of words broken at a line's end)."""
+
+    def __init__(self, lines: Sequence[_Line]) -> None:
+        self.words: Counter[str] = Counter()
+        broken = False
+        for line in lines:
+            words = _WORD.findall(line.text.lower())
+            if broken and words:
+                words = words[1:]
+            broken = _ends_with_hyphen(line.text)
+            if broken and words:
+                words = words[:-1]
+            self.words.update(words)
+            # the parts of a hyphenated compound are words of their own too
+            self.words.update(part for word in words if "-" in word for part in word.split("-"))
+
+    def keeps_hyphen(self, left: str, right: str) -> bool:
+        left, right = left.lower(), right.lower()
+        hyphenated = self.words[f"{left}-{right}"]
+        joined = self.words[f"{left}{right}"]
+        if hyphenated or joined:
+            return hyphenated >= joined
+        last = left.rsplit("-", 1)[-1]
+        return bool(self.words[last] and self.words[right])
+
+
+def _join(text: str, line: str, vocabulary: _Vocabulary) -> str:
+    match = _LINE_END_HYPHEN.search(text)
+    if match and line[:1].isalpha():
+        right = _FIRST_WORD.match(line)
+        if line[:1].islower() and right and not vocabulary.keeps_hyphen(match.group(1), right.group(0)):
+            return text[: match.end(1)] + line
+        return text[: match.end(1)] + "-" + line
+    if _CJK.match(text[-1:]) and _CJK.match(line[:1]):
+        return text + line
+    return text + " " + line
+
+
+def _paragraphs(lines: list[_Line], page_count: int, headers: list[str], footers: list[str],
+                labels: list[str | None], columns: list[int]) -> LaidOut:
+    body = _body_size(lines)
+    pitch = _pitch(lines, body)
+    body_bold = sum(len(line.text) for line in lines if line.bold) > 0.5 * sum(len(line.text) for line in lines)
+    vocabulary = _Vocabulary(lines)
+    paragraphs: list[str] = []
+    current = ""
+    offset = 0  # where ``current`` starts in the joined text
+    spans: list[list[int]] = [[-1, -1] for _ in range(page_count)]
+    before: _Line | None = None
+    for line in lines:
+        if before is None or _starts_paragraph(before, line, body, pitch, body_bold):
+            if current:
+                paragraphs.append(current)
+                offset += len(current) + 2
+            current = line.text
+            start = offset
+        else:
+            joined = _join(current, line.text, vocabulary)
+            start = offset + len(joined) - len(line.text)
+            current = joined
+        end = offset + len(current)
+        span = spans[line.page]
+        if span[0] < 0:
+            span[0] = start
+        span[1] = end
+        before = line
+    if current:
+        paragraphs.append(current)
+    _fill_empty_pages(spans)
+    return LaidOut(paragraphs, spans, headers, footers, labels, columns)
+
+
+def _fill_empty_pages(spans: list[list[int]]) -> None:
+    """A page without text gets an empty span where the text stands between its neighbours."""
+    position = 0
+    for span in spans:
+        if span[0] < 0:
+            span[0] = span[1] = position
+        else:
+            position = span[1]
