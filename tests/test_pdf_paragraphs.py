@@ -217,3 +217,13 @@ def test_a_typeset_pdf_imports_through_the_program(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     assert shown.stdout.split("\n\n", 1)[1] == "".join(f"[{n}] {text}\n\n" for n, text in enumerate(texts, 1))[:-1]
     assert HEADER not in shown.stdout
+
+
+def test_the_sample_corpus_briefing_reads_as_its_paragraphs() -> None:
+    from sample_briefing import HEADER as BRIEFING_HEADER
+    from sample_briefing import PATH, expected_paragraphs
+
+    [document] = read_file(PATH)
+    assert document.text.split("\n\n") == expected_paragraphs()
+    assert document.metadata["running_headers"] == [BRIEFING_HEADER]
+    assert document.metadata["page_labels"] == ["1", "2"]
