@@ -198,9 +198,10 @@ def test_listing_formats_and_show(grip: Gripcode, tmp_path: Path) -> None:
     f.write_text("---\ntitle: Quota notice\ndate: 2010-07-08\nissuer: Ministry\n---\nFirst paragraph.\n\nSecond one.\n")
     grip.ok("import", str(f), "--kind", "policy")
     csv_out = grip.ok("docs", "list", "--format", "csv").output.splitlines()
-    assert csv_out[0] == "id,title,case,kind,language,date,words,file"
-    assert csv_out[1] == "1,Quota notice,,policy,en,2010-07-08,4,p.md"
+    assert csv_out[0] == "id,title,case,kind,language,date,words,file,source,origin"
+    assert csv_out[1] == "1,Quota notice,,policy,en,2010-07-08,4,p.md,,"
     shown = grip.ok("show", "Quota notice").output
+    assert shown.splitlines()[2] == "# from p.md"
     assert "[1] First paragraph." in shown and "[2] Second one." in shown
     assert json.loads(grip.ok("docs", "list", "--kind", "media", "--format", "json").output) == []
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 from pathlib import Path
 
@@ -203,7 +204,9 @@ def test_three_columns() -> None:
 
 def test_a_typeset_pdf_imports_through_the_program(tmp_path: Path) -> None:
     texts = [LICENSING, PRICES, JOINT_VENTURES, LICENSING.replace("Licences", "Permits")]
-    path = set_blocks([("p", text) for text in texts]).save(tmp_path / "note.pdf")
+    typeset = set_blocks([("p", text) for text in texts])
+    path = typeset.save(tmp_path / "note.pdf")
+    pages = typeset.pages
     db = tmp_path / "p.db"
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -215,8 +218,12 @@ def test_a_typeset_pdf_imports_through_the_program(tmp_path: Path) -> None:
     assert imported.returncode == 0, imported.stderr
     shown = run("show", "1")
     assert shown.returncode == 0, shown.stderr
-    assert shown.stdout.split("\n\n", 1)[1] == "".join(f"[{n}] {text}\n\n" for n, text in enumerate(texts, 1))[:-1]
-    assert HEADER not in shown.stdout
+    head, body = shown.stdout.split("\n\n", 1)
+    assert body == "".join(f"[{n}] {text}\n\n" for n, text in enumerate(texts, 1))[:-1]
+    assert head.splitlines()[2] == (f'# from note.pdf: {pages} pages; left out: running header "{HEADER}", '
+                                    f"page numbers 1-{pages}")
+    listed = json.loads(run("docs", "list", "--format", "json").stdout)
+    assert [(row["file"], row["origin"]) for row in listed] == [("note.pdf", f"{pages} pages")]
 
 
 def test_the_sample_corpus_briefing_reads_as_its_paragraphs() -> None:

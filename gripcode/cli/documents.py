@@ -9,6 +9,7 @@ import click
 
 from gripcode.cli.context import App, pass_app
 from gripcode.cli.output import emit_rows, format_option, render_table, to_json
+from gripcode.corpus.origin import describe_origin
 from gripcode.corpus.documents import find_document, list_documents, paragraphs, project_stats
 from gripcode.coding.views import document_view
 from gripcode.db.engine import transaction
@@ -32,7 +33,7 @@ def list_(app: App, case: str | None, kind: str | None, language: str | None, fm
     """List documents."""
     with transaction(app.engine(), write=False) as session:
         rows = list_documents(session, case, kind, language)
-    emit_rows(rows, ["id", "title", "case", "kind", "language", "date", "words", "file"], fmt,
+    emit_rows(rows, ["id", "title", "case", "kind", "language", "date", "words", "file", "source", "origin"], fmt,
               empty="No documents match.")
 
 
@@ -57,17 +58,18 @@ def show(app: App, doc: str, codes: bool, fmt: str, output: Path | None, coders:
         case = document.case.name if document.case else "-"
         meta = (f"{document.kind}, case {case}, {document.language}, {document.date or 'no date'}, "
                 f"{document.word_count} words")
+        origin = describe_origin(document.original_name, document.source, document.date, document.meta)
         if fmt == "html" or codes:
             view = document_view(session, document, statuses=statuses, coders=coders)
         else:
             numbered = paragraphs(session, document)
         title, text = f"{document.id}: {document.title}", document.text
     if fmt == "html":
-        write_output(output, render_html(title, meta, text, view.spans, view.paragraphs, view.memos,
+        write_output(output, render_html(title, f"{meta}; {origin}", text, view.spans, view.paragraphs, view.memos,
                                             view.provenance))
         click.echo(f"Wrote {output} ({len(view.spans)} codings, {len(view.memos)} memos)")
         return
-    click.echo(f"# {title}\n# {meta}")
+    click.echo(f"# {title}\n# {meta}\n# {origin}")
     if codes:
         use_color = color if color is not None else sys.stdout.isatty()
         click.echo("\n" + render_terminal(text, view.spans, view.paragraphs, color=use_color), color=use_color)

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gripcode.corpus.origin import short_origin
 from gripcode.db.models import Case, Code, Coder, Coding, Document, Memo, Unit
 from gripcode.errors import NotFoundError
 
@@ -47,8 +48,11 @@ def document_ids(session: Session, *, case: str | None = None, kind: str | None 
 
 def list_documents(session: Session, case: str | None = None, kind: str | None = None,
                    language: str | None = None) -> list[dict[str, Any]]:
+    """One row per document: id, title, case, kind, language, date, words, file, source and origin (pages of
+    a PDF, the site of a web page, an article's place in its news export)."""
     query = (select(Document.id, Document.title, Case.name.label("case"), Document.kind, Document.language,
-                    Document.date, Document.word_count.label("words"), Document.original_name.label("file"))
+                    Document.date, Document.word_count.label("words"), Document.original_name.label("file"),
+                    Document.source, Document.meta)
              .outerjoin(Case, Document.case_id == Case.id).order_by(Document.id))
     if case:
         query = query.where(Case.name == case)
@@ -56,7 +60,12 @@ def list_documents(session: Session, case: str | None = None, kind: str | None =
         query = query.where(Document.kind == kind)
     if language:
         query = query.where(Document.language == language.lower())
-    return [dict(row._mapping) for row in session.execute(query)]
+    rows = []
+    for row in session.execute(query):
+        values = dict(row._mapping)
+        values["origin"] = short_origin(values["file"], values.pop("meta"))
+        rows.append(values)
+    return rows
 
 
 def paragraphs(session: Session, doc: Document) -> list[tuple[int, str]]:

@@ -1,0 +1,88 @@
+"""Where a document's text came from, in words: the file, and for a PDF its pages, for a web page its address
+and site, for a news article its export, outlet, date and byline. ``show`` prints the long form, ``docs list``
+the short one; both read only what the readers stored in the document's metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from urllib.parse import urlsplit
+
+
+def describe_origin(file: str | None, source: str | None, date: dt.date | str | None,
+                    meta: dict[str, Any] | None) -> str:
+    """``from briefing.pdf: 2 pages in two columns; left out: running header "...", page numbers 1-2``."""
+    meta = meta or {}
+    parts: list[str] = []
+    if meta.get("article"):
+        parts.append(f"article {meta['article']} of {meta['export']}" if meta.get("export")
+                     else f"article {meta['article']}")
+        parts += _article(source, date, meta)
+        return "from " + ", ".join(parts)
+    head = f"from {file}" if file else "from an unnamed file"
+    if meta.get("url") or meta.get("sitename"):
+        parts += _web_page(meta)
+    if isinstance(meta.get("pages"), list):
+        parts += _pdf(meta)
+    return head + (": " + "; ".join(parts) if parts else "")
+
+
+def short_origin(file: str | None, meta: dict[str, Any] | None) -> str:
+    """``2 pages``, ``www.example.org``, ``article 3/12``: a column of ``docs list``."""
+    meta = meta or {}
+    if meta.get("article"):
+        total = meta.get("articles")
+        return f"article {meta['article']}/{total}" if total else f"article {meta['article']}"
+    if meta.get("url"):
+        return urlsplit(str(meta["url"])).netloc or str(meta["url"])
+    if meta.get("sitename"):
+        return str(meta["sitename"])
+    pages = meta.get("pages")
+    if isinstance(pages, list):
+        return f"{len(pages)} page" + ("" if len(pages) == 1 else "s")
+    return ""
+
+
+def _pdf(meta: dict[str, Any]) -> list[str]:
+    pages = meta["pages"]
+    columns = meta.get("columns") or []
+    described = f"{len(pages)} page" + ("" if len(pages) == 1 else "s")
+    if columns and max(columns) > 1:
+        several = sum(1 for count in columns if count > 1)
+        described += (f" in {_number(max(columns))} columns" if several == len(columns)
+                      else f", {several} of them in {_number(max(columns))} columns")
+    parts = [described]
+    left_out = [f'running header "{text}"' for text in meta.get("running_headers") or []]
+    left_out += [f'running footer "{text}"' for text in meta.get("running_footers") or []]
+    labels = [label for label in meta.get("page_labels") or [] if label]
+    if labels:
+        left_out.append(f"page numbers {labels[0]}-{labels[-1]}" if len(labels) > 1 else f"page number {labels[0]}")
+    if left_out:
+        parts.append("left out: " + ", ".join(left_out))
+    return parts
+
+
+def _web_page(meta: dict[str, Any]) -> list[str]:
+    parts = []
+    if meta.get("url"):
+        parts.append(f"saved from {meta['url']}")
+    if meta.get("sitename"):
+        parts.append(f"site {meta['sitename']}")
+    if meta.get("author"):
+        parts.append(f"by {meta['author']}")
+    return parts
+
+
+def _article(source: str | None, date: dt.date | str | None, meta: dict[str, Any]) -> list[str]:
+    parts = [str(value) for value in (source, date) if value]
+    if meta.get("byline"):
+        parts.append(f"by {meta['byline']}")
+    if meta.get("section"):
+        parts.append(f"section {meta['section']}")
+    if meta.get("length"):
+        parts.append(str(meta["length"]))
+    return parts
+
+
+def _number(count: int) -> str:
+    return {2: "two", 3: "three", 4: "four"}.get(count, str(count))
