@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
+import pypdfium2
 import pytest
 from conftest import PROGRAM
 from typeset import Typeset, breaking_at, plain
@@ -234,3 +236,78 @@ def test_the_sample_corpus_briefing_reads_as_its_paragraphs() -> None:
     assert document.text.split("\n\n") == expected_paragraphs()
     assert document.metadata["running_headers"] == [BRIEFING_HEADER]
     assert document.metadata["page_labels"] == ["1", "2"]
+
+
+@pytest.mark.parametrize(("first", "second", "elsewhere", "joined"), [
+    ("the indus-", "trialisation of the north", "", "the industrialisation of the north"),
+    ("a rare-", "earth plant", "The rare-earth market grew.", "a rare-earth plant"),
+    ("a rare-", "earth plant", "Rare metals come out of the earth.", "a rare-earth plant"),
+    ("a co-", "operation deal", "Cooperation is slow.", "a cooperation deal"),
+    ("a co-", "operation deal", "Co-operation is slow.", "a co-operation deal"),
+    ("a co-", "operation deal", "", "a cooperation deal"),
+    ("an in-", "formation sheet", "Formation in the basin.", "an information sheet"),
+    ("a Sino-", "Brazilian venture", "", "a Sino-Brazilian venture"),
+    ("the 2010-", "2014 quotas", "", "the 2010-2014 quotas"),
+    ("prices rose -", "and fell", "", "prices rose - and fell"),
+])
+def test_words_broken_at_a_line_end(first: str, second: str, elsewhere: str, joined: str) -> None:
+    """A line-end hyphen is the typesetter's unless the document itself shows the compound (or its halves)."""
+    fragments = [fragment(first, 50, 100, x1=550), fragment(second, 50, 112)]
+    if elsewhere:
+        fragments.append(fragment(elsewhere, 50, 140))
+    laid = lay_out([Page(width=600, height=800, fragments=fragments)])
+    assert laid.paragraphs[0] == joined
+
+
+LATEX = r"""\documentclass[10pt,twocolumn]{article}
+\usepackage[T1]{fontenc}
+\usepackage[utf8]{inputenc}
+\usepackage{lmodern}
+\usepackage[a5paper,margin=15mm]{geometry}
+\usepackage{fancyhdr}
+\pagestyle{fancy}
+\fancyhf{}
+\fancyhead[L]{Strategic Minerals Review}
+\fancyfoot[C]{\thepage}
+\input{glyphtounicode}
+\pdfgentounicode=1
+\begin{document}
+%s
+\end{document}
+"""
+
+COMMUNITIES = (
+    "Environmental licences for processing plants are issued by the state authorities, which consult the "
+    "nuclear regulator whenever thorium or uranium occurs in the residues. Communities near the plants must be "
+    "heard before a licence is granted, and their objections are recorded in the file of the project."
+)
+
+
+def test_a_pdf_typeset_by_latex_in_two_columns(tmp_path: Path) -> None:
+    """TeX's own line breaking and hyphenation, its fonts and its two-column output routine."""
+    if shutil.which("pdflatex") is None:
+        pytest.skip("pdflatex is not installed (Debian packages texlive-latex-base, texlive-latex-recommended)")
+    blocks = [("h", "Licensing"), ("p", LICENSING), ("p", PRICES), ("p", COMMUNITIES), ("h", "Partners"),
+              ("p", JOINT_VENTURES), ("p", LICENSING.replace("Licences", "Permits")), ("p", COMMUNITIES),
+              ("h", "Outlook"), ("p", PRICES.replace("Prices", "Costs")), ("p", JOINT_VENTURES.replace(
+                  "Joint ventures", "Partnerships")), ("p", LICENSING.replace("Licences for", "Rules on"))]
+    body = "\n\n".join(f"\\section{{{text}}}" if kind == "h" else text for kind, text in blocks)
+    (tmp_path / "review.tex").write_text(LATEX % body, encoding="utf-8")
+    compiled = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "review.tex"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False)
+    assert compiled.returncode == 0, compiled.stdout[-2000:]
+    pdf = pypdfium2.PdfDocument(tmp_path / "review.pdf")
+    raw = "".join(page.get_textpage().get_text_range() for page in pdf)
+    pdf.close()
+    assert "\ufffe" in raw or "\x02" in raw, "TeX hyphenated no word at a line's end"
+
+    [document] = read_file(tmp_path / "review.pdf")
+
+    sections = iter(range(1, 10))
+    expected = [f"{next(sections)} {text}" if kind == "h" else text for kind, text in blocks]
+    assert document.text.split("\n\n") == expected
+    pages = len(document.metadata["pages"])
+    assert pages >= 2
+    assert document.metadata["running_headers"] == ["Strategic Minerals Review"]
+    assert document.metadata["page_labels"] == [str(n) for n in range(1, pages + 1)]
+    assert document.metadata["columns"][0] == 2

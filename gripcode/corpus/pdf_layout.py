@@ -14,7 +14,10 @@ what a reader sees:
   A paragraph that runs on to the next column or page stays one paragraph;
 - a word hyphenated at a line's end is rejoined unless the document writes it with its hyphen elsewhere:
   ``indus-`` + ``trialisation`` gives ``industrialisation``, ``rare-`` + ``earth`` stays ``rare-earth`` when
-  ``rare-earth`` occurs elsewhere or, failing that, when both halves occur as words of their own.
+  ``rare-earth`` occurs elsewhere or, failing that, when both halves occur as words of their own (of three
+  letters or more); otherwise the halves are joined. The rule errs where the typesetter broke a word into
+  two words the document also uses alone and the whole word occurs nowhere else (``under-standing``): the
+  hyphen stays. No rule without a dictionary tells that from ``rare-earth``.
 
 Coordinates are in points from the top left of the page.
 """
@@ -32,9 +35,10 @@ from dataclasses import dataclass, field
 _SAME_BASELINE = 0.4
 # Up to this many lines at the top and at the foot of a page may be running headers, footers or page numbers.
 _RUNNING_LINES = 2
-# A gutter must be this wide (in font sizes) and leave this share of the page's lines on each side.
-_GUTTER_WIDTH = 0.9
-_COLUMN_SHARE = 0.2
+# A gutter must be this wide (in font sizes) and leave this share of the page's lines, and at least three, on
+# each side (the last page of a two-column text may hold a few lines in its second column).
+_GUTTER_WIDTH = 0.5
+_COLUMN_SHARE = 0.05
 # A line starts a new paragraph when it stands this much further below the last than the usual line pitch.
 _PARAGRAPH_GAP = 1.3
 # A heading is set at least this much larger than the body text.
@@ -202,7 +206,7 @@ def _gutters(fragments: Sequence[Fragment], lo: float, hi: float, size: float) -
             continue
         left = sum(1 for f in inside if f.x1 <= middle)
         right = sum(1 for f in inside if f.x0 >= middle)
-        if min(left, right) < _COLUMN_SHARE * len(inside):
+        if min(left, right) < max(3, _COLUMN_SHARE * len(inside)):
             continue
         key = (crossing, -(gap_end - x), middle)
         if best is None or key < best:
@@ -375,13 +379,15 @@ class _Vocabulary:
         joined = self.words[f"{left}{right}"]
         if hyphenated or joined:
             return hyphenated >= joined
+        # Failing that, a compound of two words the document uses on their own (``rare`` and ``earth``)
+        # keeps its hyphen; halves of one or two letters (``co-operation``, ``in-formation``) do not count.
         last = left.rsplit("-", 1)[-1]
-        return bool(self.words[last] and self.words[right])
+        return len(last) >= 3 and len(right) >= 3 and bool(self.words[last] and self.words[right])
 
 
 def _join(text: str, line: str, vocabulary: _Vocabulary) -> str:
     match = _LINE_END_HYPHEN.search(text)
-    if match and line[:1].isalpha():
+    if match and line[:1].isalnum():
         right = _FIRST_WORD.match(line)
         if line[:1].islower() and right and not vocabulary.keeps_hyphen(match.group(1), right.group(0)):
             return text[: match.end(1)] + line

@@ -28,7 +28,7 @@ from gripcode.errors import DocumentImportError
 
 # A gap wider than this share of the font size ends a fragment (the gutter between columns is wider; the
 # space between words, even in a loosely justified line, is narrower).
-_FRAGMENT_GAP = 0.8
+_FRAGMENT_GAP = 0.6
 # A gap wider than this share of the font size is a space between words.
 _WORD_GAP = 0.15
 # PDFium reports a hyphen that ends a line as one of these (a soft hyphen inside a word is not printed).
