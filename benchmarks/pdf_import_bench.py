@@ -10,7 +10,9 @@ subprocess of its own so that peak resident memory is that command's:
    these files does;
 2. the same files through pypdf's ``extract_text`` (the plain-text extraction gripcode used before it rebuilt
    paragraphs), when pypdf is installed;
-3. `gripcode import *.pdf --jobs 0` into a new project, start-up included (paragraphs rebuilt, units stored).
+3. with ``--libraries``, the layout analyses gripcode could have used instead of PDFium's characters, where
+   installed: pdfminer.six's text boxes (LAParams) and pdfplumber's words with size and font;
+4. `gripcode import *.pdf --jobs 0` into a new project, start-up included (paragraphs rebuilt, units stored).
 
 It prints pages per second and peak RSS of each, and the import's time as a multiple of the baseline's.
 """
@@ -41,6 +43,31 @@ for name in sys.argv[1:]:
         chars += len(textpage.get_text_range())
         pages += 1
 print(pages, chars)
+"""
+
+PDFMINER = """
+import sys
+from pdfminer.high_level import extract_pages
+from pdfminer.layout import LAParams, LTTextContainer
+pages = boxes = 0
+for name in sys.argv[1:]:
+    for page in extract_pages(name, laparams=LAParams()):
+        boxes += sum(1 for element in page if isinstance(element, LTTextContainer))
+        pages += 1
+print(pages, boxes)
+"""
+
+PDFPLUMBER = """
+import sys
+import pdfplumber
+pages = words = 0
+for name in sys.argv[1:]:
+    with pdfplumber.open(name) as pdf:
+        for page in pdf.pages:
+            words += len(page.extract_words(extra_attrs=["size", "fontname"]))
+            page.flush_cache()
+            pages += 1
+print(pages, words)
 """
 
 PYPDF = """
@@ -88,6 +115,8 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=1000, help="pages in all (default 1000)")
     parser.add_argument("--per-file", type=int, default=100, help="pages per PDF (default 100)")
     parser.add_argument("--db", help="database URL, initialised here (default: a new SQLite file)")
+    parser.add_argument("--libraries", action="store_true",
+                        help="also time pdfminer.six and pdfplumber layout analysis (slow)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -102,6 +131,11 @@ def main() -> None:
         rows = [("baseline: PDFium plain text", *run([sys.executable, "-c", PDFIUM, *names], folder / "a.log"))]
         if importlib.util.find_spec("pypdf"):
             rows.append(("pypdf extract_text", *run([sys.executable, "-c", PYPDF, *names], folder / "b.log")))
+        if args.libraries:
+            for label, module, script in (("pdfminer.six layout (LAParams)", "pdfminer", PDFMINER),
+                                          ("pdfplumber words", "pdfplumber", PDFPLUMBER)):
+                if importlib.util.find_spec(module):
+                    rows.append((label, *run([sys.executable, "-c", script, *names], folder / "c.log")))
         rows.append(("gripcode import --jobs 0", *run([*gripcode, "import", *names, "--jobs", "0"],
                                                       folder / "import.log")))
         report = (folder / "import.log").read_text().strip().splitlines()[-1]
