@@ -248,13 +248,19 @@ def test_cp1251_page_is_decoded_by_its_meta_charset(tmp_path: Path) -> None:
     assert page.replaced is None
 
 
-def test_short_cyrillic_page_follows_its_declaration_not_a_guess(tmp_path: Path) -> None:
-    """Three words of KOI8-R are too few for detection to be sure of; the page's declaration settles it."""
-    text = ("<html><head><meta charset=\"koi8-r\"><title>Квота</title></head><body><article>"
-            "<p>Экспортная квота снижена.</p></article></body></html>")
-    [page] = read_file(write(tmp_path / "quota.html", text, "koi8_r"))
-    assert page.text == "Экспортная квота снижена."
-    assert page.title == "Квота"
+def test_declared_encoding_settles_what_detection_would_guess_wrong(tmp_path: Path) -> None:
+    """Polish in ISO-8859-2: detection alone reads "Śląsku" as "¦l±sku" (windows-1250); the page says which."""
+    text = ('<html lang="pl"><head><meta charset="iso-8859-2"><title>Odzysk metali</title></head><body><article>'
+            "<p>Odzysk metali ziem rzadkich ze zużytych silników ruszył na Śląsku.</p></article></body></html>")
+    [page] = read_file(write(tmp_path / "odzysk.html", text, "iso8859_2"))
+    assert page.text == "Odzysk metali ziem rzadkich ze zużytych silników ruszył na Śląsku."
+
+
+def test_wrong_declaration_is_overruled_by_the_bytes(tmp_path: Path) -> None:
+    """A page that says UTF-8 but is not: the declaration fails on its bytes, and detection decides."""
+    text = RUSSIAN.replace("windows-1251", "utf-8")
+    [page] = read_file(write(tmp_path / "kazakhstan.html", text, "cp1251"))
+    assert paragraphs(page.text) == RUSSIAN_PARAGRAPHS
 
 
 def test_xhtml_declaration_names_the_encoding(tmp_path: Path) -> None:
