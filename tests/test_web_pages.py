@@ -318,6 +318,23 @@ def test_title_falls_back_to_the_file_name(tmp_path: Path) -> None:
     assert page.language is None
 
 
+def test_sample_corpus_page(corpus_dir: Path) -> None:
+    [page] = read_file(corpus_dir / "media" / "brazil-2022-magnet-pilot-line.html")
+    assert page.title == "Development bank backs a pilot line for rare-earth magnets in Minas Gerais"
+    assert (page.date, page.source, page.language) == ("2022-09-13", "Minas Industry Today", "en")
+    assert paragraphs(page.text)[3:5] == [
+        "Dependence on China",
+        "Almost all the magnets used by Brazilian factories today are imported from China, and the supply scare "
+        "of 2010, when Chinese export quotas were cut, is still cited in Brasília as the reason to act. A "
+        "researcher at the centre said that separation is the hardest step, because the ore contains thorium and "
+        "the waste has to be stored for decades.",
+    ]
+    assert len(paragraphs(page.text)) == 10
+    for furniture in ("cookies", "Subscribe", "Advertisement", "Read more", "Coffee harvest", "Sponsored",
+                      "invented outlet", "Privacy", "4 min read", "analyticsQueue"):
+        assert furniture not in page.text
+
+
 # --- pages gripcode refuses -----------------------------------------------------------------------
 
 
