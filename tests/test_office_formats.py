@@ -450,6 +450,17 @@ def test_odt_is_read_within_the_limits(tmp_path: Path) -> None:
         read_file(damaged)
 
 
+def test_odt_repeated_cells_count_towards_the_limit(tmp_path: Path) -> None:
+    """A row stored once for a hundred, of a cell stored once for a hundred: refused before it is written out."""
+    cell = '<table:table-cell table:number-columns-repeated="100"><text:p>' + "quota " * 40 + "</text:p></table:table-cell>"
+    body = f'<table:table><table:table-row table:number-rows-repeated="100">{cell}</table:table-row></table:table>'
+    path = write_odt(tmp_path / "repeated.odt", body)
+    with pytest.raises(DocumentImportError, match=r"^repeated.odt holds more than 100,000 characters of text"):
+        read_file(path, limits=ReadLimits(max_bytes=100_000))
+    [parsed] = read_file(path)
+    assert len(paragraphs(parsed.text)) == 100 and parsed.text.count("quota") == 400_000
+
+
 # --- through the installed program --------------------------------------------------------------
 
 

@@ -74,10 +74,15 @@ class Blocks:
         self._count(len(text))
         self.notes[number - 1] = text
 
-    def _count(self, chars: int) -> None:
-        self._chars += chars
-        if self._chars > self.limits.max_bytes:
+    def make_room(self, chars: int) -> None:
+        """Refuse the document now if ``chars`` more characters would take it past the limit: before a reader
+        writes out what the file stores once for many times (a repeated table row)."""
+        if self._chars + chars > self.limits.max_bytes:
             raise extracted_text_too_long(self.name, self.limits.max_bytes, self.limits)
+
+    def _count(self, chars: int) -> None:
+        self.make_room(chars)
+        self._chars += chars
 
     def text_and_headings(self) -> tuple[str, list[list[int]]]:
         """The document's text, and the ``[start, end]`` spans of its headings."""

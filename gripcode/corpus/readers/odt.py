@@ -166,7 +166,9 @@ class _Walker:
                 parts: list[str] = []
                 self._cell(cell, parts, inner)
                 cells += [" ".join(parts)] * _repeated(cell, "number-columns-repeated")
-            for _ in range(_repeated(row, "number-rows-repeated")):
+            rows = _repeated(row, "number-rows-repeated")
+            self.blocks.make_room(rows * sum(len(cell) + 3 for cell in cells))
+            for _ in range(rows):
                 add(row_text(cells))
             for nested in inner:
                 self.table(nested, add)

@@ -46,12 +46,6 @@ _BROWSER_CODECS = {
     "utf-16": None, "utf-16-le": None, "utf-16-be": None, "utf-32": None, "utf-32-le": None, "utf-32-be": None,
 }
 
-# Trafilatura's settings for a saved page: no reader comments, tables kept, no images, links or formatting
-# marks (the text is plain), no removal of repeated paragraphs across documents.
-_EXTRACTION: dict[str, Any] = {
-    "output_format": "xml", "include_comments": False, "include_tables": True, "include_images": False,
-    "include_links": False, "include_formatting": False, "deduplicate": False, "with_metadata": False,
-}
 # Block elements of trafilatura's XML; any other element (hi, ref, del, lb, graphic) is inline.
 _BLOCK_TAGS = frozenset({"p", "head", "quote", "code", "list", "item", "table", "div", "ab", "body"})
 _HTML_SPACE = re.compile(r"[ \t\n\r\f]+")  # HTML's white space (not the no-break space, which is text)
@@ -129,11 +123,21 @@ def _parse(text: str, name: str) -> Any:
 
 def _main_text(tree: Any) -> Any | None:
     """Trafilatura's XML of the main text, or None when the page has none."""
-    precise = trafilatura.bare_extraction(tree, favor_precision=True, **_EXTRACTION)
-    if precise is None or precise.body is None or not "".join(precise.body.itertext()).strip():
+    precise = _extracted(tree, precision=True)
+    if precise is None or not "".join(str(text) for text in precise.itertext()).strip():
         return None
-    balanced = trafilatura.bare_extraction(tree, **_EXTRACTION)
-    return balanced.body if balanced is not None and balanced.body is not None else precise.body
+    balanced = _extracted(tree, precision=False)
+    return balanced if balanced is not None else precise
+
+
+def _extracted(tree: Any, precision: bool) -> Any | None:
+    """The body trafilatura finds in ``tree`` (which it copies, never changes): no reader comments, tables kept,
+    no images, links or formatting marks (the text is plain), nothing deduplicated across documents."""
+    document = trafilatura.bare_extraction(
+        tree, output_format="xml", favor_precision=precision, include_comments=False, include_tables=True,
+        include_images=False, include_links=False, include_formatting=False, deduplicate=False,
+        with_metadata=False)
+    return getattr(document, "body", None)
 
 
 @contextmanager
