@@ -180,7 +180,7 @@ def test_manifest_import_of_sample_corpus(grip: Gripcode, corpus_dir: Path) -> N
         assert {(case, "interview"), (case, "policy"), (case, "media")} <= kinds
     assert {"pt", "zh", "ru"} <= {d["language"] for d in docs}
     files = {d["file"].rsplit("#", 1)[0].rsplit(".", 1)[1] for d in docs}
-    assert {"txt", "md", "docx", "pdf", "csv", "vtt"} <= files
+    assert {"txt", "md", "docx", "pdf", "csv", "vtt", "html"} <= files
     stats = json.loads(grip.ok("stats", "--format", "json").output)
     assert set(stats) >= {"cases", "documents", "units", "codes", "codings", "coders", "memos"}
     assert stats["documents"] == len(docs) and stats["cases"] == 4

@@ -40,14 +40,16 @@ def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str 
             language: str | None, date: str | None, title: str | None, source: str | None,
             encoding: str | None, text_column: str, title_column: str, date_column: str,
             create_cases: bool, max_size: float | None, jobs: int | None, as_json: bool) -> None:
-    """Import documents (.txt .md .docx .pdf .csv .vtt .srt) in one transaction.
+    """Import documents (.txt .md .docx .odt .pdf .html .htm .csv .vtt .srt) in one transaction.
 
-    Text already in the project is skipped and reported. Paragraphs, sentences and speaker turns
+    A saved web page (.html, .htm) is imported as its main text only, without menus, adverts, banners and
+    footers, with its title, date, author and site. Word and OpenDocument files are read in reading order,
+    with footnotes and endnotes at the end. Text already in the project is skipped and reported. Paragraphs, sentences and speaker turns
     are stored as units. A file that is UTF-8 but for a few invalid bytes is read as UTF-8 with those bytes
     replaced, and the report lists where they were. A file above the size limit is refused, and nothing is
     imported.
     """
-    # The readers (pypdf, python-docx) load only when something is imported, not at every start.
+    # The readers (pypdf, python-docx, trafilatura) load only when something is imported, not at every start.
     from gripcode.corpus.importer import ImportOptions, collect_items
     from gripcode.corpus.readers import CsvOptions, ReadLimits
     from gripcode.corpus.staged_import import import_into_project

@@ -19,7 +19,8 @@ The rule, in order:
    bytes (a pasted Windows quote, a cut-off character) keeps nearly all of them valid. Decoding it as a
    code page instead would turn every accented letter into two wrong ones ("São" into "SĂŁo") without a
    word; a replaced byte is visible, reported and confined to itself.
-4. Only a file that is not UTF-8 at all goes to detection among the legacy encodings.
+4. Only a file that is not UTF-8 at all goes to the encoding the file declares for itself, if any (a web
+   page's ``<meta charset>``) and every byte fits it, and otherwise to detection among the legacy encodings.
 
 Where the rule errs, it errs towards UTF-8 (a few characters of GBK might be read as UTF-8 with replaced
 bytes), because a replacement is always reported and a wrong code page is not; ``--encoding`` settles it.
@@ -60,9 +61,11 @@ def decode_bytes(data: bytes, *, name: str, encoding: str | None = None) -> str:
     return decode_text(data, name=name, encoding=encoding)[0]
 
 
-def decode_text(data: bytes, *, name: str, encoding: str | None = None) -> tuple[str, Replacements | None]:
+def decode_text(data: bytes, *, name: str, encoding: str | None = None,
+                declared: str | None = None) -> tuple[str, Replacements | None]:
     """Decode ``data`` (the contents of the file called ``name``): the raw text, and the invalid bytes that
-    were replaced by U+FFFD (None when there were none). Binary data is refused."""
+    were replaced by U+FFFD (None when there were none). Binary data is refused. ``declared`` is the encoding
+    the file names itself (a Python codec name), tried before the guess in step 4."""
     if encoding:
         return _decode_forced(data, name, encoding), None
     if data.startswith(codecs.BOM_UTF8):
@@ -90,6 +93,11 @@ def decode_text(data: bytes, *, name: str, encoding: str | None = None) -> tuple
         text, replaced = _utf8_with_replacements(data, 0, mostly=False)
     if text is not None:
         return _checked(text, name), replaced
+    if declared:
+        try:
+            return _checked(data.decode(declared), name), None
+        except (UnicodeDecodeError, LookupError):
+            pass  # the declaration is wrong (or names no codec): the bytes decide
     return _checked(_guess(data, name), name), None
 
 

@@ -2,8 +2,8 @@
 
 One number is the user's to set: the largest document, in megabytes (1 MB = 1,000,000 bytes), 500 by default
 (``gripcode import --max-size MB``, or ``max_document_mb`` in gripcode.toml). It bounds the file read for text
-formats (.txt, .md, .csv, .vtt, .srt), the file and its extracted text for a .pdf, and the file and its
-unpacked XML for a .docx. The other limits follow from what the formats are: a Markdown front matter is a
+formats (.txt, .md, .csv, .vtt, .srt, .html, .htm), the file and its extracted text for a .pdf, and the file,
+its unpacked XML and its text for a .docx or an .odt. The other limits follow from what the formats are: a Markdown front matter is a
 few lines of metadata, and a PDF of more pages than a library's largest volume is not one document.
 """
 
@@ -48,7 +48,7 @@ class ReadLimits:
             f"memory. Split the file, or {HOW_TO_RAISE}.")
 
     def zip_limits(self) -> ZipLimits:
-        """A .docx: its unpacked parts (XML, images) may together reach the document limit."""
+        """A .docx or an .odt: its unpacked parts (XML, images) may together reach the document limit."""
         return ZipLimits(max_members=self.max_docx_members, max_member_bytes=self.max_bytes,
                          max_total_bytes=self.max_bytes)
 

@@ -15,8 +15,7 @@ from gripcode.errors import DocumentImportError
 
 __all__ = ["SUPPORTED_SUFFIXES", "CsvOptions", "ReadLimits", "read_file"]
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".pdf", ".csv", ".vtt", ".srt")
-
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".odt", ".pdf", ".html", ".htm", ".csv", ".vtt", ".srt")
 
 
 def read_docx(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
@@ -33,12 +32,29 @@ def read_pdf(path: Path, *, encoding: str | None = None, limits: ReadLimits | No
     return read(path, encoding=encoding, limits=limits)
 
 
+def read_odt(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
+    from gripcode.corpus.readers.odt import read_odt as read
+
+    return read(path, encoding=encoding, limits=limits)
+
+
+def read_html(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
+    """Every .html and .htm file comes here: a saved web page, read for its main text (trafilatura and lxml
+    load only now)."""
+    from gripcode.corpus.readers.web_page import read_web_page
+
+    return read_web_page(path, encoding=encoding, limits=limits)
+
+
 _READERS: dict[str, Callable[..., list[ParsedDocument]]] = {
     ".txt": read_text,
     ".md": read_markdown,
     ".markdown": read_markdown,
     ".docx": read_docx,
+    ".odt": read_odt,
     ".pdf": read_pdf,
+    ".html": read_html,
+    ".htm": read_html,
     ".vtt": read_vtt,
     ".srt": read_srt,
 }

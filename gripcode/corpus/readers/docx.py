@@ -1,65 +1,100 @@
-"""Word documents (.docx): body paragraphs, then table rows, plus the core properties.
+"""Word documents (.docx): the body in reading order, footnotes and endnotes at the end, the core properties.
 
 A .docx is a zip of XML parts, and python-docx parses every part it knows into memory (an XML tree takes
 several times the XML's size). The zip is therefore checked first, as the .qdpx reader checks its archives:
 declared sizes against the document limit and the compression ratio, then every part read with a cap, so
 that a part whose header understates its size is caught before python-docx inflates it.
+
+The body is walked as Word shows it: paragraphs, headings and list items each a block, a table one block
+per row where the table stands (a table inside a cell follows its row). Text in tracked insertions, fields
+and content controls counts; deleted text, field codes, text boxes and drawings do not, nor do headers,
+footers and comments. Footnotes and endnotes live in parts of their own, which python-docx does not read:
+they are read here (bounded, with defusedxml) and go to the end of the text, ``[Note 1] ...``, with ``[1]``
+where the text refers to them (``readers/blocks``).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import docx
+from defusedxml import ElementTree
 from docx.opc.constants import RELATIONSHIP_TYPE
 
 from gripcode.corpus.bounded_zip import check_declared, read_member
 from gripcode.corpus.limits import HOW_TO_RAISE, ReadLimits, check_file_size
-from gripcode.corpus.normalize import normalise_text
 from gripcode.corpus.parsed import ParsedDocument, optional_text
+from gripcode.corpus.readers.blocks import Blocks, collect_into, note_reference, row_text
 from gripcode.corpus.readers.text import require_text
 from gripcode.corpus.segment import speaker_turns
 from gripcode.errors import DocumentImportError
 
 # python-docx's blank template carries these placeholder properties; they say nothing about the document.
 _TEMPLATE_AUTHOR = "python-docx"
-_TEMPLATE_CREATED = dt.datetime(2013, 12, 23, 23, 15, tzinfo=dt.timezone.utc)
+_TEMPLATE_CREATED = dt.datetime(2013, 12, 23, 23, 15, tzinfo=dt.UTC)
 
-_CELL_SEPARATOR = " | "
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+_NOTE_PARTS = {"footnote": RELATIONSHIP_TYPE.FOOTNOTES, "endnote": RELATIONSHIP_TYPE.ENDNOTES}
+_REFERENCES = {f"{_W}footnoteReference": "footnote", f"{_W}endnoteReference": "endnote"}
+_CHARACTERS = {f"{_W}tab": "\t", f"{_W}ptab": "\t", f"{_W}br": "\n", f"{_W}cr": "\n", f"{_W}noBreakHyphen": "-"}
+# Elements whose content is not the text a reader sees: properties, deleted and moved-away text, field codes,
+# drawings and text boxes (in both of Word's spellings), the note's own mark inside a note, comment marks,
+# symbols in symbol fonts, and the small text above ruby characters.
+_SKIPPED = frozenset(f"{_W}{tag}" for tag in (
+    "pPr", "rPr", "tblPr", "trPr", "tcPr", "sdtPr", "sdtEndPr", "del", "moveFrom", "instrText", "delText",
+    "delInstrText", "fldData", "drawing", "pict", "object", "footnoteRef", "endnoteRef", "annotationRef",
+    "commentReference", "sym", "softHyphen", "rt", "sectPr",
+)) | {f"{_MC}AlternateContent"}
+# Elements that only wrap others: content controls, custom XML, tracked insertions and moves.
+_WRAPPERS = frozenset(f"{_W}{tag}" for tag in ("sdt", "sdtContent", "customXml", "ins", "moveTo", "smartTag"))
+_HEADING_STYLE = re.compile(r"(?:heading \d|title|subtitle)", re.IGNORECASE)
 
 
 def read_docx(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
-    """One document: non-empty paragraphs joined by blank lines, then one paragraph per table row."""
+    """One document: its blocks in reading order joined by blank lines, then its notes."""
     name = path.name
     limits = limits or ReadLimits()
     check_file_size(path, limits)
     _check_parts(path, limits)
     try:
         document = docx.Document(str(path))
-        paragraphs = [paragraph.text for paragraph in document.paragraphs]
-        paragraphs += [_row_text(row) for table in document.tables for row in table.rows]
+        body = document.element.body
+        headings = _heading_styles(document.styles.element)
+        note_parts = _note_part_names(document)
         properties = _core_properties(document)
     except Exception as exc:  # python-docx raises zip, XML, KeyError and its own errors for damaged files
-        raise DocumentImportError(
-            f"{name} cannot be read as a Word (.docx) document; it may be damaged, password-protected "
-            f"or an old .doc file (save it as .docx). Details: {exc}"
-        ) from exc
-    cleaned = (normalise_text(paragraph.replace("\x00", "")).strip() for paragraph in paragraphs)
-    text = "\n\n".join(part for part in cleaned if part)
+        raise _damaged(name, exc) from exc
+    notes = {kind: _read_notes(path, part, limits) for kind, part in note_parts.items()}
+    blocks = Blocks(name, limits)
+    _Walker(blocks, headings, notes).document(body)
+    text, heading_spans = blocks.text_and_headings()
     require_text(text, name)
+    metadata: dict[str, Any] = {key: properties[key] for key in ("author",) if key in properties}
+    if heading_spans:
+        metadata["headings"] = heading_spans
     return [
         ParsedDocument(
             text=text,
             original_name=name,
             title=optional_text(properties.get("title")) or path.stem,
             date=properties.get("created"),
-            metadata={key: properties[key] for key in ("author",) if key in properties},
+            metadata=metadata,
             turns=speaker_turns(text),
         )
     ]
+
+
+def _damaged(name: str, exc: Exception) -> DocumentImportError:
+    return DocumentImportError(
+        f"{name} cannot be read as a Word (.docx) document; it may be damaged, password-protected "
+        f"or an old .doc file (save it as .docx). Details: {exc}"
+    )
 
 
 def _check_parts(path: Path, limits: ReadLimits) -> None:
@@ -79,18 +114,152 @@ def _check_parts(path: Path, limits: ReadLimits) -> None:
                 read += len(read_member(archive, info, zip_limits, where, DocumentImportError, read, HOW_TO_RAISE))
 
 
-def _row_text(row: Any) -> str:
-    # A merged cell appears once per grid column it spans; keep it once.
-    seen: list[Any] = []
-    cells: list[str] = []
-    for cell in row.cells:
-        if any(cell._tc is element for element in seen):
+def _note_part_names(document: Any) -> dict[str, str]:
+    """The zip member of the footnotes and of the endnotes, for those the document has."""
+    found: dict[str, str] = {}
+    for rel in document.part.rels.values():
+        for kind, reltype in _NOTE_PARTS.items():
+            if rel.reltype == reltype and not rel.is_external:
+                found[kind] = str(rel.target_part.partname).lstrip("/")
+    return found
+
+
+def _read_notes(path: Path, member: str, limits: ReadLimits) -> dict[str, Any]:
+    """The notes of a footnotes or endnotes part by id, read within the limits and parsed with defusedxml."""
+    name = path.name
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = read_member(archive, archive.getinfo(member), limits.zip_limits(), name, DocumentImportError,
+                               0, HOW_TO_RAISE)
+        root = ElementTree.fromstring(bytes(data))
+    except DocumentImportError:
+        raise
+    except Exception as exc:  # a missing member, XML that does not parse, or DTDs and entities defusedxml refuses
+        raise _damaged(name, exc) from exc
+    return {note.get(f"{_W}id", ""): note for note in root if note.tag in (f"{_W}footnote", f"{_W}endnote")}
+
+
+class _Walker:
+    """Turns the body's XML into blocks in reading order; notes are numbered as the text refers to them."""
+
+    def __init__(self, blocks: Blocks, headings: set[str], notes: dict[str, dict[str, Any]]) -> None:
+        self.blocks, self.headings, self.notes = blocks, headings, notes
+        self.pending: list[tuple[int, Any]] = []
+        self.in_note = False
+
+    def document(self, body: Any) -> None:
+        self.content(body, self.blocks.add)
+        self.in_note = True  # a reference inside a note is left out, as it has no number of its own
+        for number, note in self.pending:
+            lines: list[str] = []
+            self.content(note, collect_into(lines))
+            self.blocks.set_note(number, "\n".join(line.strip() for line in lines if line.strip()))
+
+    def content(self, container: Any, add: Callable[..., None]) -> None:
+        """Paragraphs and tables of the body, a cell, a note or a content control, in order."""
+        for child in container:
+            if child.tag == f"{_W}p":
+                add(self.text(child), heading=self.is_heading(child))
+            elif child.tag == f"{_W}tbl":
+                self.table(child, add)
+            elif child.tag in _WRAPPERS:
+                self.content(child, add)
+
+    def table(self, table: Any, add: Callable[..., None]) -> None:
+        """One block per row, where the table stands; the rows of a table inside a cell follow its row."""
+        for row in _children(table, f"{_W}tr"):
+            cells: list[str] = []
+            inner: list[Any] = []
+            for cell in _children(row, f"{_W}tc"):
+                parts: list[str] = []
+                self._cell(cell, parts, inner)
+                cells.append(" ".join(parts))
+            add(row_text(cells))
+            for nested in inner:
+                self.table(nested, add)
+
+    def _cell(self, cell: Any, parts: list[str], inner: list[Any]) -> None:
+        for child in cell:
+            if child.tag == f"{_W}p":
+                parts.append(self.text(child))
+            elif child.tag == f"{_W}tbl":
+                inner.append(child)
+            elif child.tag in _WRAPPERS:
+                self._cell(child, parts, inner)
+
+    def text(self, element: Any) -> str:
+        out: list[str] = []
+        self._text(element, out)
+        return "".join(out)
+
+    def _text(self, element: Any, out: list[str]) -> None:
+        for child in element:
+            tag = child.tag
+            if tag == f"{_W}t":
+                out.append(child.text or "")
+            elif tag in _CHARACTERS:
+                out.append(_CHARACTERS[tag])
+            elif tag in _REFERENCES:
+                out.append(self.reference(_REFERENCES[tag], child.get(f"{_W}id", "")))
+            elif isinstance(tag, str) and tag not in _SKIPPED:
+                self._text(child, out)  # runs, hyperlinks, fields' results, insertions, content controls
+
+    def reference(self, kind: str, note_id: str) -> str:
+        note = self.notes.get(kind, {}).get(note_id)
+        if note is None or self.in_note:
+            return ""
+        number = self.blocks.new_note()
+        self.pending.append((number, note))
+        return note_reference(number)
+
+    def is_heading(self, paragraph: Any) -> bool:
+        properties = paragraph.find(f"{_W}pPr")
+        if properties is None:
+            return False
+        style = properties.find(f"{_W}pStyle")
+        return (style is not None and style.get(f"{_W}val") in self.headings) or _outline_level(properties)
+
+
+def _children(element: Any, tag: str) -> Iterator[Any]:
+    """The children of ``element`` with ``tag``, also those wrapped in content controls or custom XML."""
+    for child in element:
+        if child.tag == tag:
+            yield child
+        elif child.tag in _WRAPPERS:
+            yield from _children(child, tag)
+
+
+def _outline_level(properties: Any) -> bool:
+    level = properties.find(f"{_W}outlineLvl")
+    return level is not None and (level.get(f"{_W}val") or "") in set("012345678")
+
+
+def _heading_styles(styles: Any) -> set[str]:
+    """The ids of paragraph styles that are headings: named so (Heading 1-9, Title, Subtitle; the names are
+    English in every language of Word), with an outline level, or based on such a style."""
+    based_on: dict[str, str] = {}
+    headings: set[str] = set()
+    for style in styles.findall(f"{_W}style"):
+        style_id = style.get(f"{_W}styleId")
+        if not style_id:
             continue
-        seen.append(cell._tc)
-        text = " ".join(cell.text.split())
-        if text:
-            cells.append(text)
-    return _CELL_SEPARATOR.join(cells)
+        name = style.find(f"{_W}name")
+        properties = style.find(f"{_W}pPr")
+        if (name is not None and _HEADING_STYLE.fullmatch(name.get(f"{_W}val") or "")) or (
+                properties is not None and _outline_level(properties)):
+            headings.add(style_id)
+        parent = style.find(f"{_W}basedOn")
+        if parent is not None and parent.get(f"{_W}val"):
+            based_on[style_id] = parent.get(f"{_W}val")
+    for style_id, parent_id in based_on.items():
+        seen = {style_id}
+        current = parent_id
+        while current not in headings and current in based_on and current not in seen:
+            seen.add(current)
+            current = based_on[current]
+        if current in headings:
+            headings.add(style_id)
+    return headings
 
 
 def _core_properties(document: Any) -> dict[str, str]:
@@ -101,7 +270,7 @@ def _core_properties(document: Any) -> dict[str, str]:
     core = document.core_properties
     created = core.created
     if created is not None and created.tzinfo is None:
-        created = created.replace(tzinfo=dt.timezone.utc)
+        created = created.replace(tzinfo=dt.UTC)
     found: dict[str, str] = {}
     if core.title and core.title.strip():
         found["title"] = core.title.strip()
