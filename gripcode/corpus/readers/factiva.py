@@ -169,7 +169,9 @@ class _FactivaPage(HTMLParser):
 def parse_factiva_html(text: str, name: str) -> list[NewsArticle]:
     """The articles of a Factiva page, in either layout."""
     page = _FactivaPage()
-    page.feed(text)
+    first = _ARTICLE_DIV.search(text)
+    # Nothing before the first article is read (the head holds the page's long style sheet).
+    page.feed(text[first.start():] if first else text)
     page.close()
     total = len(page.articles)
     articles = []

@@ -24,6 +24,7 @@ from gripcode.corpus.bounded_zip import check_declared, read_member
 from gripcode.corpus.limits import HOW_TO_RAISE, ReadLimits, check_file_size, read_bytes
 from gripcode.corpus.normalize import normalise_text
 from gripcode.corpus.parsed import ParsedDocument
+from gripcode.corpus.readers.factiva import DETECT_CHARS as FACTIVA_DETECT_CHARS
 from gripcode.corpus.readers.factiva import (
     looks_like_factiva_html,
     looks_like_factiva_lines,
@@ -31,6 +32,7 @@ from gripcode.corpus.readers.factiva import (
     parse_factiva_lines,
 )
 from gripcode.corpus.readers.news_article import NewsArticle, articles_to_documents
+from gripcode.corpus.readers.nexis import DETECT_CHARS as NEXIS_DETECT_CHARS
 from gripcode.corpus.readers.nexis import looks_like_nexis, parse_nexis
 from gripcode.corpus.readers.rtf import parse_rtf, rtf_document, rtf_lines
 from gripcode.corpus.readers.text import read_decoded, text_document
@@ -43,6 +45,8 @@ _LAYOUTS = {"nexis": "a Nexis export (a line such as '1 of 12 DOCUMENTS' before 
             "factiva": "a Factiva export (articles with a '612 words' line followed by the date, and a "
                        "'Document ...' line at the end of each)"}
 
+# The characters of a file's start that decide whether it is an export (the detectors look no further).
+_DETECT_CHARS = max(NEXIS_DETECT_CHARS, FACTIVA_DETECT_CHARS)
 _WORD_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _DOCX_PEEK_BYTES = 1_000_000  # XML of the start of a .docx, read to tell an export from an ordinary document
 _XML_TAG = re.compile(r"<[^>]*>")
@@ -65,10 +69,14 @@ def read_txt(path: Path, *, encoding: str | None = None, limits: ReadLimits | No
              news_format: str = "auto") -> list[ParsedDocument]:
     """A Nexis (or Factiva) export saved as text, else an ordinary text file; the file is read once."""
     text, replaced = read_decoded(path, encoding, limits)
-    lines = text.split("\n")
-    layout = _layout_of_lines(lines, news_format, path.name)
+    # Only the start is split to decide: a long ordinary text is never held as millions of separate lines.
+    start = text[:_DETECT_CHARS]
+    layout = _layout_of_lines(start.split("\n"), news_format, path.name) if _may_be_export(start, news_format) \
+        else None
     if layout is None:
         return [text_document(path, text, replaced)]
+    lines = text.split("\n")
+    del text
     return articles_to_documents(path, _articles(lines, [False] * len(lines), True, layout, path.name), layout,
                                  replaced)
 
@@ -77,10 +85,12 @@ def read_rtf_file(path: Path, *, encoding: str | None = None, limits: ReadLimits
                   news_format: str = "auto") -> list[ParsedDocument]:
     """A Nexis or Factiva export in RTF, else an ordinary RTF document; the file is parsed once."""
     rtf = parse_rtf(read_bytes(path, limits), path.name)
-    lines, bold = rtf_lines(rtf)
-    layout = _layout_of_lines(lines, news_format, path.name)
+    start = rtf_lines(rtf, _DETECT_CHARS)[0]
+    layout = _layout_of_lines(start, news_format, path.name) if _may_be_export("\n".join(start), news_format) \
+        else None
     if layout is None:
         return [rtf_document(path, rtf)]
+    lines, bold = rtf_lines(rtf)
     return articles_to_documents(path, _articles(lines, bold, False, layout, path.name), layout)
 
 
@@ -110,6 +120,13 @@ def read_html_file(path: Path, *, encoding: str | None = None, limits: ReadLimit
     return fallback(path, encoding=encoding, limits=limits)
 
 
+def _may_be_export(start: str, news_format: str) -> bool:
+    """False when the start of a file lacks every word an export's markers have ("3 of 12 DOCUMENTS",
+    "Dokument 3 von 12", "End of Document", "Length:", Factiva's "Document <id>"): most ordinary files are
+    told apart with a few substring searches, without looking at their lines."""
+    return news_format != "auto" or any(word in start for word in ("DOCUMENT", "Document", "Dokument", "Length:"))
+
+
 def _layout_of_lines(lines: list[str], news_format: str, name: str) -> str | None:
     """"Nexis", "Nexis Uni" or "Factiva" for an export, None for an ordinary file (only when ``auto``)."""
     if news_format in ("auto", "nexis"):
@@ -130,8 +147,8 @@ def _articles(lines: list[str], bold: list[bool], wrapped: bool, layout: str, na
 
 
 def _not_in_layout(name: str, news_format: str) -> DocumentImportError:
-    return DocumentImportError(f"{name} is not laid out as {_LAYOUTS[news_format]}; import it without "
-                               "--format (or with --format auto) to read it as an ordinary document.")
+    return DocumentImportError(f"{name} is not laid out as {_LAYOUTS[news_format]}; without --format (or with "
+                               "--format auto) gripcode tells exports from ordinary documents itself.")
 
 
 # -- Word documents ----------------------------------------------------------------------------------------

@@ -358,12 +358,16 @@ def parse_rtf(data: bytes, name: str) -> RtfText:
     return _Reader(data, name).read()
 
 
-def rtf_lines(rtf: RtfText) -> tuple[list[str], list[bool]]:
+def rtf_lines(rtf: RtfText, max_chars: int | None = None) -> tuple[list[str], list[bool]]:
     """Each paragraph's lines (a ``\\line`` break starts a new one), empty paragraphs as empty lines, and
-    whether each line is bold."""
+    whether each line is bold; only the first paragraphs up to about ``max_chars`` characters, if given."""
     lines: list[str] = []
     bold: list[bool] = []
+    chars = 0
     for paragraph in rtf.paragraphs:
+        if max_chars is not None and chars > max_chars:
+            break
+        chars += len(paragraph.text) + 1
         for line in normalise_text(paragraph.text.replace("\x00", "")).split("\n"):
             lines.append(line)
             bold.append(paragraph.bold)
