@@ -129,6 +129,14 @@ def test_nexis_uni_fields(tmp_path: Path) -> None:
     }
 
 
+def test_nexis_uni_cover_lines_that_read_as_fields_are_not_taken_for_the_first_article(tmp_path: Path) -> None:
+    lines = [line.replace("Search Terms: ", "Search Terms:\u00a0") for line in nexis_uni_lines()]
+    assert "Search Terms:\u00a0rare earth quota" in lines
+    documents = read_file(write_docx(tmp_path / "uni.docx", lines))
+    assert [d.title for d in documents] == HEADLINES
+    assert "search_terms" not in documents[0].metadata
+
+
 def test_factiva_indexed_html_fields(tmp_path: Path) -> None:
     path = tmp_path / "factiva.html"
     path.write_text(factiva_html_indexed(), encoding="utf-8")

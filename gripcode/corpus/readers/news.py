@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import html
 import io
+import lzma
 import re
 import zipfile
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -49,6 +51,10 @@ _LAYOUTS = {"nexis": "a Nexis export (a line such as '1 of 12 DOCUMENTS' before 
 _DETECT_CHARS = max(NEXIS_DETECT_CHARS, FACTIVA_DETECT_CHARS)
 _WORD_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _DOCX_PEEK_BYTES = 1_000_000  # XML of the start of a .docx, read to tell an export from an ordinary document
+# What opening and inflating a damaged or unusual .docx raises (a missing member, encryption, a broken stream);
+# the ordinary reader then opens it again and says what is wrong.
+_UNREADABLE: tuple[type[Exception], ...] = (zipfile.BadZipFile, KeyError, OSError, RuntimeError, ValueError,
+                                            EOFError, NotImplementedError, zlib.error, lzma.LZMAError)
 _XML_TAG = re.compile(r"<[^>]*>")
 _XML_PARAGRAPH_END = re.compile(r"</w:p>|<w:br\b[^>]*>")
 
@@ -160,7 +166,7 @@ def _docx_start_is_export(path: Path) -> bool:
     try:
         with zipfile.ZipFile(path) as archive, archive.open("word/document.xml") as stream:
             xml = stream.read(_DOCX_PEEK_BYTES).decode("utf-8", errors="replace")
-    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, ValueError, EOFError):
+    except _UNREADABLE:
         return False
     text = html.unescape(_XML_TAG.sub("", _XML_PARAGRAPH_END.sub("\n", xml)))
     lines = text.split("\n")

@@ -239,7 +239,14 @@ def _uni_article(lines: list[str], wrapped: bool, number: int, label: str, name:
     metadata: dict[str, Any] = {}
     body_at = next((i for i, line in enumerate(lines) if _UNI_BODY.fullmatch(line)), len(lines))
     head = lines[:body_at]
-    first_field = next((i for i, line in enumerate(head) if _uni_field(line)), len(head))
+    # The fields are the run of field lines (and blank ones) just above "Body": a cover page above the first
+    # article may have lines that read as fields too.
+    first_field = len(head)
+    for index in range(len(head) - 1, -1, -1):
+        if head[index].strip() and not _uni_field(head[index]):
+            break
+        if head[index].strip():
+            first_field = index
     for line in head[first_field:]:
         found = _uni_field(line)
         if found:
