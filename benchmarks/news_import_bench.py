@@ -66,7 +66,7 @@ def iso(item: dict[str, object]) -> str:
 
 
 def nexis_export(items: list[dict[str, object]]) -> str:
-    lines = ["", "Download Request: Selected Items: 1-%d" % len(items), "Time Of Request: Monday, March 9, 2026",
+    lines = ["", f"Download Request: Selected Items: 1-{len(items)}", "Time Of Request: Monday, March 9, 2026",
              "", "Terms: (\"rare earth*\" and quota*)", "", "Source: News sources", "", ""]
     for number, item in enumerate(items, start=1):
         month = MONTHS[int(item["month"]) - 1]  # type: ignore[call-overload]
@@ -90,8 +90,8 @@ def factiva_export(items: list[dict[str, object]]) -> str:
 
     style = "".join(f".c{n}{{margin:{n % 9}px;background:url('../img/s.gif?47.7.0') no-repeat -{n}px 0;}}"
                     for n in range(1500))  # a saved page's style sheet: about 100,000 characters
-    parts = ["<!DOCTYPE html>\n<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\"/>"
-             f"<title>Factiva</title><style type=\"text/css\">{style}</style></head><body><form><div>"]
+    parts = [("<!DOCTYPE html>\n<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=UTF-8\"/>"
+              f"<title>Factiva</title><style type=\"text/css\">{style}</style></head><body><form><div>")]
     for number, item in enumerate(items, start=1):
         month = MONTHS[int(item["month"]) - 1]  # type: ignore[call-overload]
         lead, *rest = item["paragraphs"]  # type: ignore[misc]

@@ -187,6 +187,60 @@ def test_factiva_page_number_and_edition(tmp_path: Path) -> None:
     assert document.text == "Beijing lowered the quota."
 
 
+def test_factiva_rtf_without_bold_takes_the_line_above_the_byline_as_headline(tmp_path: Path) -> None:
+    lines = ["Markets", "Quota cut", "By Li Wen", "5 words", "1 March 2015", "Mining Weekly Review", "MWKREV",
+             "English", "(c) 2015 Mining Weekly Review", "Beijing lowered the quota.",
+             "Document MWKREV0020150301eb3100001"]
+    path = tmp_path / "plain.rtf"
+    path.write_text(rtf(lines))
+    [document] = read_file(path)
+    assert (document.title, document.metadata["byline"], document.metadata["section"]) == (
+        "Quota cut", "By Li Wen", "Markets")
+    assert document.text == "Beijing lowered the quota."
+
+
+def test_nexis_article_without_fields(tmp_path: Path) -> None:
+    lines = ["1 of 1 DOCUMENT", "", "Mining Weekly Review", "", "March 1, 2015 Sunday", "", "Quota cut", "",
+             "Beijing lowered the quota.", "", "Buyers were told."]
+    path = tmp_path / "bare.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert (document.title, document.source, document.date) == ("Quota cut", "Mining Weekly Review", "2015-03-01")
+    assert document.text == "Beijing lowered the quota.\n\nBuyers were told."
+
+
+def test_nexis_article_without_a_date_line(tmp_path: Path) -> None:
+    lines = ["1 of 1 DOCUMENT", "", "Mining Weekly Review", "", "Quota cut", "", "LENGTH: 4 words", "",
+             "Beijing lowered the quota.", ""]
+    path = tmp_path / "undated.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert (document.title, document.source, document.date) == ("Quota cut", "Mining Weekly Review", None)
+    assert "date_as_written" not in document.metadata
+
+
+def test_nexis_word_export_without_blank_paragraphs(tmp_path: Path) -> None:
+    lines = [line for line in nexis_lines((GOIAS,), text_file=False) if line]
+    [document] = read_file(write_docx(tmp_path / "dense.docx", lines))
+    assert (document.title, document.source, document.date) == (HEADLINES[1], OUTLETS[1], DATES[1])
+    assert document.metadata["edition"] == "Final Edition"
+    assert document.text == BODIES[1]
+
+
+def test_nexis_export_in_german(tmp_path: Path) -> None:
+    lines = ["Dokument 1 von 1", "", "Bergbau-Rundschau", "", "1. März 2015 Sonntag", "", "Quoten gekürzt", "",
+             "AUTOR: Jonas Weber", "", "RUBRIK: WIRTSCHAFT", "", "LÄNGE: 4 Wörter", "", "Peking senkt die Quote.", "",
+             "SPRACHE: GERMAN", ""]
+    path = tmp_path / "deutsch.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert (document.title, document.source, document.date, document.language) == (
+        "Quoten gekürzt", "Bergbau-Rundschau", "2015-03-01", "de")
+    assert {key: document.metadata[key] for key in ("byline", "section", "word_count", "article")} == {
+        "byline": "Jonas Weber", "section": "WIRTSCHAFT", "word_count": 4, "article": "1 of 1"}
+    assert document.text == "Peking senkt die Quote."
+
+
 # --- dates ------------------------------------------------------------------------------------------------
 
 
