@@ -100,7 +100,7 @@ def test_every_layout_gives_the_articles_with_headline_outlet_date_and_body(tmp_
 def test_nexis_text_export_fields(tmp_path: Path) -> None:
     documents = read_file(write_nexis_txt(tmp_path / "export.txt"))
     assert documents[0].metadata == {
-        "export_file": "export.txt", "export_format": "Nexis", "article": "1 of 3", "language": "ENGLISH",
+        "export_file": "export.txt", "export_format": "Nexis", "article": "1 of 3", "language_as_written": "ENGLISH",
         "byline": "Li Wen", "section": "MARKETS; Pg. 12", "word_count": 71, "load_date": "2015-03-02",
         "publication_type": "Newspaper", "copyright": "Copyright 2015 Mining Weekly Review All Rights Reserved",
     }
@@ -122,7 +122,7 @@ def test_nexis_text_paragraphs_are_unwrapped_and_separated_by_blank_lines(tmp_pa
 def test_nexis_uni_fields(tmp_path: Path) -> None:
     documents = read_file(write_docx(tmp_path / "uni.docx", nexis_uni_lines()))
     assert documents[0].metadata == {
-        "export_file": "uni.docx", "export_format": "Nexis Uni", "article": "1 of 3", "language": "ENGLISH",
+        "export_file": "uni.docx", "export_format": "Nexis Uni", "article": "1 of 3", "language_as_written": "ENGLISH",
         "section": "MARKETS; Pg. 12; Version:2", "word_count": 71, "byline": "Li Wen",
         "copyright": "Copyright 2015 Mining Weekly Review", "publication_type": "Newspaper",
         "subject": "RARE EARTHS (91%); MINING (88%)", "load_date": "2015-03-02",
@@ -142,7 +142,7 @@ def test_factiva_indexed_html_fields(tmp_path: Path) -> None:
     path.write_text(factiva_html_indexed(), encoding="utf-8")
     documents = read_file(path)
     assert documents[0].metadata == {
-        "export_file": "factiva.html", "export_format": "Factiva", "article": "1 of 3", "language": "English",
+        "export_file": "factiva.html", "export_format": "Factiva", "article": "1 of 3", "language_as_written": "English",
         "section": "Markets", "byline": "By Li Wen", "word_count": 71, "time": "09:30", "source_code": "MWKREV",
         "copyright": "(c) 2015 Mining Weekly Review", "document_id": "MWKREV0020150301eb3100001",
         "subjects": "gcat : Political/General News | mnonfr : Non-ferrous Metals",
@@ -156,7 +156,7 @@ def test_factiva_rtf_fields_and_section_above_the_bold_headline(tmp_path: Path) 
     path.write_text(factiva_rtf())
     documents = read_file(path)
     assert documents[0].metadata == {
-        "export_file": "factiva.rtf", "export_format": "Factiva", "article": "1 of 3", "language": "English",
+        "export_file": "factiva.rtf", "export_format": "Factiva", "article": "1 of 3", "language_as_written": "English",
         "word_count": 71, "byline": "By Li Wen", "section": "Markets", "document_id": "MWKREV0020150301eb3100001",
         "time": "09:30", "source_code": "MWKREV", "copyright": "(c) 2015 Mining Weekly Review",
     }
@@ -225,6 +225,17 @@ def test_nexis_word_export_without_blank_paragraphs(tmp_path: Path) -> None:
     assert (document.title, document.source, document.date) == (HEADLINES[1], OUTLETS[1], DATES[1])
     assert document.metadata["edition"] == "Final Edition"
     assert document.text == BODIES[1]
+
+
+def test_a_field_named_like_a_document_field_keeps_its_value_under_another_key(tmp_path: Path) -> None:
+    lines = ["1 of 1 DOCUMENT", "", "Mining Weekly Review", "", "March 1, 2015", "", "Quota cut", "",
+             "LENGTH: 4 words", "", "SOURCE: Xinhua wire", "", "Beijing lowered the quota.", ""]
+    path = tmp_path / "wire.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert document.source == "Mining Weekly Review"
+    assert document.metadata["source_as_written"] == "Xinhua wire"
+    assert "source" not in document.metadata
 
 
 def test_nexis_export_in_german(tmp_path: Path) -> None:

@@ -76,9 +76,7 @@ def read_txt(path: Path, *, encoding: str | None = None, limits: ReadLimits | No
     """A Nexis (or Factiva) export saved as text, else an ordinary text file; the file is read once."""
     text, replaced = read_decoded(path, encoding, limits)
     # Only the start is split to decide: a long ordinary text is never held as millions of separate lines.
-    start = text[:_DETECT_CHARS]
-    layout = _layout_of_lines(start.split("\n"), news_format, path.name) if _may_be_export(start, news_format) \
-        else None
+    layout = _layout_of_start(text[:_DETECT_CHARS], news_format, path.name)
     if layout is None:
         return [text_document(path, text, replaced)]
     lines = text.split("\n")
@@ -91,9 +89,7 @@ def read_rtf_file(path: Path, *, encoding: str | None = None, limits: ReadLimits
                   news_format: str = "auto") -> list[ParsedDocument]:
     """A Nexis or Factiva export in RTF, else an ordinary RTF document; the file is parsed once."""
     rtf = parse_rtf(read_bytes(path, limits), path.name)
-    start = rtf_lines(rtf, _DETECT_CHARS)[0]
-    layout = _layout_of_lines(start, news_format, path.name) if _may_be_export("\n".join(start), news_format) \
-        else None
+    layout = _layout_of_start("\n".join(rtf_lines(rtf, _DETECT_CHARS)[0]), news_format, path.name)
     if layout is None:
         return [rtf_document(path, rtf)]
     lines, bold = rtf_lines(rtf)
@@ -126,11 +122,13 @@ def read_html_file(path: Path, *, encoding: str | None = None, limits: ReadLimit
     return fallback(path, encoding=encoding, limits=limits)
 
 
-def _may_be_export(start: str, news_format: str) -> bool:
-    """False when the start of a file lacks every word an export's markers have ("3 of 12 DOCUMENTS",
-    "Dokument 3 von 12", "End of Document", "Length:", Factiva's "Document <id>"): most ordinary files are
-    told apart with a few substring searches, without looking at their lines."""
-    return news_format != "auto" or any(word in start for word in ("DOCUMENT", "Document", "Dokument", "Length:"))
+def _layout_of_start(start: str, news_format: str, name: str) -> str | None:
+    """The layout of a file from its first characters. A start without any word of an export's markers ("3 of
+    12 DOCUMENTS", "Dokument 3 von 12", "End of Document", "Length:", Factiva's "Document <id>") is an ordinary
+    file at once: most files are told apart with a few substring searches, without looking at their lines."""
+    if news_format == "auto" and not any(word in start for word in ("DOCUMENT", "Document", "Dokument", "Length:")):
+        return None
+    return _layout_of_lines(start.split("\n"), news_format, name)
 
 
 def _layout_of_lines(lines: list[str], news_format: str, name: str) -> str | None:

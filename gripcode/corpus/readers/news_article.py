@@ -1,10 +1,10 @@
 """What the Nexis and Factiva readers find in an export: articles, each turned into one ``ParsedDocument``.
 
 The text of an article is its body only: paragraphs with their spaces collapsed, joined by blank lines. The
-headline is the title, the outlet the source, and the rest (byline, section, word count, language, load date,
-where in which export the article was) is metadata. Because the body is rebuilt the same way from every
-layout, the same article exported twice (as .txt and .docx, or in two searches) gives the same text, and the
-import skips the second copy.
+headline is the title, the outlet the source, the language field gives the language code, and the rest
+(byline, section, word count, the language as written, load date, where in which export the article was) is
+metadata. Because the body is rebuilt the same way from every layout, the same article exported twice (as .txt
+and .docx, or in two searches) gives the same text, and the import skips the second copy.
 """
 
 from __future__ import annotations
@@ -27,6 +27,9 @@ _COPYRIGHT = re.compile(r"(?:copyright\s*)?(?:©|\(c\))|copyright\s+\d{4}\b|copy
 _RIGHTS_RESERVED = re.compile(r"all rights reserved\.?", re.IGNORECASE)
 _MAX_NOTICE_CHARS = 300
 _WORD_COUNT = re.compile(r"(\d[\d,.\u00a0 ]*)\s*[^\W\d_]*\.?")
+
+# Names of a document's own fields: a metadata key may not shadow one (the .qdpx export keeps the field).
+_DOCUMENT_FIELDS = frozenset({"title", "date", "source", "language", "case", "kind"})
 
 _LANGUAGES = {
     "english": "en", "englisch": "en", "anglais": "en", "inglês": "en", "inglés": "en",
@@ -144,9 +147,10 @@ def _document(path: Path, name: str, article: NewsArticle, paragraphs: list[str]
     if article.date and date is None:
         metadata["date_as_written"] = article.date
     if article.language:
-        metadata["language"] = article.language
+        # Not "language": that is a field of the document (the code), and a metadata key may not shadow one.
+        metadata["language_as_written"] = article.language
     for key, value in article.metadata.items():
-        metadata.setdefault(key, value)
+        metadata.setdefault(f"{key}_as_written" if key in _DOCUMENT_FIELDS else key, value)
     if isinstance(metadata.get("load_date"), str):
         metadata["load_date"] = parse_news_date(metadata["load_date"]) or metadata["load_date"]
     headline = clean_paragraph(article.headline) if article.headline else ""
