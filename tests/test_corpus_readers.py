@@ -44,10 +44,10 @@ def test_directory_is_refused(tmp_path: Path) -> None:
 
 
 def test_unsupported_suffix_lists_supported_ones(tmp_path: Path) -> None:
-    path = write(tmp_path / "notes.rtf", "{\\rtf1 hello}")
+    path = write(tmp_path / "notes.pages", "hello")
     with pytest.raises(DocumentImportError) as error:
         read_file(path)
-    assert "notes.rtf" in str(error.value)
+    assert "notes.pages" in str(error.value)
     for suffix in SUPPORTED_SUFFIXES:
         assert suffix in str(error.value)
 

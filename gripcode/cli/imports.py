@@ -28,6 +28,11 @@ from gripcode.db.models import DOCUMENT_KINDS
 @click.option("--text-column", default="text", show_default=True, help="CSV column with the text.")
 @click.option("--title-column", default="title", show_default=True, help="CSV column with titles.")
 @click.option("--date-column", default="date", show_default=True, help="CSV column with dates.")
+@click.option("--format", "news_format", type=click.Choice(["auto", "nexis", "factiva"]), default="auto",
+              show_default=True,
+              help="News-database exports: auto tells a Nexis (.txt .docx .rtf) or Factiva (.html .rtf) export "
+                   "from an ordinary file by its first lines and imports one media document per article; nexis "
+                   "or factiva reads every file as that export, and refuses one that is not.")
 @click.option("--create-cases", is_flag=True, help="Create cases that do not exist yet.")
 @click.option("--max-size", type=click.FloatRange(min=0, min_open=True), default=None, metavar="MB",
               help="Largest document accepted, in MB (default: max_document_mb in gripcode.toml, else 500).")
@@ -38,13 +43,15 @@ from gripcode.db.models import DOCUMENT_KINDS
 @pass_app
 def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str | None, kind: str | None,
             language: str | None, date: str | None, title: str | None, source: str | None,
-            encoding: str | None, text_column: str, title_column: str, date_column: str,
+            encoding: str | None, text_column: str, title_column: str, date_column: str, news_format: str,
             create_cases: bool, max_size: float | None, jobs: int | None, as_json: bool) -> None:
-    """Import documents (.txt .md .docx .odt .pdf .html .htm .csv .vtt .srt) in one transaction.
+    """Import documents (.txt .md .docx .odt .rtf .pdf .html .htm .csv .vtt .srt) in one transaction.
 
     A saved web page (.html, .htm) is imported as its main text only, without menus, adverts, banners and
-    footers, with its title, date, author and site. Word and OpenDocument files are read in reading order,
-    with footnotes and endnotes at the end. Text already in the project is skipped and reported. Paragraphs, sentences and speaker turns
+    footers, with its title, date, author and site. A Nexis or Factiva export (.txt, .docx, .rtf, .html)
+    becomes one media document per article (headline as title, outlet as source, byline, section and word
+    count as metadata); --format forces or refuses that reading. Word and OpenDocument files are read in
+    reading order, with footnotes and endnotes at the end. Text already in the project is skipped and reported. Paragraphs, sentences and speaker turns
     are stored as units. A file that is UTF-8 but for a few invalid bytes is read as UTF-8 with those bytes
     replaced, and the report lists where they were. A file above the size limit is refused, and nothing is
     imported.
@@ -58,7 +65,7 @@ def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str 
     items = collect_items(paths, given, manifest)
     csv_options = CsvOptions(text_column=text_column, title_column=title_column, date_column=date_column)
     report = import_into_project(app.engine(), items, actor=app.coder, encoding=encoding, csv_options=csv_options,
-                                 create_cases=create_cases, jobs=jobs,
+                                 create_cases=create_cases, jobs=jobs, news_format=news_format,
                                  limits=ReadLimits.from_mb(max_size or app.settings.max_document_mb))
     if as_json:
         click.echo(to_json({"imported": report.imported, "skipped": report.skipped, "replaced": report.replaced,

@@ -147,15 +147,19 @@ def _resolve(parsed: ParsedDocument, opts: ImportOptions, multi_row: bool) -> di
 
 
 def _parsed_stream(items: Iterable[ImportItem], encoding: str | None, csv_options: CsvOptions | None,
-                   limits: ReadLimits | None, report: ImportReport) -> Iterator[tuple[ParsedDocument, dict[str, Any]]]:
+                   limits: ReadLimits | None, report: ImportReport,
+                   news_format: str = "auto") -> Iterator[tuple[ParsedDocument, dict[str, Any]]]:
     for item in items:
-        docs = read_file(item.path, encoding=encoding, csv_options=csv_options, limits=limits)
+        docs = read_file(item.path, encoding=encoding, csv_options=csv_options, limits=limits,
+                         news_format=news_format)
         if item.options.turns is not None and len(docs) == 1:
             docs[0].turns = list(item.options.turns)
         if docs and docs[0].replaced is not None:
             replaced = docs[0].replaced
             report.replaced.append({"file": item.path.name, "invalid_bytes": replaced.count,
                                     "offsets": list(replaced.offsets), "message": replaced.describe()})
+        if docs:
+            report.skipped += [{"file": part, "reason": reason} for part, reason in docs[0].skipped_parts]
         for parsed in docs:
             yield parsed, _resolve(parsed, item.options, multi_row=len(docs) > 1)
 
@@ -329,9 +333,11 @@ def default_jobs(n_items: int) -> int:
 
 def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, encoding: str | None = None,
                  csv_options: CsvOptions | None = None, create_cases: bool = False,
-                 batch_size: int = 128, jobs: int | None = None, limits: ReadLimits | None = None) -> ImportReport:
+                 batch_size: int = 128, jobs: int | None = None, limits: ReadLimits | None = None,
+                 news_format: str = "auto") -> ImportReport:
     """Import ``items`` within the caller's transaction; a file refused by its reader (``limits``: how large
-    a document may be) raises, and the caller's rollback leaves nothing of the import."""
+    a document may be) raises, and the caller's rollback leaves nothing of the import. ``news_format``
+    ("auto", "nexis", "factiva") says how news-database exports are told apart (``read_file``)."""
     items = list(items)
     jobs = default_jobs(len(items)) if jobs is None else max(0, jobs)
     segment = _Segmenter(jobs)
@@ -344,7 +350,8 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
         # are inserted in batch order, so ids come out as if all ran in sequence.
         in_flight: deque[_Written] = deque()
         chars = 0
-        for batch in _batches(_parsed_stream(items, encoding, csv_options, limits, report), batch_size):
+        for batch in _batches(_parsed_stream(items, encoding, csv_options, limits, report, news_format),
+                                 batch_size):
             written = _write_documents(session, batch, cases, seen, report, segment)
             if written is None:
                 continue

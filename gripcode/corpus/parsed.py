@@ -53,6 +53,9 @@ class ParsedDocument:
     metadata: dict[str, Any] = field(default_factory=dict)  # JSON-serialisable
     turns: list[Turn] = field(default_factory=list)
     replaced: Replacements | None = None  # invalid bytes of the file that decoding replaced
+    # Parts of the file its reader left out, with why (a news export's article without text): (name, reason).
+    # Like ``replaced``, they concern the whole file and are given on its first document.
+    skipped_parts: list[tuple[str, str]] = field(default_factory=list)
 
 
 def iso_date(value: object, where: str) -> str | None:

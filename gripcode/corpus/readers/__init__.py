@@ -10,16 +10,16 @@ from gripcode.corpus.parsed import ParsedDocument
 from gripcode.corpus.readers.markdown import read_markdown
 from gripcode.corpus.readers.media_csv import CsvOptions, read_media_csv
 from gripcode.corpus.readers.subtitles import read_srt, read_vtt
-from gripcode.corpus.readers.text import read_text
 from gripcode.errors import DocumentImportError
 
-__all__ = ["SUPPORTED_SUFFIXES", "CsvOptions", "ReadLimits", "read_file"]
+__all__ = ["SUPPORTED_SUFFIXES", "CsvOptions", "ReadLimits", "read_file", "read_web_page"]
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".odt", ".pdf", ".html", ".htm", ".csv", ".vtt", ".srt")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown", ".docx", ".odt", ".rtf", ".pdf", ".html", ".htm", ".csv", ".vtt",
+                      ".srt")
 
 
 def read_docx(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
-    # python-docx and pypdf load only when a file needs them: together they take as long to import as
+    # python-docx and pypdfium2 load only when a file needs them: together they take as long to import as
     # reading a few thousand text files.
     from gripcode.corpus.readers.docx import read_docx as read
 
@@ -38,23 +38,57 @@ def read_odt(path: Path, *, encoding: str | None = None, limits: ReadLimits | No
     return read(path, encoding=encoding, limits=limits)
 
 
-def read_html(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
-    """Every .html and .htm file comes here: a saved web page, read for its main text (trafilatura and lxml
-    load only now)."""
-    from gripcode.corpus.readers.web_page import read_web_page
+def read_web_page(path: Path, *, encoding: str | None = None,
+                  limits: ReadLimits | None = None) -> list[ParsedDocument]:
+    """An ordinary web page (.html, .htm), one that is not a Factiva export, read for its main text
+    (trafilatura and lxml load only now)."""
+    from gripcode.corpus.readers.web_page import read_web_page as read
 
-    return read_web_page(path, encoding=encoding, limits=limits)
+    return read(path, encoding=encoding, limits=limits)
 
+
+# Suffixes a news-database export may have: their readers tell an export from an ordinary file.
+def _read_txt(path: Path, *, encoding: str | None, limits: ReadLimits | None,
+              news_format: str) -> list[ParsedDocument]:
+    from gripcode.corpus.readers.news import read_txt
+
+    return read_txt(path, encoding=encoding, limits=limits, news_format=news_format)
+
+
+def _read_rtf(path: Path, *, encoding: str | None, limits: ReadLimits | None,
+              news_format: str) -> list[ParsedDocument]:
+    from gripcode.corpus.readers.news import read_rtf_file
+
+    return read_rtf_file(path, encoding=encoding, limits=limits, news_format=news_format)
+
+
+def _read_docx(path: Path, *, encoding: str | None, limits: ReadLimits | None,
+               news_format: str) -> list[ParsedDocument]:
+    from gripcode.corpus.readers.news import read_docx_file
+
+    return read_docx_file(path, encoding=encoding, limits=limits, news_format=news_format, fallback=read_docx)
+
+
+def _read_html(path: Path, *, encoding: str | None, limits: ReadLimits | None,
+               news_format: str) -> list[ParsedDocument]:
+    from gripcode.corpus.readers.news import read_html_file
+
+    return read_html_file(path, encoding=encoding, limits=limits, news_format=news_format, fallback=read_web_page)
+
+
+_NEWS_READERS: dict[str, Callable[..., list[ParsedDocument]]] = {
+    ".txt": _read_txt,
+    ".rtf": _read_rtf,
+    ".docx": _read_docx,
+    ".html": _read_html,
+    ".htm": _read_html,
+}
 
 _READERS: dict[str, Callable[..., list[ParsedDocument]]] = {
-    ".txt": read_text,
     ".md": read_markdown,
     ".markdown": read_markdown,
-    ".docx": read_docx,
     ".odt": read_odt,
     ".pdf": read_pdf,
-    ".html": read_html,
-    ".htm": read_html,
     ".vtt": read_vtt,
     ".srt": read_srt,
 }
@@ -62,10 +96,12 @@ _READERS: dict[str, Callable[..., list[ParsedDocument]]] = {
 
 def read_file(
     path: str | Path, *, encoding: str | None = None, csv_options: CsvOptions | None = None,
-    limits: ReadLimits | None = None,
+    limits: ReadLimits | None = None, news_format: str = "auto",
 ) -> list[ParsedDocument]:
     """Read ``path`` with the reader for its suffix; ``encoding`` applies to the text-based formats, ``limits``
-    to all (the default: ``ReadLimits()``)."""
+    to all (the default: ``ReadLimits()``), ``news_format`` (one of ``NEWS_FORMATS``) to the suffixes of
+    news-database exports: "auto" tells an export from an ordinary file by its first lines, "nexis" and
+    "factiva" read the file as that export or refuse it. An export gives one document per article."""
     path = Path(path)
     supported = ", ".join(SUPPORTED_SUFFIXES)
     if path.is_dir():
@@ -73,6 +109,12 @@ def read_file(
     if not path.exists():
         raise DocumentImportError(f"No such file: {path}")
     suffix = path.suffix.lower()
+    if news_format != "auto":
+        from gripcode.corpus.readers.news import check_news_format
+
+        check_news_format(path, news_format)
+    if suffix in _NEWS_READERS:
+        return _NEWS_READERS[suffix](path, encoding=encoding, limits=limits, news_format=news_format)
     if suffix == ".csv":
         return read_media_csv(path, encoding=encoding, options=csv_options, limits=limits)
     reader = _READERS.get(suffix)

@@ -24,9 +24,14 @@ def read_decoded(path: Path, encoding: str | None, limits: ReadLimits | None) ->
     return normalise_text(raw), replaced  # the raw text is let go here: a large file is held once less
 
 
+def text_document(path: Path, text: str, replaced: Replacements | None) -> ParsedDocument:
+    """A plain text file's document, from its decoded and normalised ``text``."""
+    require_text(text, path.name)
+    return ParsedDocument(text=text, original_name=path.name, title=path.stem, turns=speaker_turns(text),
+                          replaced=replaced)
+
+
 def read_text(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None) -> list[ParsedDocument]:
     """One document with the file's normalised text; speaker turns when it is a transcript."""
     text, replaced = read_decoded(path, encoding, limits)
-    require_text(text, path.name)
-    return [ParsedDocument(text=text, original_name=path.name, title=path.stem, turns=speaker_turns(text),
-                           replaced=replaced)]
+    return [text_document(path, text, replaced)]

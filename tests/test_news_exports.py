@@ -1,0 +1,538 @@
+"""Nexis and Factiva exports: one media document per article, with headline, outlet, date and the fields the
+export gives; cover pages, search summaries and copyright notices left out; the same article in two exports
+imported once; a forced format on another file, an export without articles and a damaged RTF refused."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import docx
+import pytest
+from sqlalchemy import select
+
+from gripcode.corpus.importer import ImportItem, ImportOptions, import_items, read_manifest
+from gripcode.corpus.limits import ReadLimits
+from gripcode.corpus.readers import read_file
+from gripcode.corpus.readers.news import NEWS_FORMATS
+from gripcode.corpus.readers.news_dates import looks_like_date_line, parse_news_date
+from gripcode.db.engine import make_engine, transaction
+from gripcode.db.migrate import init_database
+from gripcode.db.models import Document
+from gripcode.errors import DocumentImportError
+
+from conftest import PROGRAM, REPO
+from news_exports import (
+    ARTICLES,
+    BAOTOU,
+    GOIAS,
+    STEPNOGORSK,
+    Article,
+    factiva_html_indexed,
+    factiva_html_plain,
+    factiva_lines,
+    factiva_rtf,
+    nexis_lines,
+    nexis_uni_lines,
+    rtf,
+    write_docx,
+    write_nexis_docx,
+    write_nexis_txt,
+)
+
+HEADLINES = [
+    "Baotou separation plants cut output as export quotas tighten",
+    ("Residents of a Goiás town ask who will guard the tailings of a proposed rare-earth mine for the next fifty "
+    "years"),
+    "SARECO promises separated oxides by the end of the year",
+]
+OUTLETS = ["Mining Weekly Review", "Cerrado Dispatch", "Steppe Business Review"]
+DATES = ["2015-03-01", "2015-03-01", "2015-03-02"]
+BODIES = ["\n\n".join(article.paragraphs) for article in ARTICLES]
+
+
+def exports(folder: Path) -> dict[str, Path]:
+    """The three articles in every layout gripcode reads."""
+    paths = {
+        "nexis.txt": write_nexis_txt(folder / "nexis.txt"),
+        "nexis.docx": write_nexis_docx(folder / "nexis.docx"),
+        "nexis.rtf": folder / "nexis.rtf",
+        "uni.docx": write_docx(folder / "uni.docx", nexis_uni_lines()),
+        "uni.rtf": folder / "uni.rtf",
+        "factiva.rtf": folder / "factiva.rtf",
+        "factiva-indexed.html": folder / "factiva-indexed.html",
+        "factiva-plain.htm": folder / "factiva-plain.htm",
+    }
+    paths["nexis.rtf"].write_text(rtf(nexis_lines(text_file=False)))
+    paths["uni.rtf"].write_text(rtf(nexis_uni_lines()))
+    paths["factiva.rtf"].write_text(factiva_rtf())
+    paths["factiva-indexed.html"].write_text(factiva_html_indexed(), encoding="utf-8")
+    paths["factiva-plain.htm"].write_text(factiva_html_plain(), encoding="utf-8")
+    return paths
+
+
+# --- every layout ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["nexis.txt", "nexis.docx", "nexis.rtf", "uni.docx", "uni.rtf", "factiva.rtf",
+                                  "factiva-indexed.html", "factiva-plain.htm"])
+def test_every_layout_gives_the_articles_with_headline_outlet_date_and_body(tmp_path: Path, name: str) -> None:
+    documents = read_file(exports(tmp_path)[name])
+    assert [d.title for d in documents] == HEADLINES
+    assert [d.source for d in documents] == OUTLETS
+    assert [d.date for d in documents] == DATES
+    assert [d.text for d in documents] == BODIES
+    assert [d.kind for d in documents] == ["media"] * 3
+    assert [d.language for d in documents] == ["en"] * 3
+    assert [d.original_name for d in documents] == [f"{name}#article{n}" for n in (1, 2, 3)]
+    assert [d.metadata["article"] for d in documents] == ["1 of 3", "2 of 3", "3 of 3"]
+    assert [d.metadata["export_file"] for d in documents] == [name] * 3
+    assert [d.metadata["word_count"] for d in documents] == [71, 75, 44]
+    for document in documents:
+        # Cover pages, search summaries, fields and notices are not article text.
+        for outside in ("Download Request", "Search Summary", "Results Found", "Copyright", "(c)", "Rights Reserved",
+                        "LENGTH", "Length", "BYLINE", "Document ", "End of Document", "words", "ENGLISH"):
+            assert outside not in document.text
+
+
+def test_nexis_text_export_fields(tmp_path: Path) -> None:
+    documents = read_file(write_nexis_txt(tmp_path / "export.txt"))
+    assert documents[0].metadata == {
+        "export_file": "export.txt", "export_format": "Nexis", "article": "1 of 3", "language_as_written": "ENGLISH",
+        "byline": "Li Wen", "section": "MARKETS; Pg. 12", "word_count": 71, "load_date": "2015-03-02",
+        "publication_type": "Newspaper", "copyright": "Copyright 2015 Mining Weekly Review All Rights Reserved",
+    }
+    assert documents[1].metadata["edition"] == "Final Edition"
+    assert "byline" not in documents[1].metadata
+    assert documents[2].metadata["byline"] == "Aruzhan Bekova"
+
+
+def test_nexis_text_paragraphs_are_unwrapped_and_separated_by_blank_lines(tmp_path: Path) -> None:
+    path = write_nexis_txt(tmp_path / "export.txt")
+    assert b"Separation plants around Baotou have cut their output of neodymium oxide by a\r\nfifth since" \
+        in path.read_bytes()
+    goias = read_file(path)[1]
+    assert goias.text.split("\n\n") == list(GOIAS.paragraphs)
+    # The headline was wrapped at "rare-" / "earth" and is one line again.
+    assert goias.title == HEADLINES[1]
+
+
+def test_nexis_uni_fields(tmp_path: Path) -> None:
+    documents = read_file(write_docx(tmp_path / "uni.docx", nexis_uni_lines()))
+    assert documents[0].metadata == {
+        "export_file": "uni.docx", "export_format": "Nexis Uni", "article": "1 of 3", "language_as_written": "ENGLISH",
+        "section": "MARKETS; Pg. 12; Version:2", "word_count": 71, "byline": "Li Wen",
+        "copyright": "Copyright 2015 Mining Weekly Review", "publication_type": "Newspaper",
+        "subject": "RARE EARTHS (91%); MINING (88%)", "load_date": "2015-03-02",
+    }
+
+
+def test_nexis_uni_cover_lines_that_read_as_fields_are_not_taken_for_the_first_article(tmp_path: Path) -> None:
+    lines = [line.replace("Search Terms: ", "Search Terms:\u00a0") for line in nexis_uni_lines()]
+    assert "Search Terms:\u00a0rare earth quota" in lines
+    documents = read_file(write_docx(tmp_path / "uni.docx", lines))
+    assert [d.title for d in documents] == HEADLINES
+    assert "search_terms" not in documents[0].metadata
+
+
+def test_factiva_indexed_html_fields(tmp_path: Path) -> None:
+    path = tmp_path / "factiva.html"
+    path.write_text(factiva_html_indexed(), encoding="utf-8")
+    documents = read_file(path)
+    assert documents[0].metadata == {
+        "export_file": "factiva.html", "export_format": "Factiva", "article": "1 of 3", "language_as_written": "English",
+        "section": "Markets", "byline": "By Li Wen", "word_count": 71, "time": "09:30", "source_code": "MWKREV",
+        "copyright": "(c) 2015 Mining Weekly Review", "document_id": "MWKREV0020150301eb3100001",
+        "subjects": "gcat : Political/General News | mnonfr : Non-ferrous Metals",
+        "regions": "china : China | asiaz : Asia",
+    }
+    assert [d.metadata["document_id"] for d in documents] == [a.document_id for a in ARTICLES]
+
+
+def test_factiva_rtf_fields_and_section_above_the_bold_headline(tmp_path: Path) -> None:
+    path = tmp_path / "factiva.rtf"
+    path.write_text(factiva_rtf())
+    documents = read_file(path)
+    assert documents[0].metadata == {
+        "export_file": "factiva.rtf", "export_format": "Factiva", "article": "1 of 3", "language_as_written": "English",
+        "word_count": 71, "byline": "By Li Wen", "section": "Markets", "document_id": "MWKREV0020150301eb3100001",
+        "time": "09:30", "source_code": "MWKREV", "copyright": "(c) 2015 Mining Weekly Review",
+    }
+    assert [d.metadata["section"] for d in documents] == ["Markets", "Region", "Industry"]
+
+
+def test_factiva_rtf_with_a_search_summary_before_the_articles(tmp_path: Path) -> None:
+    lines, bold = factiva_lines()
+    summary = ["Search Summary", "Text | rare earth* and quota*", "Results Found | 3", ""]
+    path = tmp_path / "factiva.rtf"
+    path.write_text(rtf(summary + lines, {index + len(summary) for index in bold} | {0}))
+    documents = read_file(path)
+    assert [d.title for d in documents] == HEADLINES
+    assert documents[0].metadata["section"] == "Markets"
+    assert [d.text for d in documents] == BODIES
+
+
+def test_factiva_page_number_and_edition(tmp_path: Path) -> None:
+    lines = ["Rare-earth quota cut", "58 words", "3 March 2015", "Mining Weekly Review", "MWKREV", "Late Edition",
+             "12", "English", "(c) 2015 Mining Weekly Review", "Beijing lowered the quota.",
+             "Document MWKREV0020150303eb3300001"]
+    path = tmp_path / "one.rtf"
+    path.write_text(rtf(lines, {0}))
+    [document] = read_file(path)
+    assert document.metadata["edition"] == "Late Edition"
+    assert document.metadata["page"] == "12"
+    assert document.metadata["word_count"] == 58
+    assert document.text == "Beijing lowered the quota."
+
+
+def test_factiva_rtf_without_bold_takes_the_line_above_the_byline_as_headline(tmp_path: Path) -> None:
+    lines = ["Markets", "Quota cut", "By Li Wen", "5 words", "1 March 2015", "Mining Weekly Review", "MWKREV",
+             "English", "(c) 2015 Mining Weekly Review", "Beijing lowered the quota.",
+             "Document MWKREV0020150301eb3100001"]
+    path = tmp_path / "plain.rtf"
+    path.write_text(rtf(lines))
+    [document] = read_file(path)
+    assert (document.title, document.metadata["byline"], document.metadata["section"]) == (
+        "Quota cut", "By Li Wen", "Markets")
+    assert document.text == "Beijing lowered the quota."
+
+
+def test_nexis_article_without_fields(tmp_path: Path) -> None:
+    lines = ["1 of 1 DOCUMENT", "", "Mining Weekly Review", "", "March 1, 2015 Sunday", "", "Quota cut", "",
+             "Beijing lowered the quota.", "", "Buyers were told."]
+    path = tmp_path / "bare.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert (document.title, document.source, document.date) == ("Quota cut", "Mining Weekly Review", "2015-03-01")
+    assert document.text == "Beijing lowered the quota.\n\nBuyers were told."
+
+
+def test_nexis_article_without_a_date_line(tmp_path: Path) -> None:
+    lines = ["1 of 1 DOCUMENT", "", "Mining Weekly Review", "", "Quota cut", "", "LENGTH: 4 words", "",
+             "Beijing lowered the quota.", ""]
+    path = tmp_path / "undated.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert (document.title, document.source, document.date) == ("Quota cut", "Mining Weekly Review", None)
+    assert "date_as_written" not in document.metadata
+
+
+def test_nexis_word_export_without_blank_paragraphs(tmp_path: Path) -> None:
+    lines = [line for line in nexis_lines((GOIAS,), text_file=False) if line]
+    [document] = read_file(write_docx(tmp_path / "dense.docx", lines))
+    assert (document.title, document.source, document.date) == (HEADLINES[1], OUTLETS[1], DATES[1])
+    assert document.metadata["edition"] == "Final Edition"
+    assert document.text == BODIES[1]
+
+
+def test_a_field_named_like_a_document_field_keeps_its_value_under_another_key(tmp_path: Path) -> None:
+    lines = ["1 of 1 DOCUMENT", "", "Mining Weekly Review", "", "March 1, 2015", "", "Quota cut", "",
+             "LENGTH: 4 words", "", "SOURCE: Xinhua wire", "", "Beijing lowered the quota.", ""]
+    path = tmp_path / "wire.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert document.source == "Mining Weekly Review"
+    assert document.metadata["source_as_written"] == "Xinhua wire"
+    assert "source" not in document.metadata
+
+
+def test_nexis_export_in_german(tmp_path: Path) -> None:
+    lines = ["Dokument 1 von 1", "", "Bergbau-Rundschau", "", "1. März 2015 Sonntag", "", "Quoten gekürzt", "",
+             "AUTOR: Jonas Weber", "", "RUBRIK: WIRTSCHAFT", "", "LÄNGE: 4 Wörter", "", "Peking senkt die Quote.", "",
+             "SPRACHE: GERMAN", ""]
+    path = tmp_path / "deutsch.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert (document.title, document.source, document.date, document.language) == (
+        "Quoten gekürzt", "Bergbau-Rundschau", "2015-03-01", "de")
+    assert {key: document.metadata[key] for key in ("byline", "section", "word_count", "article")} == {
+        "byline": "Jonas Weber", "section": "WIRTSCHAFT", "word_count": 4, "article": "1 of 1"}
+    assert document.text == "Peking senkt die Quote."
+
+
+# --- dates ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("written", "iso"), [
+    ("March 1, 2015 Sunday", "2015-03-01"),
+    ("Sunday, March 1, 2015", "2015-03-01"),
+    ("1 March 2015", "2015-03-01"),
+    ("01 Mar 2015", "2015-03-01"),
+    ("2015-03-01", "2015-03-01"),
+    ("July 1, 2019 Monday 9:20 AM GMT", "2019-07-01"),
+    ("Friday, 5. July 2019 09:31:00 CEST", "2019-07-05"),
+    ("Sept. 3, 2014", "2014-09-03"),
+    ("1 de março de 2015", "2015-03-01"),
+    ("1 марта 2015 г.", "2015-03-01"),
+    ("29 décembre 2011", "2011-12-29"),
+])
+def test_news_dates(written: str, iso: str) -> None:
+    assert parse_news_date(written) == iso
+    assert looks_like_date_line(written)
+
+
+@pytest.mark.parametrize("written", ["March 2015", "Spring 2015", "February 30, 2015"])
+def test_dates_without_a_day_or_that_do_not_exist_are_date_lines_without_a_date(written: str) -> None:
+    assert parse_news_date(written) is None
+    assert looks_like_date_line(written)
+
+
+@pytest.mark.parametrize("written", ["Beijing cut quotas on March 1, 2015 again", "Mining Weekly Review", "2015"])
+def test_other_lines_are_not_dates(written: str) -> None:
+    assert parse_news_date(written) is None
+    assert not looks_like_date_line(written)
+
+
+def test_an_unparseable_date_is_kept_as_written_and_the_import_goes_on(tmp_path: Path) -> None:
+    spring = Article(outlet="Rare Metals Quarterly", date="Spring 2015", headline="Magnets without dysprosium",
+                     paragraphs=(("Engineers in Hitachi and Munich report progress on magnets that need less "
+                                 "dysprosium."),))
+    [document] = read_file(write_nexis_txt(tmp_path / "quarterly.txt", (spring,)))
+    assert document.date is None
+    assert document.metadata["date_as_written"] == "Spring 2015"
+    assert document.title == "Magnets without dysprosium"
+    assert document.source == "Rare Metals Quarterly"
+
+
+# --- what is not article text ---------------------------------------------------------------------------
+
+
+def test_a_copyright_notice_in_the_header_is_left_out(tmp_path: Path) -> None:
+    lines = ["1 of 1 DOCUMENT", "", "Mining Weekly Review", "", "March 1, 2015 Sunday", "",
+             "Copyright 2015 Mining Weekly Review", "All Rights Reserved", "", "Quota cut", "",
+             "LENGTH: 5 words", "", "Beijing lowered the quota.", "", "LANGUAGE: ENGLISH", ""]
+    path = tmp_path / "one.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert document.title == "Quota cut"
+    assert document.text == "Beijing lowered the quota."
+    assert document.metadata["copyright"] == "Copyright 2015 Mining Weekly Review; All Rights Reserved"
+
+
+def test_a_body_paragraph_about_copyright_is_kept(tmp_path: Path) -> None:
+    text = "Copyright law does not protect the ore grades published by the ministry."
+    article = Article(outlet="Mining Weekly Review", date="March 1, 2015", headline="Data rules",
+                      paragraphs=(text, "The ministry said so."))
+    [document] = read_file(write_nexis_txt(tmp_path / "one.txt", (article,)))
+    assert document.text == f"{text}\n\nThe ministry said so."
+
+
+def test_an_export_of_some_articles_keeps_their_numbers(tmp_path: Path) -> None:
+    path = write_nexis_txt(tmp_path / "part.txt", (GOIAS, STEPNOGORSK), total=120, first=101)
+    assert [d.metadata["article"] for d in read_file(path)] == ["101 of 120", "102 of 120"]
+
+
+def test_an_article_without_text_is_skipped_and_reported(db_url: str, tmp_path: Path) -> None:
+    picture = Article(outlet="Mining Weekly Review", date="March 1, 2015", headline="Photo: the Bayan Obo pit",
+                      paragraphs=())
+    path = write_nexis_txt(tmp_path / "with-picture.txt", (BAOTOU, picture, STEPNOGORSK))
+    report = _import(db_url, [path])
+    assert [row["title"] for row in report.imported] == [HEADLINES[0], HEADLINES[2]]
+    assert report.skipped == [{"file": "with-picture.txt#article2",
+                               "reason": "article 2 of 3 has no text (only a headline, a picture or a table)"}]
+
+
+def test_an_export_without_articles_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "empty.txt"
+    path.write_text("\n".join([*nexis_lines(cover=True)[:15], "1 of 1 DOCUMENT", "", "Mining Weekly Review", "",
+                               "March 1, 2015", "", "Photo: the Bayan Obo pit", "", "LENGTH: 0 words", ""]))
+    with pytest.raises(DocumentImportError, match=r"empty.txt is laid out as a Nexis export but holds 1 "
+                                                  r"article\(s\), none with text"):
+        read_file(path)
+    factiva = tmp_path / "empty.html"
+    factiva.write_text(factiva_html_indexed(()).replace("<div id=\"contentLeft\">",
+                                                        "<div id=\"contentLeft\"><div class=\"article enArticle\">"
+                                                        "</div>"))
+    with pytest.raises(DocumentImportError, match="empty.html is laid out as a Factiva export but holds 1"):
+        read_file(factiva)
+
+
+# --- telling exports from ordinary files --------------------------------------------------------------------
+
+
+def test_ordinary_files_go_to_their_own_readers(tmp_path: Path) -> None:
+    plain = tmp_path / "notes.txt"
+    plain.write_text("Field notes, Baotou, 1 of 3 visits.\n\n12 words\nMarch 1, 2015\n")
+    [document] = read_file(plain)
+    assert document.text == "Field notes, Baotou, 1 of 3 visits.\n\n12 words\nMarch 1, 2015\n"
+    assert document.kind is None
+    word = tmp_path / "memo.docx"
+    word_document = docx.Document()
+    word_document.add_paragraph("Memo on the Stepnogorsk visit.")
+    word_document.save(str(word))
+    [document] = read_file(word)
+    assert document.text == "Memo on the Stepnogorsk visit."
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><p>A page about rare earths.</p></body></html>")
+    with pytest.raises(DocumentImportError, match="page.html: web pages .* only when they are Factiva exports"):
+        read_file(page)
+
+
+@pytest.mark.parametrize(("name", "content", "news_format"), [
+    ("plain.txt", "An interview about export quotas.\n", "nexis"),
+    ("plain.txt", "An interview about export quotas.\n", "factiva"),
+    ("plain.rtf", r"{\rtf1\ansi An interview about export quotas.\par}", "nexis"),
+    ("plain.html", "<html><body><p>An interview.</p></body></html>", "factiva"),
+])
+def test_a_forced_format_on_another_file_is_an_error(tmp_path: Path, name: str, content: str,
+                                                      news_format: str) -> None:
+    path = tmp_path / name
+    path.write_text(content)
+    expected = {"nexis": "is not laid out as a Nexis export", "factiva": "is not laid out as a Factiva export"}
+    with pytest.raises(DocumentImportError, match=f"{name} {expected[news_format]}"):
+        read_file(path, news_format=news_format)
+
+
+def test_a_forced_format_on_a_docx_that_is_not_an_export(tmp_path: Path) -> None:
+    path = write_docx(tmp_path / "memo.docx", ["Memo on the Stepnogorsk visit."])
+    with pytest.raises(DocumentImportError, match="memo.docx is not laid out as a Nexis export"):
+        read_file(path, news_format="nexis")
+
+
+def test_a_forced_format_for_a_suffix_it_never_has(tmp_path: Path) -> None:
+    path = tmp_path / "export.html"
+    path.write_text(factiva_html_indexed(), encoding="utf-8")
+    with pytest.raises(DocumentImportError, match=r"export.html cannot be read as a Nexis export: those are read "
+                                                  r"from \.txt, \.docx, \.rtf files"):
+        read_file(path, news_format="nexis")
+    with pytest.raises(DocumentImportError, match="unknown news format 'lexis'"):
+        read_file(path, news_format="lexis")
+
+
+def test_forced_formats_read_their_exports(tmp_path: Path) -> None:
+    paths = exports(tmp_path)
+    assert len(read_file(paths["nexis.txt"], news_format="nexis")) == 3
+    assert len(read_file(paths["factiva.rtf"], news_format="factiva")) == 3
+    assert len(read_file(paths["factiva-indexed.html"], news_format="factiva")) == 3
+    with pytest.raises(DocumentImportError, match="nexis.txt is not laid out as a Factiva export"):
+        read_file(paths["nexis.txt"], news_format="factiva")
+
+
+def test_a_damaged_rtf_export_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "cut.rtf"
+    path.write_text(factiva_rtf()[:-400])
+    with pytest.raises(DocumentImportError, match="cut.rtf cannot be read as an RTF document: it ends before its "
+                                                  "groups close"):
+        read_file(path)
+
+
+def test_an_export_above_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    paths = exports(tmp_path)
+    limits = ReadLimits(max_bytes=2_000)
+    for name in ("nexis.txt", "nexis.docx", "factiva.rtf", "factiva-indexed.html"):
+        with pytest.raises(DocumentImportError, match=f"{name} is .* documents above 2,000 bytes are refused"):
+            read_file(paths[name], limits=limits)
+
+
+def test_the_cli_offers_the_formats_the_readers_know() -> None:
+    from gripcode.cli.imports import import_
+
+    [option] = [param for param in import_.params if param.name == "news_format"]
+    assert tuple(option.type.choices) == NEWS_FORMATS
+
+
+# --- through the importer -----------------------------------------------------------------------------------
+
+
+def _import(db_url: str, paths: list[Path], **options: object):
+    engine = make_engine(db_url)
+    init_database(engine)
+    try:
+        with transaction(engine) as session:
+            return import_items(session, [ImportItem(path, ImportOptions()) for path in paths], actor="tester",
+                                jobs=0, **options)
+    finally:
+        engine.dispose()
+
+
+def test_the_same_articles_in_two_exports_are_imported_once(db_url: str, tmp_path: Path) -> None:
+    paths = exports(tmp_path)
+    report = _import(db_url, [paths["nexis.txt"], paths["nexis.docx"], paths["factiva-indexed.html"]])
+    assert [row["file"] for row in report.imported] == [f"nexis.txt#article{n}" for n in (1, 2, 3)]
+    assert [row["file"] for row in report.skipped] == [
+        *(f"nexis.docx#article{n}" for n in (1, 2, 3)), *(f"factiva-indexed.html#article{n}" for n in (1, 2, 3))]
+    assert report.skipped[0]["reason"] == f"same text as {HEADLINES[0]!r}"
+    engine = make_engine(db_url)
+    with transaction(engine, write=False) as session:
+        rows = session.execute(select(Document.title, Document.kind, Document.source, Document.date,
+                                      Document.original_name).order_by(Document.id)).all()
+    engine.dispose()
+    assert [(r.title, r.kind, r.source, r.date.isoformat(), r.original_name) for r in rows] == [
+        (HEADLINES[n], "media", OUTLETS[n], DATES[n], f"nexis.txt#article{n + 1}") for n in range(3)]
+
+
+def test_paragraphs_of_an_article_become_paragraph_units(db_url: str, tmp_path: Path) -> None:
+    report = _import(db_url, [write_nexis_txt(tmp_path / "export.txt")])
+    engine = make_engine(db_url)
+    with engine.connect() as conn:
+        from sqlalchemy import text
+
+        rows = conn.execute(text("SELECT d.text, u.start, u.\"end\" FROM units u JOIN documents d ON d.id = "
+                                 "u.document_id WHERE u.kind = 'paragraph' AND d.id = :id ORDER BY u.seq"),
+                            {"id": report.imported[1]["id"]}).all()
+    engine.dispose()
+    assert [row.text[row.start:row.end] for row in rows] == list(GOIAS.paragraphs)
+
+
+def test_the_sample_corpus_export_is_four_importer_articles() -> None:
+    [item] = [item for item in read_manifest(REPO / "corpus" / "manifest.csv") if item.path.suffix == ".txt"
+              and "nexis" in item.path.name]
+    assert item.options.case == "Japan-EU importers"
+    documents = read_file(item.path)
+    assert [d.source for d in documents] == ["Eurasia Metals Bulletin", "Latin Mining Journal",
+                                             "Circular Industry News", "Mining Weekly Review"]
+    assert [d.date for d in documents] == ["2011-06-14", "2013-09-03", "2015-03-01", "2016-11-21"]
+    for document in documents:
+        assert "Download Request" not in document.text and "Copyright" not in document.text
+
+
+# --- the installed program ----------------------------------------------------------------------------------
+
+
+def _program(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(PROGRAM), "--db", f"sqlite:///{db}", *args], capture_output=True, text=True,
+                          timeout=300, check=False)
+
+
+def test_program_imports_an_export_as_media_documents(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    assert _program(db, "init").returncode == 0
+    export = write_nexis_txt(tmp_path / "export.txt")
+    result = _program(db, "import", str(export), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert [row["title"] for row in report["imported"]] == HEADLINES
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute("SELECT kind, source, date, metadata FROM documents ORDER BY id").fetchall()
+    assert [(kind, source, date) for kind, source, date, _ in rows] == [
+        ("media", OUTLETS[n], DATES[n]) for n in range(3)]
+    assert [json.loads(meta)["article"] for *_, meta in rows] == ["1 of 3", "2 of 3", "3 of 3"]
+    again = _program(db, "import", str(write_nexis_docx(tmp_path / "export.docx")))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.splitlines()[-1] == "0 document(s), 0 words, 0 units imported; 3 skipped"
+
+
+def test_program_refuses_a_forced_format_on_a_plain_file(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    assert _program(db, "init").returncode == 0
+    plain = tmp_path / "interview.txt"
+    plain.write_text("Interviewer: How did the quotas change?\nR1: They fell.\n")
+    result = _program(db, "import", str(plain), "--format", "nexis")
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: interview.txt is not laid out as a Nexis export")
+    assert "Traceback" not in result.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM documents").fetchone() == (0,)
+
+
+def test_program_refuses_a_damaged_rtf(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    assert _program(db, "init").returncode == 0
+    damaged = tmp_path / "export.rtf"
+    damaged.write_text(factiva_rtf()[:-400])
+    result = _program(db, "import", str(damaged))
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: export.rtf cannot be read as an RTF document")
+    assert "Traceback" not in result.stderr
