@@ -11,14 +11,16 @@ from urllib.parse import urlsplit
 
 def describe_origin(file: str | None, source: str | None, date: dt.date | str | None,
                     meta: dict[str, Any] | None) -> str:
-    """``from briefing.pdf: 2 pages in two columns; left out: running header "...", page numbers 1-2``."""
+    """``from briefing.pdf: 2 pages in two columns; left out: running header "...", page numbers 1-2``, or
+    ``from export.txt (Nexis export), article 3 of 12: Outlet, 2015-03-01, by ..., section ..., 512 words``."""
     meta = meta or {}
     parts: list[str] = []
     if meta.get("article"):
-        parts.append(f"article {meta['article']} of {meta['export']}" if meta.get("export")
-                     else f"article {meta['article']}")
-        parts += _article(source, date, meta)
-        return "from " + ", ".join(parts)
+        export = meta.get("export_file") or (file or "").split("#", 1)[0] or "an export"
+        kind = f" ({meta['export_format']} export)" if meta.get("export_format") else ""
+        head = f"from {export}{kind}, article {meta['article']}"
+        details = _article(source, date, meta)
+        return head + (": " + ", ".join(details) if details else "")
     head = f"from {file}" if file else "from an unnamed file"
     if meta.get("url") or meta.get("sitename"):
         parts += _web_page(meta)
@@ -28,11 +30,10 @@ def describe_origin(file: str | None, source: str | None, date: dt.date | str | 
 
 
 def short_origin(file: str | None, meta: dict[str, Any] | None) -> str:
-    """``2 pages``, ``www.example.org``, ``article 3/12``: a column of ``docs list``."""
+    """``2 pages``, ``www.example.org``, ``Nexis 3 of 12``: a column of ``docs list``."""
     meta = meta or {}
     if meta.get("article"):
-        total = meta.get("articles")
-        return f"article {meta['article']}/{total}" if total else f"article {meta['article']}"
+        return f"{meta.get('export_format') or 'article'} {meta['article']}"
     if meta.get("url"):
         return urlsplit(str(meta["url"])).netloc or str(meta["url"])
     if meta.get("sitename"):
@@ -79,8 +80,10 @@ def _article(source: str | None, date: dt.date | str | None, meta: dict[str, Any
         parts.append(f"by {meta['byline']}")
     if meta.get("section"):
         parts.append(f"section {meta['section']}")
-    if meta.get("length"):
-        parts.append(str(meta["length"]))
+    if meta.get("word_count"):
+        parts.append(f"{meta['word_count']} words")
+    if meta.get("document_id"):
+        parts.append(f"document {meta['document_id']}")
     return parts
 
 
