@@ -1,0 +1,237 @@
+"""The common operations at the scale of a large study, end to end through the program, beside bare references.
+
+    python benchmarks/scale_bench.py [--docs 2000] [--codings 200000] [--db URL] [--only NAME,...] [--keep DIR]
+
+Builds the scenario reproducibly (seeded): ``--docs`` documents of about 500 words in four cases, written as
+lines of about ten words in paragraphs of five lines; a codebook of 30 codes; and a CSV of ``--codings``
+line-level codings by two coders, ana and ben, half each, ben agreeing with ana on about three quarters of
+his lines. Then it times, each in a subprocess of its own (wall time, and peak resident memory of the process
+and its children):
+
+- `code import` of the CSV, beside the bare reference: the same rows (quotes included) inserted with the
+  driver's executemany in one transaction, rolled back;
+- `cooccur` by overlap and by unit (paragraph, sentence, document), `agreement` of ana and ben at each unit,
+  `compare`, `matrix`, `retrieve`, beside a bare GROUP BY over the codings table;
+- `export qdpx` of the project and `import qdpx` of that file into a new project.
+
+Each line prints the figure, its aim (issue 21), whether the aim is met, and the ratio to the bare reference
+where there is one. ``--docs 20000 --codings 2000000`` is the ten-times scenario; ``--db`` names an empty
+database (on PostgreSQL one the benchmark may fill), default a new SQLite file. Operations can be
+selected with ``--only`` (a name, or its first word: ``--only agreement,cooccur``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from import_bench import run  # noqa: E402  (a script beside this one, not a package)
+
+CASES = ("China", "Brazil", "Kazakhstan", "Importers")
+KINDS = ("interview", "policy", "media")
+N_CODES = 30
+VOCAB = ("rare earth export quota magnet processing mining province ministry joint venture capital refinery "
+         "dysprosium terbium neodymium price control state group licence tailings thorium recycling supply risk "
+         "stockpile wind turbine electric vehicle defence investment policy local content subsidy mandate the a of "
+         "and to in for with on by from that is was were will be has have it they we our their industry market")
+WORDS = VOCAB.split()
+
+BARE_INSERT = """
+import csv, sys, time
+from sqlalchemy import text
+from gripcode.db.engine import make_engine
+engine = make_engine(sys.argv[1])
+with engine.connect() as conn:
+    raw = conn.connection.driver_connection
+    cur = raw.cursor()
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    texts = dict(conn.execute(text("SELECT id, text FROM documents")).tuples().all())
+    codes = dict(conn.execute(text("SELECT slug, id FROM codes")).tuples().all())
+    coders = {}
+    for name in ("ana", "ben"):
+        row = conn.execute(text("SELECT id FROM coders WHERE name = :n"), {"n": name}).first()
+        if row is None:
+            conn.execute(text("INSERT INTO coders (name, kind, created_at) VALUES (:n, 'person', CURRENT_TIMESTAMP)"),
+                         {"n": name})
+            row = conn.execute(text("SELECT id FROM coders WHERE name = :n"), {"n": name}).first()
+        coders[name] = row[0]
+    with open(sys.argv[2], newline="", encoding="utf-8") as fh:
+        rows = [(int(r["document"]), codes[r["code"]], coders[r["coder"]], int(r["start"]), int(r["end"]),
+                 texts[int(r["document"])][int(r["start"]):int(r["end"])]) for r in csv.DictReader(fh)]
+    sql = ('INSERT INTO codings (document_id, code_id, coder_id, start, "end", quote, origin, status, created_at, '
+           "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'manual', 'accepted', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+    cur.executemany(sql.replace("?", marker), rows)
+    raw.rollback()
+print(len(rows))
+"""
+
+BARE_GROUP_BY = """
+import sys
+from sqlalchemy import text
+from gripcode.db.engine import make_engine
+with make_engine(sys.argv[1]).connect() as conn:
+    rows = conn.execute(text("SELECT d.case_id, c.code_id, count(*), count(DISTINCT c.document_id) FROM codings c "
+                             "JOIN documents d ON d.id = c.document_id WHERE c.status = 'accepted' "
+                             "GROUP BY d.case_id, c.code_id")).all()
+print(len(rows))
+"""
+
+
+@dataclass
+class Line:
+    start: int
+    end: int
+
+
+def write_corpus(folder: Path, docs: int, rng: random.Random) -> list[list[Line]]:
+    """The documents as .txt files with a manifest; each document's lines (offsets into its text)."""
+    lines_of: list[list[Line]] = []
+    with (folder / "manifest.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["path", "title", "case", "kind", "language"])
+        for index in range(docs):
+            paragraphs, lines, position, words = [], [], 0, 0
+            while words < 500:
+                paragraph = []
+                for _ in range(5):
+                    line = " ".join(rng.choice(WORDS) for _ in range(rng.randint(8, 12))).capitalize() + "."
+                    paragraph.append(line)
+                    lines.append(Line(position, position + len(line)))
+                    position += len(line) + 1
+                    words += len(line.split())
+                paragraphs.append("\n".join(paragraph))
+                position += 1  # the blank line between paragraphs
+            name = f"doc{index:05d}.txt"
+            (folder / name).write_text("\n\n".join(paragraphs) + "\n", encoding="utf-8")
+            writer.writerow([name, f"Document {index}", CASES[index % 4], KINDS[index % 3], "en"])
+            lines_of.append(lines)
+    return lines_of
+
+
+def write_codebook(path: Path) -> None:
+    codes = "\n".join(f"  - id: code-{i:02d}\n    name: Code {i:02d}\n    definition: Passages of kind {i}."
+                      for i in range(N_CODES))
+    path.write_text(f"codebook: scale\nlanguages: [en]\ncodes:\n{codes}\n", encoding="utf-8")
+
+
+def write_codings(path: Path, lines_of: list[list[Line]], total: int, rng: random.Random) -> int:
+    """``total`` line-level codings, half by ana, half by ben, ben agreeing with ana on about 3/4."""
+    per_doc = max(1, total // 2 // len(lines_of))
+    written = 0
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["document", "code", "start", "end", "coder"])
+        for doc, lines in enumerate(lines_of, start=1):
+            if written >= total:
+                break
+            ana = set()
+            while len(ana) < min(per_doc, len(lines) * N_CODES):
+                ana.add((rng.randrange(len(lines)), rng.randrange(N_CODES)))
+            ben = set()
+            for line, code in ana:
+                if rng.random() < 0.75:
+                    ben.add((line, code))
+            while len(ben) < len(ana):
+                ben.add((rng.randrange(len(lines)), rng.randrange(N_CODES)))
+            for coder, chosen in (("ana", ana), ("ben", ben)):
+                for line, code in sorted(chosen):
+                    span = lines[line]
+                    writer.writerow([doc, f"code-{code:02d}", span.start, span.end, coder])
+                    written += 1
+    return written
+
+
+AIMS = {
+    "code import": "within 2x of the bare insert",
+    "cooccur": "under 2 s",
+    "agreement": "under 5 s and 300 MB",
+    "export qdpx": "under 8 s and 300 MB",
+    "import qdpx": "under 10 s and 400 MB",
+    "compare": "under 1 s", "matrix": "under 1 s", "retrieve": "under 1 s",
+}
+
+
+def met(name: str, seconds: float, peak: float, bare: float | None) -> str:
+    family = next(key for key in AIMS if name.startswith(key))
+    limits = {"cooccur": (2, None), "agreement": (5, 300), "export qdpx": (8, 300), "import qdpx": (10, 400),
+              "compare": (1, None), "matrix": (1, None), "retrieve": (1, None)}
+    if family == "code import":
+        ok = bare is not None and seconds <= 2 * bare
+    else:
+        most_s, most_mb = limits[family]
+        ok = seconds < most_s and (most_mb is None or peak < most_mb)
+    return f"{AIMS[family]}: {'met' if ok else 'NOT met'}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--docs", type=int, default=2000)
+    parser.add_argument("--codings", type=int, default=200_000)
+    parser.add_argument("--db", help="an empty database URL (default: a new SQLite file)")
+    parser.add_argument("--only", help="comma-separated operation names to time (default: all)")
+    parser.add_argument("--keep", type=Path, help="build the scenario in this folder and keep it")
+    args = parser.parse_args()
+    folder = args.keep or Path(tempfile.mkdtemp(prefix="gripcode-scale-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = random.Random(21)
+    lines_of = write_corpus(folder, args.docs, rng)
+    write_codebook(folder / "scale.yaml")
+    count = write_codings(folder / "codings.csv", lines_of, args.codings, rng)
+    db = args.db or f"sqlite:///{folder / 'scale.db'}"
+    gripcode = [sys.executable, "-m", "gripcode", "--db", db, "--coder", "ana"]
+    subprocess.run([*gripcode, "init"], check=True, capture_output=True)
+    setup_s, setup_mb = run([*gripcode, "import", "--manifest", str(folder / "manifest.csv"), "--create-cases"],
+                            folder / "setup.log")
+    subprocess.run([*gripcode, "codebook", "sync", str(folder / "scale.yaml")], check=True, capture_output=True)
+    print(f"{args.docs:,} documents imported in {setup_s:.1f} s (peak {setup_mb:,.0f} MB); {count:,} codings in "
+          f"the CSV; database {db}")
+
+    only = set(args.only.split(",")) if args.only else None
+    results: list[tuple[str, float, float, float | None]] = []
+
+    def timed(name: str, command: list[str], bare: float | None = None) -> None:
+        if only and name not in only and name.split(" ")[0] not in only:
+            return
+        seconds, peak = run(command, folder / f"{name.replace(' ', '_')}.log")
+        results.append((name, seconds, peak, bare))
+        ratio = f"  {seconds / bare:5.2f}x bare" if bare else ""
+        print(f"{name:34s} {seconds:7.2f} s  peak {peak:7,.0f} MB{ratio}   [{met(name, seconds, peak, bare)}]",
+              flush=True)
+
+    bare_insert, bare_insert_mb = run([sys.executable, "-c", BARE_INSERT, db, str(folder / "codings.csv")],
+                                      folder / "bare_insert.log")
+    print(f"{'bare: executemany insert (rolled back)':34s} {bare_insert:7.2f} s  peak {bare_insert_mb:7,.0f} MB")
+    timed("code import", [*gripcode, "code", "import", str(folder / "codings.csv")], bare_insert)
+    bare_group, bare_group_mb = run([sys.executable, "-c", BARE_GROUP_BY, db], folder / "bare_group.log")
+    print(f"{'bare: GROUP BY case, code':34s} {bare_group:7.2f} s  peak {bare_group_mb:7,.0f} MB")
+    out = ["-o", str(folder / "out.csv"), "--format", "csv"]
+    timed("cooccur overlap", [*gripcode, "cooccur", "--by", "overlap", *out], bare_group)
+    for unit in ("paragraph", "sentence", "document"):
+        timed(f"cooccur unit {unit}", [*gripcode, "cooccur", "--by", "unit", "--unit", unit, *out], bare_group)
+    for unit in ("paragraph", "sentence", "document", "character"):
+        timed(f"agreement {unit}", [*gripcode, "agreement", "--coders", "ana,ben", "--unit", unit, *out], bare_group)
+    timed("compare", [*gripcode, "compare", "--by", "case", *out], bare_group)
+    timed("matrix", [*gripcode, "matrix", "--codes", "code-01,code-02,code-03", "-o",
+                     str(folder / "matrix.xlsx")], bare_group)
+    timed("retrieve", [*gripcode, "retrieve", "--codes", "code-01", *out], bare_group)
+    qdpx = folder / "scale.qdpx"
+    timed("export qdpx", [*gripcode, "export", "qdpx", str(qdpx)])
+    if qdpx.exists():
+        target = f"sqlite:///{folder / 'from-qdpx.db'}"
+        Path(folder / "from-qdpx.db").unlink(missing_ok=True)
+        subprocess.run([sys.executable, "-m", "gripcode", "--db", target, "init"], check=True, capture_output=True)
+        timed("import qdpx", [sys.executable, "-m", "gripcode", "--db", target, "import", "qdpx", str(qdpx)])
+    missed = [name for name, seconds, peak, bare in results if "NOT" in met(name, seconds, peak, bare)]
+    print(f"aims met: {len(results) - len(missed)} of {len(results)}" + (f"; not met: {', '.join(missed)}"
+                                                                          if missed else ""))
+
+
+if __name__ == "__main__":
+    main()
