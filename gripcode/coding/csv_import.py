@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
@@ -20,8 +22,11 @@ from gripcode.coding.service import find_code, place
 from gripcode.corpus.decode import decode_bytes
 from gripcode.corpus.documents import find_document
 from gripcode.db.audit import record_event
-from gripcode.db.models import Coding, Document
+from gripcode.db.bulk import insert_rows
+from gripcode.db.models import Coding, Document, utcnow
 from gripcode.errors import CodingError, GripcodeError
+
+T = TypeVar("T")
 
 REQUIRED = ("document", "code")
 KNOWN = ("document", "code", "quote", "occurrence", "start", "end", "unit", "coder", "memo")
@@ -32,6 +37,31 @@ class CsvImportReport:
     added: int = 0
     skipped: int = 0
     coders: list[str] = field(default_factory=list)
+
+
+class _Lookup(Generic[T]):
+    """``find`` asked once per distinct value: a sheet names the same documents and codes thousands of times.
+    A value that is not found is remembered with its error, so every row naming it reports it."""
+
+    def __init__(self, find: Callable[[str], T]) -> None:
+        self.find = find
+        self.found: dict[str, T | GripcodeError] = {}
+
+    def __call__(self, ref: str) -> T:
+        if ref not in self.found:
+            try:
+                self.found[ref] = self.find(ref)
+            except GripcodeError as exc:
+                self.found[ref] = exc
+        value = self.found[ref]
+        if isinstance(value, GripcodeError):
+            raise value
+        return value
+
+
+# Rows whose presence in the project is asked in one statement: five bound values each.
+_KEYS_PER_QUERY = 5_000
+_COLUMNS = ("document_id", "code_id", "coder_id", "start", "end", "quote", "memo")
 
 
 def _row_place(session: Session, doc: Document, row: dict[str, str]) -> tuple[int, int]:
@@ -62,6 +92,8 @@ def import_codings_csv(session: Session, path: str | Path, *, default_coder: str
     planned: dict[tuple[int, int, str, int, int], int] = {}
     rows: list[tuple[int, Document, int, str, int, int, str | None]] = []
     problems: list[str] = []
+    documents = _Lookup(lambda ref: find_document(session, ref))
+    codes = _Lookup(lambda slug: find_code(session, slug))
     for line, raw in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
         if None in raw:
@@ -70,8 +102,8 @@ def import_codings_csv(session: Session, path: str | Path, *, default_coder: str
         try:
             if not row.get("document") or not row.get("code"):
                 raise CodingError("document and code are required")
-            doc = find_document(session, row["document"])
-            code = find_code(session, row["code"])
+            doc = documents(row["document"])
+            code = codes(row["code"])
             start, end = _row_place(session, doc, row)
         except GripcodeError as exc:
             problems.append(f"{path}:{line}: {str(exc).splitlines()[0]}")
@@ -89,24 +121,24 @@ def import_codings_csv(session: Session, path: str | Path, *, default_coder: str
     report = CsvImportReport()
     coders = {name: get_or_create_coder(session, name, actor=actor) for name in sorted({r[3] for r in rows})}
     session.flush()
-    existing = set()
-    for chunk_start in range(0, len(rows), 500):
-        chunk = rows[chunk_start:chunk_start + 500]
-        keys = [(doc.id, code_id, coders[coder].id, start, end) for _, doc, code_id, coder, start, end, _ in chunk]
-        existing |= set(session.execute(select(Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start,
-                                               Coding.end).where(tuple_(Coding.document_id, Coding.code_id,
-                                                                        Coding.coder_id, Coding.start,
-                                                                        Coding.end).in_(keys))).tuples())
+    existing: set[tuple[int, int, int, int, int]] = set()
+    key_columns = tuple_(Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end)
+    for chunk_start in range(0, len(rows), _KEYS_PER_QUERY):
+        keys = [(doc.id, code_id, coders[coder].id, start, end)
+                for _, doc, code_id, coder, start, end, _ in rows[chunk_start:chunk_start + _KEYS_PER_QUERY]]
+        existing.update(session.execute(select(Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start,
+                                               Coding.end).where(key_columns.in_(keys))).tuples())
     new = []
     for _, doc, code_id, coder, start, end, memo in rows:
         if (doc.id, code_id, coders[coder].id, start, end) in existing:
             report.skipped += 1
             continue
-        new.append({"document_id": doc.id, "code_id": code_id, "coder_id": coders[coder].id, "start": start,
-                    "end": end, "quote": doc.text[start:end], "origin": "manual", "status": "accepted",
-                    "memo": memo})
-    if new:
-        session.execute(Coding.__table__.insert(), new)
+        new.append((doc.id, code_id, coders[coder].id, start, end, doc.text[start:end], memo))
+    connection = session.connection()
+    bind = Coding.__table__.c.created_at.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
+    now = bind(utcnow()) if bind else utcnow()
+    insert_rows(connection, "codings", _COLUMNS, new,
+                {"origin": "manual", "status": "accepted", "created_at": now, "updated_at": now})
     report.added, report.coders = len(new), sorted(coders)
     record_event(session, actor, "codings.imported", "coding", None, file=str(path), added=report.added,
                  skipped=report.skipped, coders=report.coders)

@@ -1,0 +1,146 @@
+"""`code import` resolves each document, code and coder once and bulk-inserts: the result must be exactly what
+applying the rows one by one with `apply_coding` gives, and the queries must not grow with the rows."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from conftest import Gripcode
+from sqlalchemy import event, select
+
+from gripcode.coding.csv_import import import_codings_csv
+from gripcode.coding.service import apply_coding
+from gripcode.db.engine import make_engine, transaction
+from gripcode.db.models import Coder, Coding
+from gripcode.errors import GripcodeError
+
+CODEBOOK = """
+codebook: speed
+codes:
+  - id: quotas
+    name: Export quotas
+  - id: prices
+    name: Price control
+  - id: tailings
+    name: Tailings
+"""
+TEXTS = [
+    "China cut export quotas in 2010. Prices rose sharply.\n\nTailings leaked near Baotou.\n",
+    "Brazil licenses strategic minerals. Quotas do not apply.\n\nPrices of oxide fell in 2015.\n",
+    "Kazakhstan set up SARECO with Japanese capital.\n\nThe plant recovers rare earths from tailings.\n",
+]
+
+
+@pytest.fixture
+def project(grip: Gripcode, tmp_path: Path) -> Gripcode:
+    (tmp_path / "cb.yaml").write_text(CODEBOOK, encoding="utf-8")
+    grip.ok("codebook", "sync", str(tmp_path / "cb.yaml"))
+    for index, text in enumerate(TEXTS):
+        (tmp_path / f"doc{index}.txt").write_text(text, encoding="utf-8")
+        grip.ok("import", str(tmp_path / f"doc{index}.txt"), "--title", f"Document {index}")
+    return grip
+
+
+def random_rows(seed: int, count: int) -> list[dict[str, str]]:
+    """Rows placed by quote, span or unit, by three coders, some with memos, no two the same coding."""
+    rng = random.Random(seed)
+    rows, seen = [], set()
+    while len(rows) < count:
+        doc = rng.randrange(len(TEXTS))
+        text = TEXTS[doc]
+        code = rng.choice(["quotas", "prices", "tailings"])
+        coder = rng.choice(["ana", "ben", "cy"])
+        how = rng.choice(["span", "unit", "quote"])
+        row = {"document": rng.choice([str(doc + 1), f"Document {doc}"]), "code": code, "coder": coder,
+               "memo": rng.choice(["", "", "check the date"])}
+        if how == "span":
+            start = rng.randrange(len(text) - 10)
+            row.update(start=str(start), end=str(start + rng.randint(1, 9)))
+            key = (doc, code, coder, "span", row["start"], row["end"])
+        elif how == "unit":
+            row["unit"] = rng.choice(["paragraph:1", "paragraph:2", "sentence:1"])
+            key = (doc, code, coder, "unit", row["unit"])
+        else:
+            row["quote"] = text.split()[rng.randrange(3)]
+            key = (doc, code, coder, "quote", row["quote"])
+        if key not in seen:
+            seen.add(key)
+            rows.append(row)
+    return rows
+
+
+def write_sheet(path: Path, rows: list[dict[str, str]]) -> Path:
+    columns = ["document", "code", "quote", "start", "end", "unit", "coder", "memo"]
+    lines = [",".join(columns)] + [",".join(row.get(column, "") for column in columns) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def stored(session) -> list[tuple]:  # type: ignore[no-untyped-def]
+    """Every coding with its coder's name (the two paths create coders in a different order)."""
+    return sorted(session.execute(select(
+        Coding.document_id, Coding.code_id, Coder.name, Coding.start, Coding.end, Coding.quote, Coding.memo,
+        Coding.origin, Coding.status, Coding.created_at.is_not(None), Coding.updated_at.is_not(None))
+        .join(Coder, Coder.id == Coding.coder_id)).tuples())
+
+
+def one_by_one(session, rows: list[dict[str, str]]) -> None:  # type: ignore[no-untyped-def]
+    """The per-row path: what `gripcode code add` does for each row."""
+    for row in rows:
+        span = f"{row['start']}:{row['end']}" if row.get("start") else None
+        try:
+            apply_coding(session, row["document"], row["code"], coder=row["coder"], memo=row["memo"] or None,
+                         quote=row.get("quote") or None, span=span, unit=row.get("unit") or None)
+        except GripcodeError as exc:
+            assert "already" in str(exc)  # two rows that land on the same span: the sheet skips one too
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_bulk_path_stores_what_the_row_by_row_path_stores(project: Gripcode, tmp_path: Path,
+                                                              seed: int) -> None:
+    rows = random_rows(seed, 40)
+    rows = [row for row in rows if "quote" not in row or TEXTS[0].count(row["quote"]) <= 1]
+    sheet = write_sheet(tmp_path / "sheet.csv", rows)
+    engine = make_engine(project.url)
+    try:
+        with transaction(engine) as session:
+            try:
+                import_codings_csv(session, sheet, default_coder="ana", actor="ana")
+                bulk = stored(session)
+            except GripcodeError as exc:  # an ambiguous quote or a repeated coding: the row path must agree
+                bulk = str(exc)
+            session.rollback()
+        with transaction(engine) as session:
+            try:
+                one_by_one(session, rows)
+                single = stored(session)
+            except GripcodeError as exc:
+                single = str(exc)
+            session.rollback()
+    finally:
+        engine.dispose()
+    if isinstance(bulk, str):
+        assert isinstance(single, str) or "the same coding as line" in bulk
+    else:
+        assert bulk == single
+
+
+def test_queries_do_not_grow_with_the_rows(project: Gripcode, tmp_path: Path) -> None:
+    rows = [{"document": f"Document {i % 3}", "code": ["quotas", "prices"][i // 3 % 2],
+             "coder": ["ana", "ben"][i // 6 % 2], "start": str(i // 12), "end": str(i // 12 + 5), "memo": ""}
+            for i in range(600)]
+    unique = {(r["document"], r["code"], r["coder"], r["start"]): r for r in rows}
+    sheet = write_sheet(tmp_path / "many.csv", rows)
+    engine = make_engine(project.url)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    try:
+        with transaction(engine) as session:
+            report = import_codings_csv(session, sheet, default_coder="ana", actor="ana")
+    finally:
+        engine.dispose()
+    assert report.added == len(unique) == 600
+    # three documents, two codes, two coders: a handful of look-ups, not two per row
+    assert len(statements) < 30, len(statements)
