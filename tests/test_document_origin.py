@@ -47,6 +47,22 @@ def test_an_article_says_its_export_outlet_date_and_fields() -> None:
         "from f.html (Factiva export), article 1 of 2: document MNGWKL0020150301eb3100001")
 
 
+def test_metadata_that_only_looks_like_a_reader_s_is_not_taken_for_it() -> None:
+    """Front matter or a CSV may carry fields of any name and type."""
+    assert describe_origin("notes.md", None, None, {"pages": "12-14", "columns": ["a", "b"]}) == "from notes.md"
+    assert describe_origin("notes.md", None, None, {"article": "3 of 12", "byline": "me"}) == "from notes.md"
+    assert short_origin("notes.md", {"article": 3}) == ""
+    odd = {"pages": [[0, 5], [6, 9]], "columns": ["two", 2], "page_labels": [1, "ii"], "running_headers": [None]}
+    assert describe_origin("odd.pdf", None, None, odd) == "from odd.pdf: 2 pages in two columns; left out: page number ii"
+    assert describe_origin("x.md", None, None, None) == "from x.md"
+
+
+def test_a_pdf_with_footnotes_and_a_margin_stamp_says_so() -> None:
+    meta = {"pages": [[0, 40]], "notes": [[42, 60, 1], [62, 70, 1]], "turned_text": [[1, "Working paper"]]}
+    assert describe_origin("wp.pdf", None, None, meta) == (
+        "from wp.pdf: 1 page; 2 footnotes after the text; text set at an angle kept apart")
+
+
 def test_a_plain_file_says_only_its_name() -> None:
     assert describe_origin("notes.txt", "Field notes", None, {"informant": "engineer"}) == "from notes.txt"
     assert short_origin("notes.txt", {}) == ""

@@ -4,8 +4,8 @@ A PDF holds positioned pieces of text, not paragraphs. This module takes each pa
 on one baseline, with its extent and font size, as ``gripcode.corpus.readers.pdf`` reads them) and rebuilds
 what a reader sees:
 
-- running headers and footers (a line at the top or foot of the page that recurs on at least half of the
-  pages, digits aside) and page numbers are taken out of the text and reported separately;
+- running headers and footers, page numbers and footnotes are taken out of the flow
+  (``gripcode.corpus.pdf_furniture``); footnotes come back after the text, each a paragraph of its own;
 - columns are found as a vertical gutter that no line crosses, and read one after the other; a line that
   spans the gutter (a title over both columns) is read where it stands;
 - lines are joined into paragraphs; a paragraph ends where the next line starts further down than the line
@@ -24,6 +24,7 @@ Coordinates are in points from the top left of the page.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import statistics
@@ -31,10 +32,10 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from gripcode.corpus.pdf_furniture import body_size, take_notes, take_running
+
 # A line's fragments must share a baseline within this share of the font size.
 _SAME_BASELINE = 0.4
-# Up to this many lines at the top and at the foot of a page may be running headers, footers or page numbers.
-_RUNNING_LINES = 2
 # A gutter must be this wide (in font sizes) and leave this share of the page's lines, and at least three, on
 # each side (the last page of a two-column text may hold a few lines in its second column).
 _GUTTER_WIDTH = 0.5
@@ -45,16 +46,15 @@ _PARAGRAPH_GAP = 1.3
 _HEADING_SIZE = 1.12
 _INDENT = 0.8  # font sizes
 
-_PAGE_NUMBER = re.compile(
-    r"^[\s\-–—.·|\[\]()]*(?:(?:page|p\.|pág\.?|página|seite|стр\.?|страница|第)\s*)?"
-    r"(?:\d{1,5}|[ivxlcdm]{1,8})(?:\s*(?:of|/|de|из|von)\s*\d{1,5})?\s*(?:页)?[\s\-–—.·|\[\]()]*$",
-    re.IGNORECASE,
-)
 _BULLETS = ("•", "◦", "▪", "▫", "■", "□", "●", "○", "–", "—", "·", "‣", "⁃", "*", "- ")
 _CJK = re.compile(r"[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef\u3000-\u303f]")
 _WORD = re.compile(r"\w+(?:[-‐]\w+)*")
 _LINE_END_HYPHEN = re.compile(r"(\w[\w\-‐]*?)[-‐\u00ad]$")
 _FIRST_WORD = re.compile(r"\w+")
+# A footnote begins with its number or mark.
+_NOTE_START = re.compile(r"^(?:\d{1,3}|[*†‡§¶]+)\s*\S")
+# A list item's marker: "1.", "(a)", "iv)".
+_NUMBERED = re.compile(r"^(?:\(?\d{1,3}[.)]|\(?[a-z][.)]|\(?[ivx]{1,4}[.)])\s", re.IGNORECASE)
 
 
 @dataclass
@@ -75,6 +75,7 @@ class Page:
     width: float
     height: float
     fragments: list[Fragment]
+    turned: str | None = None  # text set at an angle, kept out of the lines
 
 
 @dataclass
@@ -89,8 +90,9 @@ class _Line:
     page: int
     page_width: float
     column: tuple[int, int, int, int] = (0, 0, 0, 1)  # page, region, index, columns in the region
-    left: float = 0.0  # the column's edges
-    right: float = 0.0
+    left: float = 0.0  # the column's left edge
+    right: float = 0.0  # the right edge of the lines that start where this one starts
+    note: bool = False  # a footnote's line
 
 
 @dataclass
@@ -103,6 +105,8 @@ class LaidOut:
     footers: list[str] = field(default_factory=list)
     page_labels: list[str | None] = field(default_factory=list)  # the page number printed on each page
     columns: list[int] = field(default_factory=list)  # columns found on each page
+    notes: list[list[int]] = field(default_factory=list)  # [start, end, page] of each footnote paragraph
+    turned: list[list[int | str]] = field(default_factory=list)  # [page, text] set at an angle
 
     @property
     def text(self) -> str:
@@ -112,15 +116,29 @@ class LaidOut:
 def lay_out(pages: Sequence[Page]) -> LaidOut:
     """Paragraphs of ``pages`` in reading order; see the module's description."""
     rows = [_rows(page.fragments) for page in pages]
-    headers, footers, labels = _strip_running(rows)
+    furniture = take_running(rows)
+    body = body_size(rows)
+    take_notes(rows, body, furniture)
+    found = [_page_gutters(page, page_rows) for page, page_rows in zip(pages, rows)]
+    usual = Counter(tuple(round(g) for g in gutters) for gutters in found if gutters).most_common(1)
     lines: list[_Line] = []
     columns: list[int] = []
-    for number, (page, page_rows) in enumerate(zip(pages, rows)):
-        page_lines, count = _reading_order(number, page, page_rows)
+    for number, (page, page_rows, gutters) in enumerate(zip(pages, rows, found)):
+        if not gutters and usual and page_rows:
+            # a page of too few lines to show its own gutter (the last page of a two-column paper) takes the
+            # document's, if no line crosses it
+            gutters = _fitting(page_rows, [float(g) for g in usual[0][0]])
+        page_lines, count = _reading_order(number, page, page_rows, gutters)
         lines += page_lines
         columns.append(count)
+    for number, note_rows in enumerate(furniture.notes):
+        lines += [_line(row, number, pages[number].width, (number, -1, 0, 1), note=True) for row in note_rows]
     _column_edges(lines)
-    return _paragraphs(lines, len(pages), headers, footers, labels, columns)
+    laid = _paragraphs(lines, len(pages), body)
+    laid.headers, laid.footers, laid.page_labels, laid.columns = (furniture.headers, furniture.footers,
+                                                                   furniture.labels, columns)
+    laid.turned = [[number + 1, page.turned] for number, page in enumerate(pages) if page.turned]
+    return laid
 
 
 # -- rows: fragments on one baseline, across the whole page
@@ -137,96 +155,72 @@ def _rows(fragments: Iterable[Fragment]) -> list[list[Fragment]]:
     return rows
 
 
-def _row_text(row: Sequence[Fragment]) -> str:
-    return _join_fragments(row)
-
-
-def _signature(text: str) -> str:
-    return re.sub(r"\d+", "#", " ".join(text.lower().split()))
-
-
-def _strip_running(rows: list[list[list[Fragment]]]) -> tuple[list[str], list[str], list[str | None]]:
-    """Remove running headers, footers and page numbers from ``rows`` (in place); return what was removed."""
-    pages_with_text = sum(1 for page_rows in rows if page_rows)
-    counts: Counter[str] = Counter()
-    for page_rows in rows:
-        candidates = page_rows[:_RUNNING_LINES] + page_rows[-_RUNNING_LINES:]
-        counts.update({_signature(_row_text(row)) for row in candidates})
-    needed = max(2, (pages_with_text + 1) // 2)
-    running = {signature for signature, count in counts.items() if count >= needed}
-    headers: list[str] = []
-    footers: list[str] = []
-    labels: list[str | None] = []
-    for page_rows in rows:
-        label: str | None = None
-        for at_top in (True, False):
-            for _ in range(_RUNNING_LINES):
-                if len(page_rows) < 2:
-                    break
-                row = page_rows[0] if at_top else page_rows[-1]
-                text = _row_text(row)
-                if _PAGE_NUMBER.match(text):
-                    label = label or " ".join(text.split()).strip(" -–—.·|[]()")
-                elif _signature(text) in running:
-                    found = headers if at_top else footers
-                    normal = " ".join(text.split())
-                    if normal not in found:
-                        found.append(normal)
-                else:
-                    break
-                page_rows.pop(0 if at_top else -1)
-        labels.append(label)
-    return headers, footers, labels
-
-
 # -- columns and reading order on one page
+
+def _page_gutters(page: Page, rows: list[list[Fragment]]) -> list[float]:
+    fragments = [f for row in rows for f in row]
+    if not fragments:
+        return []
+    return _gutters(fragments, 0.0, page.width, statistics.median(f.size for f in fragments))
+
 
 def _gutters(fragments: Sequence[Fragment], lo: float, hi: float, size: float) -> list[float]:
     """x positions between ``lo`` and ``hi`` that no fragment (or almost none) crosses, with text on both
-    sides: the gutters between columns, left to right."""
+    sides: the gutters between columns, left to right. One sweep over the fragments' edges finds the stretches
+    that few fragments cover, so a page of many fragments (a table) costs n log n, not n squared."""
     inside = [f for f in fragments if f.x1 > lo and f.x0 < hi]
     lines = len({round(f.baseline) for f in inside})
     if lines < 6:
         return []
     width = hi - lo
-    best: tuple[int, float, float] | None = None  # crossings, -gap width, x
-    # The uncovered stretches between fragments, found by a sweep over their left edges.
-    edges = sorted((f.x0, f.x1) for f in inside)
     allowed = max(1, lines // 10)  # a title or a figure caption may span the columns
-    candidates = _sorted_unique([x1 for _, x1 in edges])
-    for x in candidates:
-        if not lo + 0.25 * width <= x <= hi - 0.25 * width:
+    starts = sorted(f.x0 for f in inside)
+    ends = sorted(f.x1 for f in inside)
+    events = sorted([(max(f.x0, lo), 1) for f in inside] + [(min(f.x1, hi), -1) for f in inside])
+    best: tuple[int, float, float] | None = None  # crossings, -gap width, x
+    cover, run_start, run_most = 0, None, 0
+    for index, (x, delta) in enumerate(events):
+        cover += delta
+        after = events[index + 1][0] if index + 1 < len(events) else hi
+        if after <= x:
             continue
-        gap_end = min((x0 for x0, _ in edges if x0 >= x), default=hi)
-        if gap_end - x < _GUTTER_WIDTH * size:
-            continue
-        middle = (x + gap_end) / 2
-        crossing = sum(1 for x0, x1 in edges if x0 < middle < x1)
-        if crossing > allowed:
-            continue
-        left = sum(1 for f in inside if f.x1 <= middle)
-        right = sum(1 for f in inside if f.x0 >= middle)
-        if min(left, right) < max(3, _COLUMN_SHARE * len(inside)):
-            continue
-        key = (crossing, -(gap_end - x), middle)
-        if best is None or key < best:
-            best = key
+        # the stretch [x, after) is covered by ``cover`` fragments
+        if cover <= allowed:
+            if run_start is None:
+                run_start, run_most = x, cover
+            run_most = max(run_most, cover)
+            gap_start, gap_end = run_start, after
+            middle = (gap_start + gap_end) / 2
+            if (gap_end - gap_start >= _GUTTER_WIDTH * size and lo + 0.25 * width <= middle <= hi - 0.25 * width):
+                left = bisect.bisect_right(ends, middle)
+                right = len(starts) - bisect.bisect_left(starts, middle)
+                if min(left, right) >= max(3, _COLUMN_SHARE * len(inside)):
+                    key = (run_most, -(gap_end - gap_start), middle)
+                    if best is None or key < best:
+                        best = key
+        else:
+            run_start = None
     if best is None:
         return []
     middle = best[2]
     return _gutters(fragments, lo, middle, size) + [middle] + _gutters(fragments, middle, hi, size)
 
 
-def _sorted_unique(values: Iterable[float]) -> list[float]:
-    return sorted({round(v, 1) for v in values})
-
-
-def _reading_order(number: int, page: Page, rows: list[list[Fragment]]) -> tuple[list[_Line], int]:
+def _fitting(rows: list[list[Fragment]], gutters: list[float]) -> list[float]:
+    """``gutters`` if no fragment of ``rows`` crosses one and text stands on both sides of each, else none."""
     fragments = [f for row in rows for f in row]
-    if not fragments:
+    for gutter in gutters:
+        if any(f.x0 < gutter < f.x1 for f in fragments):
+            return []
+        if not any(f.x1 <= gutter for f in fragments) or not any(f.x0 >= gutter for f in fragments):
+            return []
+    return gutters
+
+
+def _reading_order(number: int, page: Page, rows: list[list[Fragment]],
+                   gutters: list[float]) -> tuple[list[_Line], int]:
+    if not rows:
         return [], 0
-    size = statistics.median(f.size for f in fragments)
-    gutters = _gutters(fragments, 0.0, page.width, size)
     if not gutters:
         return [_line(row, number, page.width, (number, 0, 0, 1)) for row in rows], 1
     bounds = [float("-inf"), *gutters, float("inf")]
@@ -273,17 +267,33 @@ def _join_fragments(fragments: Sequence[Fragment]) -> str:
     return text
 
 
-def _line(row: Sequence[Fragment], page: int, width: float, column: tuple[int, int, int, int]) -> _Line:
+def _line(row: Sequence[Fragment], page: int, width: float, column: tuple[int, int, int, int],
+          note: bool = False) -> _Line:
     first = row[0]
     size = max(row, key=lambda f: len(f.text)).size
     return _Line(text=_join_fragments(row), x0=first.x0, x1=row[-1].x1, baseline=first.baseline, size=size,
                  bold=all(f.bold for f in row), first_word=first.first_word, page=page, page_width=width,
-                 column=column)
+                 column=column, note=note)
+
+
+def _right_edge(ends: Sequence[float]) -> float:
+    """Where lines end when they are full: the furthest end shared, within 3 points, by at least two lines and a
+    tenth of them, so that one line running into the margin (a long address) does not move it."""
+    ordered = sorted(ends, reverse=True)
+    needed = max(2, len(ordered) // 10)
+    if len(ordered) < needed:
+        return ordered[0]
+    negated = [-end for end in ordered]  # ascending, for bisect
+    for index, end in enumerate(ordered):
+        if bisect.bisect_right(negated, -(end - 3.0)) - index >= needed:
+            return end
+    return ordered[0]
 
 
 def _column_edges(lines: list[_Line]) -> None:
-    """Each line learns its column's left and right edges; a column of few lines borrows the edges usual
-    for its place on the page."""
+    """Each line learns its column's left edge, and the right edge of the lines in its column that start
+    where it starts (a block quote's lines end before the column's edge); a column of few lines borrows the
+    edges usual for its place on the page."""
     by_column: dict[tuple[int, int, int, int], list[_Line]] = {}
     for line in lines:
         by_column.setdefault(line.column, []).append(line)
@@ -291,9 +301,9 @@ def _column_edges(lines: list[_Line]) -> None:
     for key, members in by_column.items():
         if len(members) >= 4:
             usual.setdefault((key[2], key[3]), []).append(
-                (min(m.x0 for m in members), max(m.x1 for m in members)))
+                (min(m.x0 for m in members), _right_edge([m.x1 for m in members])))
     for key, members in by_column.items():
-        left, right = min(m.x0 for m in members), max(m.x1 for m in members)
+        left, right = min(m.x0 for m in members), _right_edge([m.x1 for m in members])
         typical = usual.get((key[2], key[3]))
         if len(members) < 4 and typical:
             left = min(left, statistics.median(edge[0] for edge in typical))
@@ -301,18 +311,17 @@ def _column_edges(lines: list[_Line]) -> None:
         elif len(members) < 4 and key[3] == 1:
             # a page of a few lines, in a document of such pages: margins are usually alike on both sides
             right = max(right, members[0].page_width - left)
+        blocks: dict[int, list[_Line]] = {}
+        for member in members:
+            blocks.setdefault(round(member.x0 / 2), []).append(member)
         for member in members:
             member.left, member.right = left, right
+            block = blocks[round(member.x0 / 2)]
+            if member.x0 > left + 2.0 and len(block) >= 2:
+                member.right = min(right, _right_edge([m.x1 for m in block]))
 
 
 # -- paragraphs
-
-def _body_size(lines: Sequence[_Line]) -> float:
-    weights: Counter[float] = Counter()
-    for line in lines:
-        weights[round(line.size * 2) / 2] += len(line.text)
-    return weights.most_common(1)[0][0] if weights else 10.0
-
 
 def _pitch(lines: Sequence[_Line], body: float) -> float:
     steps = [after.baseline - before.baseline for before, after in itertools.pairwise(lines)
@@ -339,10 +348,12 @@ def _starts_paragraph(before: _Line, line: _Line, body: float, pitch: float, bod
             return True
     if heading:
         return abs(line.size - before.size) > 0.5 or not same_column
-    if line.text.startswith(_BULLETS):
+    if line.text.startswith(_BULLETS) or _NUMBERED.match(line.text):
         return True
     indent = _INDENT * line.size
-    if line.x0 > line.left + indent and (not same_column or line.x0 > before.x0 + indent):
+    hanging = (before.text.startswith(_BULLETS) or _NUMBERED.match(before.text)) and same_column
+    if line.x0 > line.left + indent and (not same_column or line.x0 > before.x0 + indent) and not (
+            hanging and line.x0 <= before.x0 + 4 * line.size):
         return True
     if _ends_with_hyphen(before.text):
         return False
@@ -397,9 +408,7 @@ def _join(text: str, line: str, vocabulary: _Vocabulary) -> str:
     return text + " " + line
 
 
-def _paragraphs(lines: list[_Line], page_count: int, headers: list[str], footers: list[str],
-                labels: list[str | None], columns: list[int]) -> LaidOut:
-    body = _body_size(lines)
+def _paragraphs(lines: list[_Line], page_count: int, body: float) -> LaidOut:
     pitch = _pitch(lines, body)
     body_bold = sum(len(line.text) for line in lines if line.bold) > 0.5 * sum(len(line.text) for line in lines)
     vocabulary = _Vocabulary(lines)
@@ -407,28 +416,40 @@ def _paragraphs(lines: list[_Line], page_count: int, headers: list[str], footers
     current = ""
     offset = 0  # where ``current`` starts in the joined text
     spans: list[list[int]] = [[-1, -1] for _ in range(page_count)]
+    notes: list[list[int]] = []
     before: _Line | None = None
     for line in lines:
-        if before is None or _starts_paragraph(before, line, body, pitch, body_bold):
+        new = (before is None or line.note != before.note or line.page != before.page and line.note
+               or (_NOTE_START.match(line.text) is not None if line.note
+                   else _starts_paragraph(before, line, body, pitch, body_bold)))
+        if new:
             if current:
                 paragraphs.append(current)
                 offset += len(current) + 2
             current = line.text
             start = offset
+            if line.note:
+                notes.append([start, start, line.page])
         else:
             joined = _join(current, line.text, vocabulary)
             start = offset + len(joined) - len(line.text)
             current = joined
         end = offset + len(current)
-        span = spans[line.page]
-        if span[0] < 0:
-            span[0] = start
-        span[1] = end
+        if line.note:
+            notes[-1][1] = end
+        else:
+            span = spans[line.page]
+            if span[0] < 0:
+                span[0] = start
+                if before is not None and before.page != line.page and not before.note:
+                    # a hyphen dropped where a word ran on to this page shortens the page before
+                    spans[before.page][1] = min(spans[before.page][1], start)
+            span[1] = end
         before = line
     if current:
         paragraphs.append(current)
     _fill_empty_pages(spans)
-    return LaidOut(paragraphs, spans, headers, footers, labels, columns)
+    return LaidOut(paragraphs, spans, notes=notes)
 
 
 def _fill_empty_pages(spans: list[list[int]]) -> None:

@@ -10,6 +10,7 @@ page numbers that were taken out of the text, and the number of columns found on
 from __future__ import annotations
 
 import ctypes
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -64,6 +65,10 @@ def read_pdf(path: Path, *, encoding: str | None = None, limits: ReadLimits | No
         metadata["page_labels"] = laid.page_labels
     if any(count > 1 for count in laid.columns):
         metadata["columns"] = laid.columns
+    if laid.notes:
+        metadata["notes"] = [[start, end, page + 1] for start, end, page in laid.notes]
+    if laid.turned:
+        metadata["turned_text"] = laid.turned
     if info.get("author"):
         metadata["author"] = info["author"]
     return [
@@ -118,8 +123,10 @@ class _Word:
     x0: float
     x1: float
     baseline: float
+    size: float  # as printed: the font size times the scale of the text and page matrices
     first: int  # index of its first character on the page
     spaced: bool  # a space (not a line break) came before it
+    upright: bool  # set horizontally, left to right
 
 
 def _read_page(document: pypdfium2.PdfDocument, index: int) -> Page:
@@ -128,12 +135,18 @@ def _read_page(document: pypdfium2.PdfDocument, index: int) -> Page:
         width, height = page.get_size()
         textpage = page.get_textpage()
         try:
-            fragments = _fragments(textpage.raw, _words(textpage, height))
+            words = _words(textpage, height)
+            upright = [word for word in words if word.upright]
+            # Text set at an angle (a stamp in the margin, a label beside a figure) is kept apart from the lines
+            # it would cut through, unless most of the page is set that way.
+            turned = [word for word in words if not word.upright] if len(upright) * 2 >= len(words) else []
+            fragments = _fragments(textpage.raw, upright if turned else words)
         finally:
             textpage.close()
     finally:
         page.close()
-    return Page(width=width, height=height, fragments=fragments)
+    return Page(width=width, height=height, fragments=fragments,
+                turned=" ".join(word.text for word in turned) or None)
 
 
 def _words(textpage: Any, height: float) -> list[_Word]:
@@ -145,10 +158,12 @@ def _words(textpage: Any, height: float) -> list[_Word]:
     text = textpage.get_text_range(0, count) if count else ""
     if len(text) != count:  # characters outside the Basic Multilingual Plane: ask one by one
         text = "".join(_char(handle, i) for i in range(count))
-    box = pdfium_c.FS_RECTF()
+    box, matrix = pdfium_c.FS_RECTF(), pdfium_c.FS_MATRIX()
     origin_x, origin_y = ctypes.c_double(), ctypes.c_double()
-    box_ref, x_ref, y_ref = ctypes.byref(box), ctypes.byref(origin_x), ctypes.byref(origin_y)
+    box_ref, matrix_ref = ctypes.byref(box), ctypes.byref(matrix)
+    x_ref, y_ref = ctypes.byref(origin_x), ctypes.byref(origin_y)
     get_box, get_origin = pdfium_c.FPDFText_GetLooseCharBox, pdfium_c.FPDFText_GetCharOrigin
+    get_matrix, get_size = pdfium_c.FPDFText_GetMatrix, pdfium_c.FPDFText_GetFontSize
     words: list[_Word] = []
     for match in _WORD_PATTERN.finditer(text):
         first, last = match.start(), match.end() - 1
@@ -157,12 +172,18 @@ def _words(textpage: Any, height: float) -> list[_Word]:
         if hyphen:
             word = word[:-1] + "-"
         get_box(handle, first, box_ref)
-        x0 = box.left
+        x0, box_height = box.left, box.top - box.bottom
         get_origin(handle, first, x_ref, y_ref)
         baseline = height - origin_y.value
+        # PDFium gives the font size as the Tf operand; many producers set 1 Tf and scale with the matrices.
+        scale, upright = 1.0, True
+        if get_matrix(handle, first, matrix_ref):
+            scale = math.sqrt(abs(matrix.a * matrix.d - matrix.b * matrix.c)) or 1.0
+            upright = matrix.a > 0 and abs(matrix.b) <= 0.05 * abs(matrix.a)
+        size = get_size(handle, first) * scale or box_height or 1.0
         get_box(handle, last, box_ref)
         before = text[first - 1] if first else "\n"
-        words.append(_Word(_clean(word), x0, box.right, baseline, first, before not in "\r\n"))
+        words.append(_Word(_clean(word), x0, box.right, baseline, size, first, before not in "\r\n", upright))
     return words
 
 
@@ -184,13 +205,14 @@ def _fragments(handle: Any, words: list[_Word]) -> list[Fragment]:
     fragments: list[Fragment] = []
     parts: list[str] = []
     current: _Word | None = None
-    x0 = x1 = size = 0.0
+    x0 = x1 = 0.0
     bold = False
     first_word = 0.0
     for word in words:
         if not word.text:
             continue
         if current is not None:
+            size = current.size
             gap = word.x0 - x1
             if (abs(word.baseline - current.baseline) > 0.4 * size or gap > _FRAGMENT_GAP * size
                     or word.x1 < x0 or gap < -size):
@@ -207,10 +229,10 @@ def _fragments(handle: Any, words: list[_Word]) -> list[Fragment]:
         parts = [word.text]
         x0, x1 = word.x0, word.x1
         first_word = word.x1 - word.x0
-        size = pdfium_c.FPDFText_GetFontSize(handle, word.first) or (word.x1 - word.x0) / max(len(word.text), 1)
         bold = _is_bold(handle, word.first)
     if current is not None:
-        fragments.append(Fragment(normalise_text("".join(parts)), x0, x1, current.baseline, size, bold, first_word))
+        fragments.append(Fragment(normalise_text("".join(parts)), x0, x1, current.baseline, current.size, bold,
+                                  first_word))
     return fragments
 
 
