@@ -17,14 +17,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from gripcode.errors import AnalysisError
-
-from gripcode.reliability.statistics import cohen_kappa, fleiss_kappa, krippendorff_alpha, percent_agreement
-from gripcode.reliability.units import Selection, character_segments, merge, select_documents, unit_presence
 from gripcode.reliability.unitized import unitized_alpha
+from gripcode.reliability.units import (
+    Selection,
+    character_segments,
+    merge,
+    select_documents,
+    unit_presence,
+)
 
 OVERALL = "(overall)"
 COLUMNS = ("code", "units", "coded_units", "percent_agreement", "cohen_kappa", "fleiss_kappa",
@@ -49,18 +52,6 @@ class AgreementResult:
 
 def _nan() -> float:
     return float("nan")
-
-
-def _statistics(matrix: np.ndarray) -> dict[str, float]:
-    """The four statistics on a coders x units 0/1 matrix."""
-    m = matrix.shape[0]
-    present = matrix.sum(axis=0)
-    stats = {"percent_agreement": percent_agreement(matrix.tolist()),
-             "fleiss_kappa": fleiss_kappa(np.column_stack([m - present, present])),
-             "krippendorff_alpha": krippendorff_alpha(matrix.tolist(), "nominal")}
-    if m == 2:
-        stats["cohen_kappa"] = cohen_kappa(matrix[0].tolist(), matrix[1].tolist())
-    return stats
 
 
 def statistics_from_patterns(weights: dict[tuple[int, ...], float]) -> dict[str, float]:
@@ -120,24 +111,31 @@ def _row(code: str, units: int, coded: int, stats: dict[str, float], unitized: f
 
 
 def _by_units(session: Session, selection: Selection, result: AgreementResult) -> None:
+    """Per code, the units counted by pattern of decisions (who applied the code): the statistics in closed
+    form from those counts, so the work grows with the codings, not with units times codes."""
     units, presence = unit_presence(session, selection)
     if not units:
         raise AnalysisError(f"the documents coded by all of {', '.join(selection.coders)} have no "
                             f"{selection.unit} units")
-    position = {unit: i for i, unit in enumerate(units)}
-    coder_row = {coder_id: i for i, coder_id in enumerate(selection.coder_ids)}
-    matrices = {code_id: np.zeros((len(selection.coder_ids), len(units)), dtype=np.int8)
-                for code_id in selection.code_ids}
+    known = set(units)
+    coder_ids = selection.coder_ids
+    patterns: dict[int, Counter[tuple[int, ...]]] = {code_id: Counter() for code_id in selection.code_ids}
     for (unit, code_id), coders in presence.items():
-        if unit in position:
-            for coder_id in coders:
-                matrices[code_id][coder_row[coder_id], position[unit]] = 1
+        if unit in known:
+            patterns[code_id][tuple(int(coder in coders) for coder in coder_ids)] += 1
+    nobody = (0,) * len(coder_ids)
+    pooled: Counter[tuple[int, ...]] = Counter()
+    coded_in_all = 0
     for code_id, slug in selection.code_ids.items():
-        matrix = matrices[code_id]
-        result.rows.append(_row(slug, len(units), int((matrix.sum(axis=0) > 0).sum()), _statistics(matrix)))
-    if matrices:
-        pooled = np.concatenate([matrices[c] for c in selection.code_ids], axis=1)
-        result.rows.append(_row(OVERALL, pooled.shape[1], int((pooled.sum(axis=0) > 0).sum()), _statistics(pooled)))
+        counts = patterns[code_id]
+        coded = sum(counts.values())
+        counts[nobody] += len(units) - coded
+        pooled.update(counts)
+        coded_in_all += coded
+        result.rows.append(_row(slug, len(units), coded, statistics_from_patterns(dict(counts))))
+    if selection.code_ids:
+        result.rows.append(_row(OVERALL, len(units) * len(selection.code_ids), coded_in_all,
+                                statistics_from_patterns(dict(pooled))))
 
 
 def _by_characters(session: Session, selection: Selection, result: AgreementResult) -> None:
