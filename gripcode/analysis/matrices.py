@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, aliased
@@ -93,31 +94,60 @@ def cooccurrence(session: Session, filters: Filters | None = None, *, by: str = 
         raise AnalysisError(f"co-occurrence by {by!r}: use {' or '.join(COOCCURRENCE_MODES)}")
     codes = _active_codes(session, filters)
     ids = [i for i, _ in codes]
-    a, b = aliased(Coding), aliased(Coding)
     if by == "overlap":
-        pair = and_(b.document_id == a.document_id, b.start < a.end, b.end > a.start, b.id != a.id)
-        query = (select(a.code_id, b.code_id, func.count())
-                 .select_from(a).join(b, pair).join(Document, Document.id == a.document_id)
-                 .where(_on(a, filters), _on(b, filters), a.code_id.in_(ids), b.code_id.in_(ids),
-                        a.code_id != b.code_id)
-                 .group_by(a.code_id, b.code_id))
-        diagonal = (select(Coding.code_id, func.count()).join(Document, Document.id == Coding.document_id)
-                    .where(coding_conditions(filters), Coding.code_id.in_(ids)).group_by(Coding.code_id))
+        counts = _overlap_counts(session, filters, ids)
     else:
         if unit not in COOCCURRENCE_UNITS:
             raise AnalysisError(f"unit {unit!r}: use {', '.join(COOCCURRENCE_UNITS)}")
-        marked = _unit_codes(filters, unit, ids).subquery("marked")
-        x, y = aliased(marked), aliased(marked)
-        query = (select(x.c.code_id, y.c.code_id, func.count())
-                 .select_from(x).join(y, and_(y.c.unit_id == x.c.unit_id, y.c.code_id != x.c.code_id))
-                 .group_by(x.c.code_id, y.c.code_id))
-        diagonal = select(marked.c.code_id, func.count()).group_by(marked.c.code_id)
-    counts = {(i, j): n for i, j, n in session.execute(query).tuples()}
-    counts.update({(i, i): n for i, n in session.execute(diagonal).tuples()})
+        counts = _unit_counts(session, filters, unit, ids)
     slugs = [s for _, s in codes]
-    table = pd.DataFrame([[int(counts.get((i, j), 0)) for j in ids] for i in ids],
-                         index=pd.Index(slugs, name="code"), columns=pd.Index(slugs, name="code"))
-    return table
+    return pd.DataFrame(counts, index=pd.Index(slugs, name="code"), columns=pd.Index(slugs, name="code"))
+
+
+def _overlap_counts(session: Session, filters: Filters, ids: list[int]) -> np.ndarray:
+    """Codes x codes: pairs of codings of two different codes whose spans overlap (each pair once in each
+    direction); the diagonal, each code's codings. One pass over the codings in text order per document keeps
+    the codings still open, so the work grows with the codings and their overlaps, not their square."""
+    position = {code_id: i for i, code_id in enumerate(ids)}
+    counts = np.zeros((len(ids), len(ids)), dtype=np.int64)
+    rows = session.execute(
+        select(Coding.document_id, Coding.start, Coding.end, Coding.code_id)
+        .join(Document, Document.id == Coding.document_id)
+        .where(coding_conditions(filters), Coding.code_id.in_(ids))
+        .order_by(Coding.document_id, Coding.start)).tuples()
+    pairs: dict[tuple[int, int], int] = {}
+    document, open_codings = None, []
+    for doc_id, start, end, code_id in rows:
+        code = position[code_id]
+        counts[code, code] += 1
+        if doc_id != document:
+            document, open_codings = doc_id, []
+        open_codings = [(other_end, other) for other_end, other in open_codings if other_end > start]
+        for _, other in open_codings:
+            if other != code:
+                pairs[(other, code)] = pairs.get((other, code), 0) + 1
+        open_codings.append((end, code))
+    for (first, second), n in pairs.items():
+        counts[first, second] += n
+        counts[second, first] += n
+    return counts
+
+
+def _unit_counts(session: Session, filters: Filters, unit: str, ids: list[int]) -> np.ndarray:
+    """Codes x codes: units that carry both codes; the diagonal, units with the code. The (unit, code) pairs
+    make a sparse units x codes matrix M, and M'M counts them all at once."""
+    pairs = np.array(session.execute(_unit_codes(filters, unit, ids)).tuples().all(), dtype=np.int64)
+    if not len(pairs):
+        return np.zeros((len(ids), len(ids)), dtype=np.int64)
+    from scipy import sparse
+
+    _, unit_index = np.unique(pairs[:, 0], return_inverse=True)
+    lookup = np.zeros(max(ids) + 1, dtype=np.int64)
+    lookup[ids] = np.arange(len(ids))
+    code_index = lookup[pairs[:, 1]]
+    marks = sparse.csr_matrix((np.ones(len(pairs), dtype=np.int64), (unit_index, code_index)),
+                              shape=(unit_index.max() + 1, len(ids)))
+    return np.asarray((marks.T @ marks).todense(), dtype=np.int64)
 
 
 def _on(alias: Any, filters: Filters) -> Any:
