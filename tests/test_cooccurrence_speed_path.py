@@ -13,11 +13,24 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from gripcode.analysis.filters import Filters, coding_conditions, resolve_filters
-from gripcode.analysis.matrices import _active_codes, _on, _unit_codes, cooccurrence
+from gripcode.analysis.matrices import _active_codes, _on, cooccurrence
 from gripcode.db.engine import make_engine, transaction
-from gripcode.db.models import Coding, Document
+from gripcode.db.models import Coding, Document, Unit
 
 CODES = ["alpha", "beta", "gamma", "delta"]
+
+
+def _unit_codes(filters: Filters, unit: str, ids: list[int]):  # type: ignore[no-untyped-def]
+    """Distinct (unit, code) pairs, by a join of units with codings on overlapping offsets."""
+    if unit == "document":
+        return (select(Coding.document_id.label("unit_id"), Coding.code_id)
+                .join(Document, Document.id == Coding.document_id)
+                .where(coding_conditions(filters), Coding.code_id.in_(ids)).distinct())
+    return (select(Unit.id.label("unit_id"), Coding.code_id)
+            .join(Coding, and_(Coding.document_id == Unit.document_id, Coding.start < Unit.end,
+                               Coding.end > Unit.start))
+            .join(Document, Document.id == Unit.document_id)
+            .where(Unit.kind == unit, coding_conditions(filters), Coding.code_id.in_(ids)).distinct())
 
 
 def self_join_counts(session, filters: Filters, by: str, unit: str) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
@@ -88,3 +101,32 @@ def test_counts_equal_the_self_joins(project: Gripcode, by: str, unit: str, crit
            if table.loc[row, column]}
     assert got == expected
     assert sum(expected.values()) > 20
+
+
+@pytest.mark.parametrize("unit", ["paragraph", "sentence"])
+def test_marked_units_equal_the_join_on_overlapping_offsets(project: Gripcode, unit: str) -> None:
+    from gripcode.coding.unit_marks import marked_units
+
+    engine = make_engine(project.url)
+    try:
+        with transaction(engine, write=False) as session:
+            documents = list(session.scalars(select(Document.id)))
+            conditions = Coding.status == "accepted"
+            found = set(marked_units(session, unit, documents, conditions, Coding.code_id, Coding.coder_id))
+            joined = set(session.execute(
+                select(Unit.id, Coding.code_id, Coding.coder_id)
+                .join(Coding, and_(Coding.document_id == Unit.document_id, Coding.start < Unit.end,
+                                   Coding.end > Unit.start))
+                .where(Unit.kind == unit, conditions)).tuples())
+    finally:
+        engine.dispose()
+    assert found == joined and len(found) > 50
+
+
+def test_overlapping_units_are_all_found() -> None:
+    from gripcode.coding.unit_marks import _overlaps
+
+    units = [(1, 0, 100, "long"), (1, 10, 20, "a"), (1, 30, 40, "b"), (1, 50, 60, "c")]
+    codings = [(1, 35, 55, "x"), (1, 95, 99, "y"), (1, 20, 30, "z")]
+    assert sorted(_overlaps(units, iter(codings))) == sorted([
+        ("long", "x"), ("b", "x"), ("c", "x"), ("long", "y"), ("long", "z")])

@@ -28,7 +28,8 @@ from gripcode.analysis.filters import (
     join_group,
     resolve_filters,
 )
-from gripcode.db.models import Case, Code, Coder, Coding, Document, Unit, status_among
+from gripcode.coding.unit_marks import marked_units
+from gripcode.db.models import Case, Code, Coder, Coding, Document, status_among
 from gripcode.errors import AnalysisError
 
 READABLE = 200  # characters: the quote length a matrix cell reads best at
@@ -136,7 +137,14 @@ def _overlap_counts(session: Session, filters: Filters, ids: list[int]) -> np.nd
 def _unit_counts(session: Session, filters: Filters, unit: str, ids: list[int]) -> np.ndarray:
     """Codes x codes: units that carry both codes; the diagonal, units with the code. The (unit, code) pairs
     make a sparse units x codes matrix M, and M'M counts them all at once."""
-    pairs = np.array(session.execute(_unit_codes(filters, unit, ids)).tuples().all(), dtype=np.int64)
+    if unit == "document":
+        found = session.execute(select(Coding.document_id, Coding.code_id).join(Document, Document.id == Coding.document_id)
+                                .where(coding_conditions(filters), Coding.code_id.in_(ids)).distinct()).tuples().all()
+    else:
+        documents = list(session.scalars(select(Document.id).where(document_conditions(filters))))
+        found = list(set(marked_units(session, unit, documents, and_(coding_conditions(filters),
+                                                                     Coding.code_id.in_(ids)), Coding.code_id)))
+    pairs = np.array(found, dtype=np.int64).reshape(-1, 2)
     if not len(pairs):
         return np.zeros((len(ids), len(ids)), dtype=np.int64)
     from scipy import sparse
@@ -156,17 +164,6 @@ def _on(alias: Any, filters: Filters) -> Any:
     if filters.coders:
         parts.append(alias.coder_id.in_(select(Coder.id).where(Coder.name.in_(filters.coders))))
     return and_(*parts)
-
-
-def _unit_codes(filters: Filters, unit: str, ids: list[int]) -> Any:
-    """Distinct (unit, code) pairs: which units carry which codes."""
-    if unit == "document":
-        return (select(Coding.document_id.label("unit_id"), Coding.code_id).join(Document, Document.id == Coding.document_id)
-                .where(coding_conditions(filters), Coding.code_id.in_(ids)).distinct())
-    return (select(Unit.id.label("unit_id"), Coding.code_id)
-            .join(Coding, and_(Coding.document_id == Unit.document_id, Coding.start < Unit.end, Coding.end > Unit.start))
-            .join(Document, Document.id == Unit.document_id)
-            .where(Unit.kind == unit, coding_conditions(filters), Coding.code_id.in_(ids)).distinct())
 
 
 def code_document_matrix(session: Session, filters: Filters | None = None, *, rollup: bool = False,

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 
 from gripcode.coding.coders import find_coder
 from gripcode.coding.service import find_code
+from gripcode.coding.unit_marks import marked_units
 from gripcode.corpus.documents import document_ids
-from gripcode.db.models import COUNTED_STATUS as COUNTED, Code, Coding, Document, Unit
+from gripcode.db.models import COUNTED_STATUS as COUNTED
+from gripcode.db.models import Code, Coding, Document, Unit
 from gripcode.errors import AnalysisError
 
 UNIT_CHOICES = ("sentence", "paragraph", "turn", "document", "character")
@@ -93,11 +95,8 @@ def unit_presence(session: Session, selection: Selection) -> tuple[list[int], di
         units = list(session.scalars(select(Unit.id).where(
             Unit.kind == selection.unit, Unit.document_id.in_(selection.documents))
             .order_by(Unit.document_id, Unit.seq)))
-        rows = session.execute(
-            select(Unit.id, Coding.code_id, Coding.coder_id)
-            .join(Coding, and_(Coding.document_id == Unit.document_id, Coding.start < Unit.end,
-                               Coding.end > Unit.start))
-            .where(Unit.kind == selection.unit, _counted(selection)).distinct()).tuples()
+        rows = marked_units(session, selection.unit, selection.documents, _counted(selection), Coding.code_id,
+                            Coding.coder_id)
     presence: dict[tuple[int, int], set[int]] = defaultdict(set)
     for unit_id, code_id, coder_id in rows:
         presence[(unit_id, code_id)].add(coder_id)
