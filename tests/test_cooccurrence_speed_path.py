@@ -130,3 +130,21 @@ def test_overlapping_units_are_all_found() -> None:
     codings = [(1, 35, 55, "x"), (1, 95, 99, "y"), (1, 20, 30, "z")]
     assert sorted(_overlaps(units, iter(codings))) == sorted([
         ("long", "x"), ("b", "x"), ("c", "x"), ("long", "y"), ("long", "z")])
+
+
+def test_fetch_rows_binds_lists_dates_and_text_as_the_session_does(project: Gripcode) -> None:
+    import datetime as dt
+
+    from gripcode.db.bulk import fetch_rows
+
+    statement = (select(Document.id, Document.kind).where(Document.id.in_([1, 3, 5, 99]), Document.kind == "media",
+                                                          (Document.date >= dt.date(2000, 1, 1))
+                                                          | Document.date.is_(None))
+                 .order_by(Document.id))
+    engine = make_engine(project.url)
+    try:
+        with transaction(engine, write=False) as session:
+            assert fetch_rows(session.connection(), statement) == [tuple(row) for row in session.execute(statement)]
+            assert fetch_rows(session.connection(), statement) == [(1, "media"), (3, "media"), (5, "media")]
+    finally:
+        engine.dispose()

@@ -29,6 +29,7 @@ from gripcode.analysis.filters import (
     resolve_filters,
 )
 from gripcode.coding.unit_marks import marked_units
+from gripcode.db.bulk import fetch_rows
 from gripcode.db.models import Case, Code, Coder, Coding, Document, status_among
 from gripcode.errors import AnalysisError
 
@@ -111,11 +112,10 @@ def _overlap_counts(session: Session, filters: Filters, ids: list[int]) -> np.nd
     the codings still open, so the work grows with the codings and their overlaps, not their square."""
     position = {code_id: i for i, code_id in enumerate(ids)}
     counts = np.zeros((len(ids), len(ids)), dtype=np.int64)
-    rows = session.execute(
-        select(Coding.document_id, Coding.start, Coding.end, Coding.code_id)
-        .join(Document, Document.id == Coding.document_id)
-        .where(coding_conditions(filters), Coding.code_id.in_(ids))
-        .order_by(Coding.document_id, Coding.start)).tuples()
+    rows = fetch_rows(session.connection(), select(Coding.document_id, Coding.start, Coding.end, Coding.code_id)
+                      .join(Document, Document.id == Coding.document_id)
+                      .where(coding_conditions(filters), Coding.code_id.in_(ids))
+                      .order_by(Coding.document_id, Coding.start))
     pairs: dict[tuple[int, int], int] = {}
     document, open_codings = None, []
     for doc_id, start, end, code_id in rows:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
+from gripcode.db.bulk import fetch_rows
 from gripcode.db.models import Coding, Document, Unit
 
 # Documents whose units and codings are read at once.
@@ -31,15 +32,14 @@ def marked_units(session: Session, unit: str, documents: Sequence[int], conditio
     ordered = sorted(documents)
     for first in range(0, len(ordered), DOCUMENTS_PER_BATCH):
         batch = ordered[first:first + DOCUMENTS_PER_BATCH]
-        units = session.execute(
-            select(Unit.document_id, Unit.start, Unit.end, Unit.id)
-            .where(Unit.kind == unit, Unit.document_id.in_(batch))
-            .order_by(Unit.document_id, Unit.start, Unit.id)).tuples().all()
-        codings = session.execute(
-            select(Coding.document_id, Coding.start, Coding.end, *payload)
-            .join(Document, Document.id == Coding.document_id)  # ``conditions`` may be on the documents
-            .where(conditions, Coding.document_id.in_(batch))
-            .order_by(Coding.document_id, Coding.start)).tuples().all()
+        connection = session.connection()
+        units = fetch_rows(connection, select(Unit.document_id, Unit.start, Unit.end, Unit.id)
+                           .where(Unit.kind == unit, Unit.document_id.in_(batch))
+                           .order_by(Unit.document_id, Unit.start, Unit.id))
+        codings = fetch_rows(connection, select(Coding.document_id, Coding.start, Coding.end, *payload)
+                             .join(Document, Document.id == Coding.document_id)  # ``conditions`` may use them
+                             .where(conditions, Coding.document_id.in_(batch))
+                             .order_by(Coding.document_id, Coding.start))
         by_document = {doc: list(rows) for doc, rows in itertools.groupby(units, key=lambda row: row[0])}
         for doc, rows in itertools.groupby(codings, key=lambda row: row[0]):
             spans = by_document.get(doc)

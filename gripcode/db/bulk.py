@@ -1,4 +1,5 @@
-"""Bulk inserts of plain row tuples, for the tables that take thousands of rows at once (units, suggestions).
+"""Bulk inserts of plain row tuples, for the tables that take thousands of rows at once (units, suggestions),
+and bulk reads of plain values (``fetch_rows``).
 
 SQLAlchemy's executemany processes every parameter of every row in Python; these rows are already in the
 column types the driver takes, so they go to the driver directly: through COPY with psycopg 3 (a third of the
@@ -15,6 +16,7 @@ from itertools import chain
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection
+from sqlalchemy.sql import Select
 
 T = TypeVar("T")
 
@@ -89,3 +91,18 @@ def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows
             done += whole
         step = max(1, step // 8)
     return len(rows)
+
+
+def fetch_rows(connection: Connection, statement: Select[Any]) -> list[tuple[Any, ...]]:
+    """The rows of ``statement`` as the driver returns them. SQLAlchemy builds a Row object for every row, which
+    costs more than the query when a read returns hundreds of thousands of ids and offsets; for such reads of
+    plain values (integers, text) the compiled statement goes to the driver's cursor instead."""
+    compiled = statement.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    arguments: Any = tuple(params[name] for name in compiled.positiontup or ()) if compiled.positional else params
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        cursor.execute(compiled.string, arguments)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
