@@ -260,5 +260,8 @@ def _ask_all(engine: Engine, plan: Plan, report: LlmReport, settings: LlmSetting
         pool.shutdown(wait=not interrupted, cancel_futures=True)
         if not interrupted:
             client.close()
+    if stop is None and report.failed and not report.sent:
+        stop = (f"none of {report.failed} request(s) got an answer from {endpoint.url} (the last: "
+                f"{report.last_error}); is the server running, and is the model {settings.model!r} available there?")
     if stop is not None:
         raise _Stopped(stop)
