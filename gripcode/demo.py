@@ -19,6 +19,7 @@ from gripcode.coding.review import decide_many
 from gripcode.corpus.cases import add_case
 from gripcode.corpus.importer import import_items, read_manifest
 from gripcode.db.engine import make_engine, transaction
+from gripcode.db.models import COUNTED_STATUS, Coding
 from gripcode.db.migrate import init_database
 from gripcode.errors import GripcodeError
 from gripcode.export.figures import heatmap
@@ -52,9 +53,11 @@ def write_outputs(engine: Engine, out: Path) -> list[Path]:
         table = compare_cases(session, by="case", measures=["documents", "share", "coverage"])
         share = compare_cases(session, by="case", measures=["share"])
         matrix = framework_matrix(session, by="case", quotes=2)
+        counted = Coding.status == COUNTED_STATUS
         provenance = project_provenance(session, "Cross-case comparison of codes by case",
-                                        filters={"by": "case"})
-        matrix_provenance = project_provenance(session, "Framework matrix: cases x codes, two quotes per cell")
+                                        filters={"by": "case"}, codings=counted)
+        matrix_provenance = project_provenance(session, "Framework matrix: cases x codes, two quotes per cell",
+                                               codings=counted)
     written = []
     for fmt, suffix in (("csv", ".csv"), ("xlsx", ".xlsx"), ("latex", ".tex")):
         path = paths["compare"].with_suffix(suffix)

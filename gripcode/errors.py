@@ -55,3 +55,8 @@ class ExchangeError(GripcodeError):
 
 
 
+
+
+class LlmError(GripcodeError):
+    """A language-model run that cannot start or go on: no server, an unknown model, text that may not leave
+    the machine."""

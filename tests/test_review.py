@@ -93,7 +93,7 @@ def test_undo_recode_widen_narrow_and_memo(suggested: Gripcode) -> None:
 
 def test_bulk_accept_and_reject_with_filters(suggested: Gripcode) -> None:
     result = suggested("review", "accept")
-    assert result.exit_code == 1 and "--code, --doc or --min-confidence" in result.output
+    assert result.exit_code == 1 and "--code, --doc, --coder or --min-confidence" in result.output
     out = Gripcode(suggested.url, coder="ana").ok("review", "accept", "--code", "quotas").output
     assert "Accepted 2 suggestion(s) as ana" in out
     Gripcode(suggested.url, coder="ana").ok("review", "reject", "--code", "pollution", "--origin", "rule")

@@ -69,7 +69,8 @@ def agreement_group(ctx: click.Context, coders: str | None, unit: str | None, co
         result = compute_agreement(session, _split(coders) or [], unit, codes=_split(codes), case=case,
                                    kind=kind, doc=doc)
         provenance = project_provenance(session, f"Intercoder agreement per code at the {unit} unit",
-                                        filters=filters, coders=result.selection.coders, notes=result.notes)
+                                        filters=filters, coders=result.selection.coders, notes=result.notes,
+                                        machine_coders=result.selection.coders)
     df = pd.DataFrame(result.rows, columns=result.columns)
     emit_table(df, fmt, output, provenance, index=False, caption=f"Agreement of {', '.join(result.selection.coders)}",
                label="tab:agreement")
@@ -92,7 +93,7 @@ def disagreements_(app: App, coders: str, unit: str, codes: str | None, case: st
         rows, columns = disagreements(session, _split(coders) or [], unit, codes=_split(codes), case=case,
                                       kind=kind, doc=doc, text_limit=None if fmt in ("csv", "xlsx", "json") else 300)
         provenance = project_provenance(session, f"Units where coders disagree ({unit})", filters=filters,
-                                        coders=columns[4:-1])
+                                        coders=columns[4:-1], machine_coders=columns[4:-1])
     emit_table(pd.DataFrame(rows, columns=columns), fmt, output, provenance, index=False,
                caption="Disagreements for adjudication", label="tab:disagreements")
 

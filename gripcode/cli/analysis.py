@@ -41,10 +41,11 @@ def _filters(options: dict[str, Any]) -> Any:
 
 
 def _provenance(session: Any, what: str, filters: Any, notes: tuple[str, ...] = (), **extra: Any) -> Any:
+    from gripcode.analysis.filters import coding_conditions
     from gripcode.analysis.provenance import project_provenance
 
     return project_provenance(session, what, filters={**filters.describe(), **extra}, coders=filters.coders,
-                              statuses=filters.statuses, notes=notes)
+                              statuses=filters.statuses, notes=notes, codings=coding_conditions(filters))
 
 
 def _figure(df: Any, figure: Path | None, provenance: Any, title: str, value_label: str, fmt_values: str) -> None:

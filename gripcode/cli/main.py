@@ -142,8 +142,9 @@ LAZY_COMMANDS = {
     "agreement": "agreement", "autocode": "autocode", "backup": "database", "case": "cases", "check": "integrity",
     "code": "coding", "codebook": "codebook", "coder": "coders", "codings": "coding", "compare": "analysis",
     "cooccur": "analysis", "db": "database", "demo": "demo", "docs": "documents", "export": "exchange",
-    "import": "imports", "init": "database", "log": "integrity", "matrix": "analysis", "memo": "memos",
-    "model": "model", "retrieve": "analysis", "review": "review", "show": "documents", "stats": "documents",
+    "import": "imports", "init": "database", "llm": "llm", "log": "integrity", "matrix": "analysis",
+    "memo": "memos", "model": "model", "retrieve": "analysis", "review": "review", "show": "documents",
+    "stats": "documents", "validate": "validate",
 }
 
 

@@ -22,7 +22,11 @@ def _filters(fn):  # type: ignore[no-untyped-def]
     for option in reversed([
         click.option("--code", help="Only suggestions of this code id."),
         click.option("--doc", help="Only this document (id or title)."),
-        click.option("--origin", type=click.Choice(rv.MACHINE_ORIGINS), help="Only rule or only model suggestions."),
+        click.option("--origin", type=click.Choice(rv.MACHINE_ORIGINS),
+                     help="Only rule, model or language-model suggestions."),
+        click.option("--coder", "--by", "machine", metavar="MACHINE",
+                     help="Only the suggestions of this machine coder (llm@..., rules@..., model@...). Who reviews "
+                          "is gripcode's own --coder, before the command."),
     ]):
         fn = option(fn)
     return fn
@@ -33,7 +37,8 @@ def _filters(fn):  # type: ignore[no-untyped-def]
 @click.option("--order", type=click.Choice(rv.ORDERS), default="position", show_default=True,
               help="position: in text order; confidence: surest first; uncertainty: closest to 0.5 first.")
 @click.pass_context
-def review_group(ctx: click.Context, code: str | None, doc: str | None, origin: str | None, order: str) -> None:
+def review_group(ctx: click.Context, code: str | None, doc: str | None, origin: str | None, machine: str | None,
+                 order: str) -> None:
     """Go through suggestions one by one: accept, reject, recode, widen or narrow them.
 
     Suggestions from rules and models count in analyses and agreement only once accepted; the reviewer (the
@@ -44,7 +49,7 @@ def review_group(ctx: click.Context, code: str | None, doc: str | None, origin: 
     app: App = ctx.find_object(App)
     engine = app.engine()
     with transaction(engine, write=False) as session:
-        queue = rv.pending(session, code=code, doc=doc, origin=origin, order=order)
+        queue = rv.pending(session, code=code, doc=doc, origin=origin, order=order, coder=machine)
     if not queue:
         click.echo("No suggestions wait for review.")
         return
@@ -142,21 +147,39 @@ def _bulk(decision: str):  # type: ignore[no-untyped-def]
     @_filters
     @click.option("--min-confidence", type=click.FloatRange(0, 1),
                   help="Only model suggestions at least this sure (rule suggestions carry no confidence).")
+    @click.option("--validated", is_flag=True,
+                  help="Only codes whose latest validation of --coder (`gripcode validate`) passed --min-alpha.")
+    @click.option("--min-alpha", type=click.FloatRange(-1, 1), default=None,
+                  help="With --validated: the lowest acceptable lower bound of alpha's 95% interval [0.8].")
     @pass_app
-    def command(app: App, code: str | None, doc: str | None, origin: str | None,
-                min_confidence: float | None) -> None:
+    def command(app: App, code: str | None, doc: str | None, origin: str | None, machine: str | None,
+                min_confidence: float | None, validated: bool, min_alpha: float | None) -> None:
+        if min_alpha is not None and not validated:
+            raise click.UsageError("--min-alpha goes with --validated")
+        if validated and not machine:
+            raise click.UsageError("--validated needs the machine coder: --coder llm@... (or rules@..., model@...)")
         with transaction(app.engine()) as session:
+            code_ids = None
+            if validated:
+                from gripcode.reliability.validation_gate import passing_codes
+
+                gate = passing_codes(session, machine or "", 0.8 if min_alpha is None else min_alpha)
+                for line in gate.lines():
+                    click.echo(line)
+                code_ids = gate.passed_ids
             n = rv.decide_many(session, decision, reviewer=app.coder, code=code, origin=origin, doc=doc,
-                               min_confidence=min_confidence)
-            left = (rv.count_without_confidence(session, code=code, origin=origin, doc=doc)
+                               min_confidence=min_confidence, coder=machine, code_ids=code_ids)
+            left = (rv.count_without_confidence(session, code=code, origin=origin, doc=doc, coder=machine)
                     if min_confidence is not None else 0)
         click.echo(f"{'Accepted' if decision == 'accept' else 'Rejected'} {n} suggestion(s) as {app.coder}")
         if left:
             click.echo(f"{left} rule suggestion(s) left waiting: rule suggestions carry no confidence, so "
                        f"--min-confidence leaves them out (choose them with --code or --doc)")
 
-    command.help = (f"{decision.capitalize()} every waiting suggestion that matches --code, --doc and "
-                    f"--min-confidence (at least one of them), in one transaction.")
+    command.help = (f"{decision.capitalize()} every waiting suggestion that matches --code, --doc, --coder and "
+                    f"--min-confidence (at least one of them), in one transaction. With --validated, only of the "
+                    f"codes whose latest validation of the machine coder passed (lower bound of alpha's interval at "
+                    f"least --min-alpha).")
     return command
 
 

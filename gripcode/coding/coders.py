@@ -31,7 +31,7 @@ __all__ = [
 LIST_COLUMNS = ("name", "kind", "codings", "memos", "first_activity", "last_activity")
 
 # Machine coders are recognised by the prefix of their name.
-_KIND_PREFIXES = {"rules@": "rules", "model@": "model", "import@": "import"}
+_KIND_PREFIXES = {"rules@": "rules", "model@": "model", "llm@": "llm", "import@": "import"}
 _MAX_NAME = 200
 
 

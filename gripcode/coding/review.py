@@ -23,7 +23,7 @@ from gripcode.errors import CodingError, NotFoundError
 from gripcode.nlp.suggestions import UnitIndex, load_unit_indexes
 
 ORDERS = ("position", "confidence", "uncertainty")
-MACHINE_ORIGINS = ("rule", "model")
+MACHINE_ORIGINS = ("rule", "model", "llm")
 _STATE = ("status", "code_id", "start", "end", "quote", "reviewed_by_id", "reviewed_at", "memo")
 
 
@@ -62,7 +62,8 @@ def find_suggestion(session: Session, coding_id: int, *, pending_only: bool = Tr
 
 
 def suggestion_query(*, code_id: int | None = None, doc_id: int | None = None, origin: str | None = None,
-                     order: str = "position", min_confidence: float | None = None) -> Any:
+                     order: str = "position", min_confidence: float | None = None, coder_id: int | None = None,
+                     code_ids: list[int] | None = None) -> Any:
     if order not in ORDERS:
         raise CodingError(f"order {order!r} is not one of {', '.join(ORDERS)}")
     query = select(Coding.id).where(Coding.status == "suggested")
@@ -71,6 +72,10 @@ def suggestion_query(*, code_id: int | None = None, doc_id: int | None = None, o
         query = query.where(Coding.code_id == code_id)
     if doc_id is not None:
         query = query.where(Coding.document_id == doc_id)
+    if coder_id is not None:
+        query = query.where(Coding.coder_id == coder_id)
+    if code_ids is not None:
+        query = query.where(Coding.code_id.in_(code_ids))
     if min_confidence is not None:
         query = query.where(Coding.confidence >= min_confidence)
     position = (Coding.document_id, Coding.start, Coding.end, Coding.code_id)
@@ -83,12 +88,28 @@ def suggestion_query(*, code_id: int | None = None, doc_id: int | None = None, o
     return query
 
 
+def machine_coder_id(session: Session, name: str | None) -> int | None:
+    """The id of the machine coder ``name`` whose suggestions are chosen (None: any)."""
+    if name is None:
+        return None
+    from gripcode.coding.coders import find_coder
+    from gripcode.db.models import MACHINE_CODER_KINDS
+
+    coder = find_coder(session, name)
+    if coder.kind not in MACHINE_CODER_KINDS:
+        raise CodingError(f"{coder.name} is a {coder.kind} coder, not a machine coder: --coder after `review` names "
+                          "the machine (llm@..., rules@..., model@...) whose suggestions to decide; who reviews is "
+                          "gripcode's own --coder, before the command (gripcode --coder NAME review ...)")
+    return coder.id
+
+
 def pending(session: Session, *, code: str | None = None, doc: str | None = None, origin: str | None = None,
-            order: str = "position") -> list[int]:
+            order: str = "position", coder: str | None = None) -> list[int]:
     """Ids of the suggestions waiting for review, in the order asked for."""
     code_id = find_code(session, code, for_coding=False).id if code else None
     doc_id = find_document(session, doc).id if doc else None
-    return list(session.scalars(suggestion_query(code_id=code_id, doc_id=doc_id, origin=origin, order=order)))
+    return list(session.scalars(suggestion_query(code_id=code_id, doc_id=doc_id, origin=origin, order=order,
+                                                 coder_id=machine_coder_id(session, coder))))
 
 
 def _decided(session: Session, coding: Coding, status: str, reviewer: str, action: str, **details: Any) -> None:
@@ -174,14 +195,16 @@ def set_memo(session: Session, coding_id: int, memo: str, *, reviewer: str) -> C
 
 
 def decide_many(session: Session, decision: str, *, reviewer: str, code: str | None = None,
-                origin: str | None = None, doc: str | None = None, min_confidence: float | None = None) -> int:
-    """Accept or reject every waiting suggestion that matches; returns how many.
+                origin: str | None = None, doc: str | None = None, min_confidence: float | None = None,
+                coder: str | None = None, code_ids: list[int] | None = None) -> int:
+    """Accept or reject every waiting suggestion that matches; returns how many. ``coder`` names the machine
+    coder whose suggestions are meant; ``code_ids`` limits them to these codes (those a validation passed).
 
     Rule suggestions carry no confidence, so asking for rule suggestions above a confidence is refused rather
     than deciding none of them; :func:`count_without_confidence` says how many a mixed request leaves out.
     """
-    if code is None and doc is None and min_confidence is None:
-        raise CodingError("name the suggestions to decide with --code, --doc or --min-confidence")
+    if code is None and doc is None and min_confidence is None and coder is None:
+        raise CodingError("name the suggestions to decide with --code, --doc, --coder or --min-confidence")
     if min_confidence is not None and origin == "rule":
         raise CodingError("rule suggestions carry no confidence, so --min-confidence selects none of them; "
                           "choose them with --code or --doc")
@@ -190,7 +213,8 @@ def decide_many(session: Session, decision: str, *, reviewer: str, code: str | N
     if decision not in ("accept", "reject"):
         raise CodingError(f"decision {decision!r} is not accept or reject")
     lock_codebook(session, exclusive=False)
-    query = suggestion_query(code_id=code_id, doc_id=doc_id, origin=origin, min_confidence=min_confidence)
+    query = suggestion_query(code_id=code_id, doc_id=doc_id, origin=origin, min_confidence=min_confidence,
+                             coder_id=machine_coder_id(session, coder), code_ids=code_ids)
     if decision == "accept":  # suggestions of codes retired or merged since wait for a reject or a recode
         query = query.join(Code, Code.id == Coding.code_id).where(Code.status == "active")
     ids = list(session.scalars(query))
@@ -200,19 +224,21 @@ def decide_many(session: Session, decision: str, *, reviewer: str, code: str | N
         session.execute(update(Coding).where(Coding.id.in_(ids[chunk:chunk + 500]))
                         .values(status=status, reviewed_by_id=person.id, reviewed_at=utcnow()))
     record_event(session, reviewer, "codings.reviewed", "coding", None, status=status, count=len(ids), ids=ids,
-                 code=code, origin=origin, document=doc_id, min_confidence=min_confidence)
+                 code=code, origin=origin, document=doc_id, min_confidence=min_confidence, coder=coder)
     return len(ids)
 
 
 def count_without_confidence(session: Session, *, code: str | None = None, origin: str | None = None,
-                             doc: str | None = None) -> int:
-    """Waiting suggestions matching ``code``, ``doc`` and ``origin`` that have no confidence (rule ones), which a
-    ``min_confidence`` filter always leaves out."""
-    if origin == "model":
+                             doc: str | None = None, coder: str | None = None) -> int:
+    """Waiting rule suggestions matching ``code``, ``doc``, ``origin`` and ``coder``: they have no confidence, so a
+    ``min_confidence`` filter always leaves them out."""
+    if origin not in (None, "rule"):
         return 0
     code_id = find_code(session, code, for_coding=False).id if code else None
     doc_id = find_document(session, doc).id if doc else None
-    ids = suggestion_query(code_id=code_id, doc_id=doc_id, origin=origin).where(Coding.confidence.is_(None))
+    ids = suggestion_query(code_id=code_id, doc_id=doc_id, origin=origin,
+                           coder_id=machine_coder_id(session, coder)).where(Coding.confidence.is_(None),
+                                                                            Coding.origin == "rule")
     return session.scalar(select(func.count()).select_from(ids.order_by(None).subquery())) or 0
 
 

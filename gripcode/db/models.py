@@ -46,8 +46,10 @@ NAMING_CONVENTION = {
 DOCUMENT_KINDS = ("interview", "policy", "media", "other")
 UNIT_KINDS = ("paragraph", "sentence", "turn")
 CODE_STATUSES = ("active", "retired", "merged")
-CODER_KINDS = ("person", "rules", "model", "import")
-CODING_ORIGINS = ("manual", "rule", "model", "import")
+CODER_KINDS = ("person", "rules", "model", "llm", "import")
+# Machine coders (rules, model, llm) make codings of their own origin; a person codes "manual".
+MACHINE_CODER_KINDS = ("rules", "model", "llm")
+CODING_ORIGINS = ("manual", "rule", "model", "llm", "import")
 CODING_STATUSES = ("suggested", "accepted", "rejected")
 # The codings that count in analyses, agreement, training data and exports: made by hand, imported, or
 # suggestions a researcher accepted. A suggestion waits as "suggested" and counts nowhere until then.
@@ -61,6 +63,8 @@ COUNTED_STATUSES = (COUNTED_STATUS,)
 COUNTED_CONDITION = f"status = '{COUNTED_STATUS}'"
 ATTRIBUTE_TYPES = ("text", "number", "date")
 MEMO_TARGETS = ("project", "document", "code", "coding")
+LLM_RUN_STATUSES = ("running", "interrupted", "incomplete", "failed", "finished")
+LLM_OUTCOMES = ("answered", "cached", "malformed")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -347,3 +351,110 @@ class TrainedModel(Base):
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LlmRun(Base):
+    """One `gripcode llm code` run: what was asked of which model, where, and what came back.
+
+    This is the provenance a paper cites for a language-model coder: the model and endpoint, the sampling
+    parameters, the prompt (and its hash, part of the coder's name), the codebook version, the time, and how
+    many units were sent, answered from the cache, or answered in a form that could not be read.
+    """
+
+    __tablename__ = "llm_runs"
+    __table_args__ = (CheckConstraint(_in("status", LLM_RUN_STATUSES), name="status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coders.id", ondelete="CASCADE"), index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    endpoint: Mapped[str] = mapped_column(String(500))
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # temperature, seed, max_tokens, ...
+    prompt_hash: Mapped[str] = mapped_column(String(64))
+    prompt: Mapped[str] = mapped_column(Text)  # the instructions and codebook section, as sent
+    codebook_version_id: Mapped[int | None] = mapped_column(ForeignKey("codebook_versions.id", ondelete="SET NULL"))
+    unit: Mapped[str] = mapped_column(String(12))
+    scope: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # codes, case, kind, doc
+    status: Mapped[str] = mapped_column(String(12), default="running")
+    units_total: Mapped[int] = mapped_column(Integer, default=0)
+    units_sent: Mapped[int] = mapped_column(Integer, default=0)
+    units_cached: Mapped[int] = mapped_column(Integer, default=0)
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    malformed: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    suggestions: Mapped[int] = mapped_column(Integer, default=0)
+    characters_sent: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class LlmRunUnit(Base):
+    """What became of one unit in a run: answered by the model, answered from the cache, or malformed. A unit
+    with a row here is done, so an interrupted run resumes with the others."""
+
+    __tablename__ = "llm_run_units"
+    __table_args__ = (CheckConstraint(_in("outcome", LLM_OUTCOMES), name="outcome"),)
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("llm_runs.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(10))
+    codes: Mapped[int] = mapped_column(Integer, default=0)  # how many codes the answer gave
+
+
+class LlmAnswer(Base):
+    """The cache: a model's answer to one prompt (its hash covers everything sent but the unit's text) for one
+    unit text, so that the same question is never sent twice. Malformed answers are kept as they came."""
+
+    __tablename__ = "llm_answers"
+
+    model: Mapped[str] = mapped_column(String(200), primary_key=True)
+    prompt_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    text_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    malformed: Mapped[bool] = mapped_column(default=False)
+    codes: Mapped[list[Any]] = mapped_column(JSON, default=list)  # [[code id, rationale], ...]
+    raw: Mapped[str | None] = mapped_column(Text)  # the answer as received, when it could not be read
+    problem: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("llm_runs.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ValidationSample(Base):
+    """Units drawn for people to code blind, so that a machine coder can be validated on them."""
+
+    __tablename__ = "validation_samples"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coders.id", ondelete="CASCADE"), index=True)
+    unit: Mapped[str] = mapped_column(String(12))
+    size: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    strata: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # stratum -> (units there, drawn)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ValidationSampleUnit(Base):
+    __tablename__ = "validation_sample_units"
+
+    sample_id: Mapped[int] = mapped_column(ForeignKey("validation_samples.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Validation(Base):
+    """A machine coder's validation against people (`gripcode validate`), per code; what
+    `review accept --validated` reads."""
+
+    __tablename__ = "validations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coders.id", ondelete="CASCADE"), index=True)
+    against: Mapped[list[str]] = mapped_column(JSON, default=list)
+    unit: Mapped[str] = mapped_column(String(12))
+    reference: Mapped[str] = mapped_column(String(200))
+    sample_id: Mapped[int | None] = mapped_column(ForeignKey("validation_samples.id", ondelete="SET NULL"))
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # bootstrap samples, seed, level
+    results: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # code -> statistics
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,10 +1,11 @@
 """Storing machine suggestions (rule matches, classifier predictions) as codings a researcher must review.
 
-Suggestions are codings with origin ``rule`` or ``model``, status ``suggested``, and a machine coder named after
-what made them: ``rules@<codebook hash>`` or ``model@<training data hash>``. They never count in analyses
-until accepted. Storing is idempotent: a suggestion is not stored again where any coding of the same origin
-already covers the same code and span, whether still waiting, accepted or rejected (a researcher's decision
-is not asked for twice).
+Suggestions are codings with origin ``rule``, ``model`` or ``llm``, status ``suggested``, and a machine coder named
+after what made them: ``rules@<codebook hash>``, ``model@<training data hash>`` or ``llm@<model>@<prompt hash>``.
+They never count in analyses until accepted. Storing is idempotent: a suggestion is not stored again where any
+coding of the same origin already covers the same code and span, whether still waiting, accepted or rejected (a
+researcher's decision is not asked for twice). Language-model coders are compared with each other and with people,
+so each keeps its own decisions: for them only the same coder's codings count as already there.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class Suggestion:
     end: int
     ref: str  # the rule that matched, or the model's name
     confidence: float | None = None
+    memo: str | None = None  # a language model's rationale
 
 
 def unit_rows(session: Session | Connection, document_ids: Iterable[int],
@@ -103,27 +105,31 @@ def drop_stale_suggestions(session: Session, scope: StaleScope, document_ids: Se
 
 
 def _existing(session: Session, origin: str, document_ids: Iterable[int],
-              unless: StaleScope | None = None) -> set[tuple[int, int, int, int]]:
-    """(document, code, start, end) of every coding of ``origin`` in these documents, leaving out those
-    ``unless`` names (the stale suggestions a dry run counts as removed)."""
+              unless: StaleScope | None = None, coder_id: int | None = None) -> set[tuple[int, int, int, int]]:
+    """(document, code, start, end) of every coding of ``origin`` (by ``coder_id``, if given) in these documents,
+    leaving out those ``unless`` names (the stale suggestions a dry run counts as removed)."""
     ids = sorted(set(document_ids))
     if not ids:
         return set()
     query = (select(Coding.document_id, Coding.code_id, Coding.start, Coding.end)
              .where(Coding.origin == origin, Coding.document_id.in_(ids)))
+    if coder_id is not None:
+        query = query.where(Coding.coder_id == coder_id)
     if unless is not None:
         query = query.where(not_(unless.condition()))
     return set(session.execute(query).tuples())
 
 
-def new_suggestions(session: Session, suggestions: Iterable[Suggestion], *, origin: str) -> list[Suggestion]:
-    """Those of ``suggestions`` not yet covered by a coding of the same origin, each once."""
+def new_suggestions(session: Session, suggestions: Iterable[Suggestion], *, origin: str,
+                    coder_id: int | None = None) -> list[Suggestion]:
+    """Those of ``suggestions`` not yet covered by a coding of the same origin (by ``coder_id``, if given), each
+    once."""
     wanted: dict[tuple[int, int, int, int], Suggestion] = {}
     for s in suggestions:
         wanted.setdefault((s.document_id, s.code_id, s.start, s.end), s)
     if not wanted:
         return []
-    existing = _existing(session, origin, {key[0] for key in wanted})
+    existing = _existing(session, origin, {key[0] for key in wanted}, coder_id=coder_id)
     return [s for key, s in wanted.items() if key not in existing]
 
 
@@ -146,7 +152,8 @@ def insert_suggestions(session: Session, suggestions: Sequence[Suggestion], *, c
                        texts: dict[int, str], codebook_version_id: int | None = None) -> int:
     """Bulk-insert suggestions (already filtered by :func:`new_suggestions`) as tuples to the driver."""
     return _insert(session, [(s.document_id, s.code_id, s.start, s.end, s.ref, s.confidence) for s in suggestions],
-                   coder_id=coder_id, origin=origin, texts=texts, codebook_version_id=codebook_version_id)
+                   coder_id=coder_id, origin=origin, texts=texts, codebook_version_id=codebook_version_id,
+                   memos=[s.memo for s in suggestions])
 
 
 def insert_spans(session: Session, spans: Sequence[Span], *, coder_id: int, origin: str, texts: dict[int, str],
@@ -158,7 +165,8 @@ def insert_spans(session: Session, spans: Sequence[Span], *, coder_id: int, orig
 
 
 def _insert(session: Session, items: Sequence[tuple[int, int, int, int, str, float | None]], *, coder_id: int,
-            origin: str, texts: dict[int, str], codebook_version_id: int | None) -> int:
+            origin: str, texts: dict[int, str], codebook_version_id: int | None,
+            memos: Sequence[str | None] | None = None) -> int:
     if not items:
         return 0
     connection = session.connection()
@@ -178,4 +186,7 @@ def _insert(session: Session, items: Sequence[tuple[int, int, int, int, str, flo
         rows = [(doc_id, code_id, start, end, texts[doc_id][start:end], ref)
                 for doc_id, code_id, start, end, ref, _ in items]
         constants["confidence"] = None
+    if memos is not None and any(memo is not None for memo in memos):
+        columns = (*columns, "memo")
+        rows = [(*row, memo) for row, memo in zip(rows, memos)]
     return insert_rows(connection, "codings", columns, rows, constants)

@@ -25,7 +25,7 @@ import numpy as np
 
 from gripcode.errors import AnalysisError
 
-__all__ = ["cohen_kappa", "fleiss_kappa", "krippendorff_alpha", "percent_agreement"]
+__all__ = ["cohen_kappa", "fleiss_kappa", "gwet_ac1", "krippendorff_alpha", "percent_agreement"]
 
 KappaWeights = Literal["linear", "quadratic"]
 AlphaLevel = Literal["nominal", "ordinal", "interval", "ratio"]
@@ -183,6 +183,50 @@ def krippendorff_alpha(
     with np.errstate(divide="ignore", invalid="ignore"):
         result = krippendorff.alpha(reliability_data=matrix, level_of_measurement=level)
     return float(result)
+
+
+def gwet_ac1(data: Any, categories: Sequence[Hashable] | None = None) -> float:
+    """Gwet's AC1 for a coders x units matrix (the layout of :func:`krippendorff_alpha`; ``None`` or NaN where a
+    coder gave no value), any number of coders, nominal categories.
+
+    Observed agreement ``p_a`` is the mean, over units with two or more values, of the share of agreeing pairs
+    of values in the unit. Chance model: a rater agrees by chance only on a hard-to-classify unit, where the
+    rating is random, so ``p_e = sum_k pi_k (1 - pi_k) / (q - 1)``, where ``pi_k`` is the mean over units (with
+    at least one value) of the share of the unit's values in category ``k`` and ``q`` the number of categories;
+    ``AC1 = (p_a - p_e) / (1 - p_e)`` (Gwet 2008, "Computing inter-rater reliability and its variance in the
+    presence of high agreement", British Journal of Mathematical and Statistical Psychology 61:29-48; Gwet 2014,
+    Handbook of Inter-Rater Reliability, 4th ed., chapter 4). Unlike kappa it stays stable where one category is
+    rare (the "kappa paradox": Wongpakaran et al. 2013, BMC Medical Research Methodology 13:61).
+
+    ``categories`` lists every category that could be chosen (``q`` counts them); by default those observed.
+    For a code's yes/no decisions pass ``(0, 1)``: a code nobody applied then has AC1 = 1, not an undefined
+    value. Returns ``nan`` when there is a single category.
+    """
+    rows = _coder_rows(data, "Gwet's AC1")
+    units = [[value for value in column if not _is_missing(value)] for column in zip(*rows)]
+    units = [values for values in units if values]
+    if not any(len(values) >= 2 for values in units):
+        raise AnalysisError("Gwet's AC1 needs at least one unit coded by two or more coders; no unit was.")
+    observed = list(_label_counts(v for values in units for v in values))
+    cats = list(_label_counts(categories)) if categories is not None else observed
+    unknown = [value for value in observed if value not in set(cats)]
+    if unknown:
+        raise AnalysisError(f"Values missing from the given categories: {', '.join(repr(v) for v in unknown[:5])}.")
+    q = len(cats)
+    if q < 2:
+        return float("nan")
+    index = {cat: i for i, cat in enumerate(cats)}
+    counts = np.zeros((len(units), q))
+    for i, values in enumerate(units):
+        for value in values:
+            counts[i, index[value]] += 1
+    raters = counts.sum(axis=1)
+    pairable = raters >= 2
+    agreement = (counts[pairable] * (counts[pairable] - 1)).sum(axis=1) / (raters[pairable] * (raters[pairable] - 1))
+    p_a = float(agreement.mean())
+    pi = (counts / raters[:, None]).mean(axis=0)
+    p_e = float((pi * (1 - pi)).sum() / (q - 1))
+    return (p_a - p_e) / (1 - p_e)
 
 
 def percent_agreement(data: Any) -> float:
