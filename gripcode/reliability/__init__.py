@@ -5,8 +5,13 @@ Each statistic's docstring states its unit, its chance model and its published s
 """
 
 from gripcode.reliability.bootstrap import BootstrapAlpha, bootstrap_alpha
-from gripcode.reliability.statistics import (cohen_kappa, fleiss_kappa, gwet_ac1, krippendorff_alpha,
-                                              percent_agreement)
+from gripcode.reliability.statistics import (
+                                              cohen_kappa,
+                                              fleiss_kappa,
+                                              gwet_ac1,
+                                              krippendorff_alpha,
+                                              percent_agreement,
+)
 from gripcode.reliability.unitized import unitized_alpha, unitized_alpha_by_value
 
 __all__ = [

@@ -32,7 +32,12 @@ from typing import Any
 import numpy as np
 
 from gripcode.errors import AnalysisError
-from gripcode.reliability.statistics import AlphaLevel, _coder_rows, _is_missing, _value_codes
+from gripcode.reliability.statistics import (
+    AlphaLevel,
+    _coder_rows,
+    _is_missing,
+    _value_codes,
+)
 
 __all__ = ["BootstrapAlpha", "bootstrap_alpha", "coincidences"]
 

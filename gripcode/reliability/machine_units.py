@@ -24,9 +24,23 @@ from gripcode.coding.coders import find_coder
 from gripcode.coding.service import find_code
 from gripcode.corpus.documents import document_ids
 from gripcode.db.bulk import chunks
-from gripcode.db.models import (COUNTED_STATUS, MACHINE_CODER_KINDS, AutocodeProgress, Case, Code, Coder, Coding,
-                                Document, LlmRun, LlmRunUnit, TrainedModel, Unit, Validation, ValidationSample,
-                                ValidationSampleUnit)
+from gripcode.db.models import (
+    COUNTED_STATUS,
+    MACHINE_CODER_KINDS,
+    AutocodeProgress,
+    Case,
+    Code,
+    Coder,
+    Coding,
+    Document,
+    LlmRun,
+    LlmRunUnit,
+    TrainedModel,
+    Unit,
+    Validation,
+    ValidationSample,
+    ValidationSampleUnit,
+)
 from gripcode.errors import AnalysisError
 
 MACHINE_STATUSES = ("suggested", "accepted", "rejected")
