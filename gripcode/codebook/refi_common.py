@@ -39,11 +39,16 @@ def derived_guid(kind: str, *parts: str) -> str:
     return str(uuid.uuid5(GUID_NAMESPACE, "\x1f".join((kind, *parts))))
 
 
+_CANONICAL_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def normalise_guid(value: str) -> str | None:
     """``value`` as a lower-case GUID without braces, or None when it is not a GUID.
 
     Accepts what tools write: braces (NVivo), upper case, surrounding spaces, ``urn:uuid:``.
     """
+    if _CANONICAL_GUID.fullmatch(value):  # as gripcode writes them: no need to parse
+        return value
     text = value.strip()
     if text.startswith("{") != text.endswith("}"):
         return None

@@ -10,15 +10,15 @@ that inflates beyond what it declared, or beyond the limits, stops being read at
 
 from __future__ import annotations
 
-import io
+import os
 import re
 import zipfile
+from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
 from gripcode.corpus.bounded_zip import ZipLimits, check_declared, read_member
 from gripcode.errors import ExchangeError
-from gripcode.export.files import write_output
 
 QDE_NAME = "project.qde"
 SOURCES_FOLDER = "sources"
@@ -144,15 +144,43 @@ class QdpxArchive:
         return None
 
 
-def write_qdpx(path: Path, qde: bytes, sources: list[tuple[str, bytes]]) -> None:
-    """Write ``project.qde`` and ``sources/<name>`` members in a fixed order with fixed timestamps, so the same
-    project always gives the same bytes; the archive is built in memory first, so a failure leaves no file."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in [(QDE_NAME, qde), *sorted((f"{SOURCES_FOLDER}/{n}", d) for n, d in sources)]:
-            info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            archive.writestr(info, data)
-    write_output(path, buffer.getvalue(), error=ExchangeError)
+def write_qdpx_streamed(path: Path, qde: Iterable[str], sources: Iterable[tuple[str, bytes]]) -> None:
+    """Write ``project.qde`` (given in pieces) and ``sources/<name>`` members (given in name order) with fixed
+    timestamps, so the same project always gives the same bytes. The archive goes to a file beside ``path`` as
+    it is made and takes its place when complete: a failure leaves no file, and memory holds one piece."""
+    partial = path.with_name(path.name + ".partial")
+    try:
+        handle = partial.open("wb")
+    except IsADirectoryError:
+        raise ExchangeError(f"cannot write {path}: it is a folder; give a file name") from None
+    except FileNotFoundError:
+        raise ExchangeError(f"cannot write {path}: the folder {path.parent} does not exist") from None
+    except NotADirectoryError:
+        raise ExchangeError(f"cannot write {path}: part of the path {path.parent} is not a folder") from None
+    except OSError as exc:
+        raise ExchangeError(f"cannot write {path}: {exc.strerror or exc}") from None
+    try:
+        with handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+            with archive.open(_member(QDE_NAME), "w") as stream:
+                for piece in qde:
+                    stream.write(piece.encode("utf-8"))
+            previous = ""
+            for name, data in sources:
+                if name <= previous:
+                    raise ValueError(f"sources out of order: {name} after {previous}")
+                previous = name
+                archive.writestr(_member(f"{SOURCES_FOLDER}/{name}"), data)
+        if path.is_dir():
+            raise ExchangeError(f"cannot write {path}: it is a folder; give a file name")
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3
+    info.external_attr = 0o644 << 16
+    return info

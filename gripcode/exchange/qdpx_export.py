@@ -33,12 +33,13 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, selectinload
 
 from gripcode import __version__
@@ -48,9 +49,10 @@ from gripcode.codebook.refi_common import XSI_NS, derived_guid, escape_attr, esc
     normalise_guid, xml_safe, xml_unsafe_char
 from gripcode.codebook.refi_qdc import describe_code
 from gripcode.codebook.sync import current_codebook, latest_version
+from gripcode.db.bulk import fetch_rows
 from gripcode.db.models import COUNTED_STATUSES, Case, Code, Coder, Coding, Document, Memo, status_among
 from gripcode.errors import CodebookError, ExchangeError
-from gripcode.exchange.qdpx_archive import INTERNAL_PREFIX, write_qdpx
+from gripcode.exchange.qdpx_archive import INTERNAL_PREFIX, write_qdpx_streamed
 from gripcode.exchange.qdpx_model import PROJECT_NS
 from gripcode.exchange.qdpx_turns import TURNS_NOTE_NAME, needs_turns_note, stored_turns, turns_note_guid, \
     turns_note_text
@@ -82,6 +84,23 @@ class ExportReport:
     guids_assigned: int = 0
     statuses: tuple[str, ...] = COUNTED_STATUSES
     memos_left_out: int = 0
+
+
+@dataclass(slots=True)
+class _CodingRow:
+    """What the export needs of a coding: read as plain columns, not as ORM objects (a large project has
+    hundreds of thousands)."""
+
+    id: int
+    document_id: int
+    start: int
+    end: int
+    code_id: int
+    coder_id: int
+    created_at: dt.datetime | None  # read only for codings with a memo, which becomes a note
+    memo: str | None
+    refi_guid: str | None
+    when: str | None = None  # created_at as written in the file
 
 
 # ----------------------------------------------------------------------------------------------------- GUIDs
@@ -120,6 +139,13 @@ def _attrs(pairs: list[tuple[str, str | None]]) -> str:
     return "".join(f' {key}="{escape_attr(value)}"' for key, value in pairs if value is not None)
 
 
+def _timestamp(value: Any) -> dt.datetime | None:
+    """A timestamp as the driver returns it (SQLite: text in UTC) as a datetime."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    return dt.datetime.fromisoformat(str(value))
+
+
 def _when(value: dt.datetime | None) -> str | None:
     if value is None:
         return None
@@ -154,8 +180,18 @@ class _Exporter:
         self.codes = list(s.scalars(select(Code).order_by(Code.position, Code.id)))
         self.cases = list(s.scalars(select(Case).options(selectinload(Case.attributes)).order_by(Case.name)))
         self.documents = list(s.scalars(select(Document).order_by(Document.id)))
-        self.codings = list(s.scalars(select(Coding).where(status_among(Coding.status, self.statuses))
-                                      .order_by(Coding.document_id, Coding.start, Coding.end, Coding.id)))
+        # Plain rows from the driver; the timestamps, most of them shared by a whole import, written once each.
+        written: dict[Any, str | None] = {}
+        self.codings = []
+        for *row, created, memo, guid in fetch_rows(s.connection(), select(
+                Coding.id, Coding.document_id, Coding.start, Coding.end, Coding.code_id, Coding.coder_id,
+                Coding.created_at, Coding.memo, Coding.refi_guid)
+                .where(status_among(Coding.status, self.statuses))
+                .order_by(Coding.document_id, Coding.start, Coding.end, Coding.id)):
+            if created not in written:
+                written[created] = _when(_timestamp(created))
+            self.codings.append(_CodingRow(*row, created_at=_timestamp(created) if memo else None, memo=memo,
+                                           refi_guid=guid, when=written[created]))
         self.memos = list(s.scalars(select(Memo).order_by(Memo.created_at, Memo.id)))
         self.turns = stored_turns(s)
         self.code_by_id = {c.id: c for c in self.codes}
@@ -168,13 +204,22 @@ class _Exporter:
         assigned += _assign(self.documents, _used(s, Document))
         # Coding GUIDs are not unique in the table (an imported file may repeat one): a repeat gets its own.
         seen: set[str] = set()
+        stale: set[int] = set()
         for coding in self.codings:
             guid = normalise_guid(coding.refi_guid) if coding.refi_guid else None
             if guid is None or guid in seen:
+                stale.add(coding.id)
                 coding.refi_guid = None
             else:
                 seen.add(guid)
+                coding.refi_guid = guid
         assigned += _assign(self.codings, seen)
+        # the codings given a GUID now keep it: one executemany, not an UPDATE per object
+        table = Coding.__table__
+        changed = [{"coding_id": c.id, "guid": c.refi_guid} for c in self.codings if c.id in stale]
+        if changed:
+            s.execute(table.update().where(table.c.id == bindparam("coding_id")).values(refi_guid=bindparam("guid")),
+                      changed)
         assigned += _assign(self.memos, _used(s, Memo))
         s.flush()
         self.coder_guid = {c.id: _stored_guid(c.refi_guid, f"coder {c.name}") for c in self.coders}
@@ -324,88 +369,97 @@ class _Exporter:
             lines.append("    </Case>")
         return lines + ["  </Cases>"]
 
-    def sources_xml(self, notes_on: dict[tuple[str, int], list[str]], report: ExportReport
-                    ) -> tuple[list[str], list[tuple[str, bytes]]]:
+    def sources_xml(self, notes_on: dict[tuple[str, int], list[str]], report: ExportReport) -> Iterator[str]:
+        """The ``Sources`` element, one document at a time."""
         if not self.documents:
-            return [], []
-        by_doc: dict[int, dict[tuple[int, int], list[Coding]]] = defaultdict(lambda: defaultdict(list))
+            return
+        by_doc: dict[int, list[_CodingRow]] = defaultdict(list)
         for coding in self.codings:
-            by_doc[coding.document_id][(coding.start, coding.end)].append(coding)
+            by_doc[coding.document_id].append(coding)
         position = {c.id: c.position for c in self.codes}
         coder_names = {c.id: c.name for c in self.coders}
-        files: list[tuple[str, bytes]] = []
-        lines = ["  <Sources>"]
+        code_of = {code_id: self._resolve_code(code_id) for code_id in {c.code_id for c in self.codings}}
+        yield "  <Sources>\n"
         for doc in self.documents:
             guid = self.doc_guid[doc.id]
-            files.append((f"{guid}.txt", doc.text.encode("utf-8")))
             attrs = _attrs([("guid", guid), ("name", xml_safe(doc.title, f"the title of document {doc.id}")),
                             ("plainTextPath", f"{INTERNAL_PREFIX}{guid}.txt"),
                             ("creationDateTime", _when(doc.imported_at))])
-            lines.append(f"    <TextSource{attrs}>")
-            for (start, end), group in sorted(by_doc[doc.id].items()):
+            lines = [f"    <TextSource{attrs}>"]
+            spans: dict[tuple[int, int], list[_CodingRow]] = defaultdict(list)
+            for coding in by_doc.pop(doc.id, ()):
+                spans[(coding.start, coding.end)].append(coding)
+            for (start, end), group in sorted(spans.items()):
                 # By the written (whole-second) time, then name: a re-imported project picks the same coder.
-                group.sort(key=lambda c: (_when(c.created_at) or "", coder_names.get(c.coder_id, ""), c.id))
+                group.sort(key=lambda c: (c.when or "", coder_names.get(c.coder_id, ""), c.id))
                 quote = doc.text[start:end]
                 name = quote if xml_unsafe_char(quote) is None else None
-                attrs = _attrs([("guid", selection_guid(guid, start, end)), ("name", name),
-                                ("startPosition", str(start)), ("endPosition", str(end)),
-                                ("creatingUser", self.coder_guid[group[0].coder_id]),
-                                ("creationDateTime", _when(group[0].created_at))])
-                lines.append(f"      <PlainTextSelection{attrs}>")
-                group.sort(key=lambda c: (position.get(self._resolve_code(c.code_id), 0),
-                                          coder_names.get(c.coder_id, ""), c.id))
+                first = group[0]
+                # GUIDs, offsets and times need no escaping; the quote does.
+                when = f' creationDateTime="{first.when}"' if first.when else ""
+                named = f' name="{escape_attr(name)}"' if name is not None else ""
+                lines.append(f'      <PlainTextSelection guid="{selection_guid(guid, start, end)}"{named} '
+                             f'startPosition="{start}" endPosition="{end}" '
+                             f'creatingUser="{self.coder_guid[first.coder_id]}"{when}>')
+                group.sort(key=lambda c: (position.get(code_of[c.code_id], 0), coder_names.get(c.coder_id, ""), c.id))
                 for coding in group:
-                    code_guid = self.code_guid[self._resolve_code(coding.code_id)]
-                    attrs = _attrs([("guid", _stored_guid(coding.refi_guid, f"coding {coding.id}")),
-                                    ("creatingUser", self.coder_guid[coding.coder_id]),
-                                    ("creationDateTime", _when(coding.created_at))])
-                    lines += [f"        <Coding{attrs}>", f'          <CodeRef targetGUID="{code_guid}"/>']
+                    when = f' creationDateTime="{coding.when}"' if coding.when else ""
+                    lines += [f'        <Coding guid="{coding.refi_guid}" creatingUser="{self.coder_guid[coding.coder_id]}"'
+                              f'{when}>', f'          <CodeRef targetGUID="{self.code_guid[code_of[coding.code_id]]}"/>']
                     lines += [f'          <NoteRef targetGUID="{g}"/>' for g in notes_on.get(("coding", coding.id), [])]
                     lines.append("        </Coding>")
-                    report.codings += 1
+                report.codings += len(group)
                 lines.append("      </PlainTextSelection>")
                 report.selections += 1
             lines += [f'      <NoteRef targetGUID="{g}"/>' for g in notes_on.get(("document", doc.id), [])]
             lines += self.variables.xml("document", doc.id, "      ")
             lines.append("    </TextSource>")
-        return lines + ["  </Sources>"], files
+            yield "\n".join(lines) + "\n"
+        yield "  </Sources>\n"
 
-    def build(self, path: Path) -> tuple[bytes, list[tuple[str, bytes]], ExportReport]:
+    def source_files(self) -> Iterator[tuple[str, bytes]]:
+        """Each document's text as ``<GUID>.txt``, in the order of the names."""
+        for doc in sorted(self.documents, key=lambda d: self.doc_guid[d.id]):
+            yield f"{self.doc_guid[doc.id]}.txt", doc.text.encode("utf-8")
+
+    def prepare(self, path: Path) -> ExportReport:
         report = ExportReport(path=path, statuses=self.statuses)
         report.guids_assigned = self.load()
         report.memos_left_out = self.memos_left_out
         self.variables = collect_variables(self.cases, self.documents)
-        note_lines, notes_on, project_notes = self.notes()
-        codebook = self.codebook_xml(notes_on)
+        self.note_lines, self.notes_on, self.project_notes = self.notes()
+        self.codebook_lines = self.codebook_xml(self.notes_on)
+        report.users, report.codes, report.cases = len(self.coders), self.code_count, len(self.cases)
+        report.documents, report.notes = len(self.documents), len(self.note_lines) // 3
+        return report
+
+    def project_xml(self, report: ExportReport) -> Iterator[str]:
+        """``project.qde``, in pieces: the sources one document at a time."""
         users = ["  <Users>"] + [f"    <User{_attrs([('guid', self.coder_guid[c.id]), ('name', xml_safe(c.name, 'a coder name'))])}/>"
                                  for c in self.coders] + ["  </Users>"] if self.coders else []
-        sources, files = self.sources_xml(notes_on, report)
         statuses = " and ".join(self.statuses)
         description = (f"Exported by gripcode {__version__} from codebook {self.codebook_name}; codings with status "
                        f"{statuses}; positions are Unicode code points of the UTF-8 texts in sources/.")
         root = _attrs([("name", xml_safe(self.name, "the project name")), ("origin", f"gripcode {__version__}")])
-        lines = ['<?xml version="1.0" encoding="UTF-8"?>',
-                 f'<Project xmlns="{PROJECT_NS}" xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{SCHEMA_LOCATION}"{root}>']
-        lines += users + codebook + self.variables_xml() + self.cases_xml() + sources
-        if note_lines:
-            lines += ["  <Notes>", *note_lines, "  </Notes>"]
-        lines.append(f"  <Description>{escape_text(description)}</Description>")
-        lines += [f'  <NoteRef targetGUID="{g}"/>' for g in project_notes]
-        lines += ["</Project>", ""]
-        report.users, report.codes, report.cases = len(self.coders), self.code_count, len(self.cases)
-        report.documents, report.notes = len(self.documents), len(note_lines) // 3
-        return "\n".join(lines).encode("utf-8"), files, report
-
-
-def project_to_qdpx(session: Session, path: Path, *, include_suggestions: bool = False,
-                    name: str | None = None) -> tuple[bytes, list[tuple[str, bytes]], ExportReport]:
-    """The ``project.qde`` bytes and the source files, without writing anything but missing GUIDs."""
-    return _Exporter(session, include_suggestions, name).build(Path(path))
+        head = ['<?xml version="1.0" encoding="UTF-8"?>',
+                f'<Project xmlns="{PROJECT_NS}" xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{SCHEMA_LOCATION}"{root}>']
+        head += users + self.codebook_lines + self.variables_xml() + self.cases_xml()
+        yield "\n".join(head) + "\n"
+        yield from self.sources_xml(self.notes_on, report)
+        tail: list[str] = []
+        if self.note_lines:
+            tail += ["  <Notes>", *self.note_lines, "  </Notes>"]
+        tail.append(f"  <Description>{escape_text(description)}</Description>")
+        tail += [f'  <NoteRef targetGUID="{g}"/>' for g in self.project_notes]
+        tail += ["</Project>", ""]
+        yield "\n".join(tail)
 
 
 def export_qdpx(session: Session, path: Path, *, include_suggestions: bool = False,
                 name: str | None = None) -> ExportReport:
-    """Write the project to ``path`` as a .qdpx (the caller's transaction keeps the GUIDs assigned)."""
-    qde, files, report = project_to_qdpx(session, path, include_suggestions=include_suggestions, name=name)
-    write_qdpx(Path(path), qde, files)
+    """Write the project to ``path`` as a .qdpx (the caller's transaction keeps the GUIDs assigned). The XML
+    goes into the archive as it is made, one document at a time, never whole in memory."""
+    exporter = _Exporter(session, include_suggestions, name)
+    report = exporter.prepare(Path(path))
+    write_qdpx_streamed(Path(path), exporter.project_xml(report), exporter.source_files())
     return report
