@@ -113,9 +113,26 @@ def _run(engine: Engine, fn: str, revision: str) -> None:
 
     cfg = alembic_config()
     try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            getattr(command, fn)(cfg, revision)
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # SQLite changes a table's constraints by building it anew and dropping the old one; with foreign
+                # keys on, dropping a table others refer to fails (or cascades). The pragma works only outside a
+                # transaction, so it is set on the driver's connection before the migration's transaction begins,
+                # and the references are checked before that transaction commits.
+                conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+            try:
+                with conn.begin():
+                    cfg.attributes["connection"] = conn
+                    getattr(command, fn)(cfg, revision)
+                    if sqlite:
+                        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                        if broken:
+                            raise DatabaseError(f"migration failed and was rolled back: {len(broken)} row(s) would "
+                                                f"refer to rows that do not exist (first: table {broken[0][0]})")
+            finally:
+                if sqlite:
+                    conn.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
     except SQLAlchemyError as exc:
         raise DatabaseError(f"migration failed and was rolled back: {exc}") from exc
     except Exception as exc:  # alembic's CommandError for unknown revisions
