@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Table, func, select
 from sqlalchemy.sql import Select
 
 T = TypeVar("T")
@@ -106,3 +106,27 @@ def fetch_rows(connection: Connection, statement: Select[Any]) -> list[tuple[Any
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
+    """Insert ``rows`` (mappings with the same keys) and return their ids in order.
+
+    On SQLite the ids are given here, following the largest one, as SQLite itself would: a write transaction
+    holds the database's write lock, so nobody numbers rows in between, and the rows then go as multi-row
+    INSERTs (``insert_rows``) with their values bound as the columns' types bind them; SQLite would otherwise
+    need an INSERT ... RETURNING per row to report ids in order. Elsewhere: INSERT ... RETURNING in order."""
+    if not rows:
+        return []
+    if connection.dialect.name != "sqlite":
+        return list(connection.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
+                                       list(rows)).scalars().all())
+    columns = list(rows[0])
+    dialect = connection.dialect
+    processors = [table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+    first = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+    ids = list(range(first, first + len(rows)))
+    values = [(number, *(process(row[column]) if process and row[column] is not None else row[column]
+                         for column, process in zip(columns, processors)))
+              for number, row in zip(ids, rows)]
+    insert_rows(connection, table.name, ["id", *columns], values)
+    return ids

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gripcode.codebook.sync import latest_version
@@ -30,15 +30,34 @@ from gripcode.corpus.importer import ImportItem, ImportOptions, import_items
 from gripcode.corpus.normalize import text_sha256
 from gripcode.corpus.parsed import Turn
 from gripcode.db.audit import record_event
+from gripcode.db.bulk import insert_numbered
 from gripcode.db.models import Case, CaseAttribute, Coder, Coding, Document, Event, Memo
 from gripcode.errors import DocumentImportError, ExchangeError
 from gripcode.exchange.qdpx_archive import ArchiveLimits, QdpxArchive
 from gripcode.exchange.qdpx_codebook import merge_codes
 from gripcode.exchange.qdpx_export import coding_memo_guid
-from gripcode.exchange.qdpx_model import XCode, XCoding, XNote, XProject, XSelection, XValue, read_project
+from gripcode.exchange.qdpx_model import (
+    XCode,
+    XCoding,
+    XNote,
+    XProject,
+    XSelection,
+    XValue,
+    read_project,
+)
 from gripcode.exchange.qdpx_positions import ORIGINS, detect_origin
-from gripcode.exchange.qdpx_read import LoadedSource, QdpxImportReport, SourceLoader, typed_value, when
-from gripcode.exchange.qdpx_turns import TURNS_NOTE_NAME, parse_turns_note, turns_note_guid
+from gripcode.exchange.qdpx_read import (
+    LoadedSource,
+    QdpxImportReport,
+    SourceLoader,
+    typed_value,
+    when,
+)
+from gripcode.exchange.qdpx_turns import (
+    TURNS_NOTE_NAME,
+    parse_turns_note,
+    turns_note_guid,
+)
 
 __all__ = ["QdpxImportReport", "import_qdpx"]
 
@@ -178,7 +197,7 @@ class _Importer:
             elif digest not in named:
                 self.report.documents_added.append(doc.title)
                 given = source.x.plain_path or source.x.rich_path or source.title
-                doc.original_name = re.sub(r"^internal://", "", given.strip(), flags=re.I)[:500]
+                doc.original_name = re.sub(r"^internal://", "", given.strip(), flags=re.IGNORECASE)[:500]
             named.add(digest)
             if doc.refi_guid is None and self.s.scalar(
                     select(Document.id).where(Document.refi_guid == source.x.guid)) is None:
@@ -212,7 +231,7 @@ class _Importer:
         new_row: dict[tuple[int, int, int, int, int], int] = {}  # key -> index in rows
         links: list[tuple[XCoding, XSelection | None, tuple[int, int, int, int, int]]] = []
         dangling = 0
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         for source in sources:
             assert source.doc_id is not None
             text = source.text.text
@@ -247,8 +266,7 @@ class _Importer:
             self.report.warnings.append(f"{dangling} coding(s) name a code that is not in the file's codebook; "
                                         "they were left out")
         if rows:
-            ids = self.s.execute(insert(Coding).returning(Coding.id, sort_by_parameter_order=True),
-                                 rows).scalars().all()
+            ids = insert_numbered(self.s.connection(), Coding.__table__, rows)
             known.update((key, ids[index]) for key, index in new_row.items())
         self.report.codings_added = len(rows)
         return [(coding, sel, known[key]) for coding, sel, key in links]

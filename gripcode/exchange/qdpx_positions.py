@@ -201,6 +201,8 @@ class SourceText:
     def _raw(self, position: int, convention: Convention, *, is_end: bool) -> int | None:
         indices, running = self._extra(convention)
         n = len(self.raw)
+        if not indices:  # every character counts one, as in gripcode's own files: positions are raw indices
+            return position if 0 <= position <= n else None
         if position < 0 or position > self._external(n, indices, running):
             return None
         lo, hi = 0, n
