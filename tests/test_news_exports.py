@@ -539,3 +539,84 @@ def test_program_refuses_a_damaged_rtf(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("Error: export.rtf cannot be read as an RTF document")
     assert "Traceback" not in result.stderr
+
+
+# --- ordinary files that share words with an export ----------------------------------------------------------
+
+INTERVIEW = ["Interview 4, Ministry of Industry, Astana", "", "Q: How were the quotas set?", "",
+             "A: The council met twice a year and decided on the quotas for each mineral.", "", "Q: Who attended?", "",
+             "A: Officials from the ministry, the agency and two firms.", "", "End of Document"]
+INTERVIEW_TEXT = "\n\n".join(line for line in INTERVIEW if line)
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".docx", ".rtf"])
+def test_an_ordinary_file_ending_with_end_of_document_is_an_ordinary_document(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"interview{suffix}"
+    if suffix == ".txt":
+        path.write_text("\n".join(INTERVIEW) + "\n")
+    elif suffix == ".docx":
+        write_docx(path, INTERVIEW)
+    else:
+        path.write_text(rtf(INTERVIEW))
+    [document] = read_file(path)
+    assert document.text.strip() == INTERVIEW_TEXT
+    assert document.kind is None
+    assert "export_format" not in document.metadata
+
+
+@pytest.mark.parametrize("lines", [
+    ["Memo on the Baotou visit", "End of Document"],
+    ["Field notes", "", "Length: 120 words", "", "The plant was closed.", "", "End of Document"],
+    ["Field notes", "", "Body", "", "The plant was closed.", "", "End of Document"],
+])
+def test_end_of_document_without_the_articles_fields_and_body_line_is_not_nexis_uni(tmp_path: Path,
+                                                                                    lines: list[str]) -> None:
+    path = tmp_path / "memo.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert document.text == "\n".join(lines)
+    assert document.kind is None
+
+
+def test_format_plain_reads_an_export_as_an_ordinary_file(tmp_path: Path) -> None:
+    paths = exports(tmp_path)
+    [document] = read_file(paths["nexis.txt"], news_format="plain")
+    assert document.title == "nexis"
+    assert document.kind is None
+    assert document.text.lstrip().startswith("Download Request: Selected Items: 1-3")
+    assert "1 of 3 DOCUMENTS" in document.text
+    for name in ("nexis.docx", "uni.docx", "nexis.rtf", "factiva.rtf"):
+        [document] = read_file(paths[name], news_format="plain")
+        assert document.kind is None, name
+        assert "End of Document" in document.text or "DOCUMENTS" in document.text or "Document " in document.text
+    [page] = read_file(paths["factiva-indexed.html"], news_format="plain")
+    assert page.kind is None
+    assert "export_format" not in page.metadata
+    # Any suffix may be read plainly: it is what every other suffix gets anyway.
+    markdown = tmp_path / "notes.md"
+    markdown.write_text("Notes on the Goiás hearing.\n")
+    assert read_file(markdown, news_format="plain")[0].text == "Notes on the Goiás hearing.\n"
+
+
+def test_program_imports_an_ordinary_file_ending_with_end_of_document(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    assert _program(db, "init").returncode == 0
+    path = tmp_path / "interview.txt"
+    path.write_text("\n".join(INTERVIEW) + "\n")
+    result = _program(db, "import", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert [row["title"] for row in json.loads(result.stdout)["imported"]] == ["interview"]
+
+
+def test_program_format_plain_imports_an_export_as_one_document(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    assert _program(db, "init").returncode == 0
+    export = write_nexis_txt(tmp_path / "export.txt")
+    result = _program(db, "import", str(export), "--format", "plain", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [row["title"] for row in json.loads(result.stdout)["imported"]] == ["export"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT kind FROM documents").fetchall() == [("other",)]
+    usage = _program(db, "import", "files", "--help")
+    assert "[auto|nexis|factiva|plain]" in usage.stdout
+    assert "plain reads every file as an ordinary document of its kind" in " ".join(usage.stdout.split())

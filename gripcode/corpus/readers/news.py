@@ -5,7 +5,7 @@ A Nexis export arrives as .txt, .docx or .rtf, a Factiva one as .html or .rtf; e
 document. With ``news_format="auto"`` the start of the file decides (the first few hundred thousand characters:
 a line "1 of 12 DOCUMENTS", "End of Document", a Factiva article div or header) and anything else goes to the
 ordinary reader of its suffix. A forced format ("nexis", "factiva") reads the file as that export or refuses
-it. The file's size is checked against the document limit before it is read, as for every reader.
+it; "plain" reads it with the ordinary reader of its suffix, whatever it holds. The file's size is checked against the document limit before it is read, as for every reader.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from gripcode.corpus.readers.rtf import parse_rtf, rtf_document, rtf_lines
 from gripcode.corpus.readers.text import read_decoded, text_document
 from gripcode.errors import DocumentImportError
 
-NEWS_FORMATS = ("auto", "nexis", "factiva")
+NEWS_FORMATS = ("auto", "nexis", "factiva", "plain")
 NEWS_SUFFIXES = {"nexis": (".txt", ".docx", ".rtf"), "factiva": (".html", ".htm", ".rtf", ".txt", ".docx")}
 _LAYOUTS = {"nexis": "a Nexis export (a line such as '1 of 12 DOCUMENTS' before each article, or Nexis Uni's "
                      "'Length: ... words', 'Body' and 'End of Document' lines)",
@@ -65,7 +65,9 @@ def check_news_format(path: Path, news_format: str) -> None:
     """Refuse an unknown format, or a forced one for a suffix its exports never have."""
     if news_format not in NEWS_FORMATS:
         raise DocumentImportError(f"unknown news format {news_format!r}; choose one of {', '.join(NEWS_FORMATS)}")
-    if news_format != "auto" and path.suffix.lower() not in NEWS_SUFFIXES[news_format]:
+    if news_format in ("auto", "plain"):
+        return
+    if path.suffix.lower() not in NEWS_SUFFIXES[news_format]:
         allowed = ", ".join(NEWS_SUFFIXES[news_format])
         raise DocumentImportError(f"{path.name} cannot be read as a {news_format.capitalize()} export: those are "
                                   f"read from {allowed} files.")
@@ -75,6 +77,8 @@ def read_txt(path: Path, *, encoding: str | None = None, limits: ReadLimits | No
              news_format: str = "auto") -> list[ParsedDocument]:
     """A Nexis (or Factiva) export saved as text, else an ordinary text file; the file is read once."""
     text, replaced = read_decoded(path, encoding, limits)
+    if news_format == "plain":
+        return [text_document(path, text, replaced)]
     # Only the start is split to decide: a long ordinary text is never held as millions of separate lines.
     layout = _layout_of_start(text[:_DETECT_CHARS], news_format, path.name)
     if layout is None:
@@ -89,6 +93,8 @@ def read_rtf_file(path: Path, *, encoding: str | None = None, limits: ReadLimits
                   news_format: str = "auto") -> list[ParsedDocument]:
     """A Nexis or Factiva export in RTF, else an ordinary RTF document; the file is parsed once."""
     rtf = parse_rtf(read_bytes(path, limits), path.name)
+    if news_format == "plain":
+        return [rtf_document(path, rtf)]
     layout = _layout_of_start("\n".join(rtf_lines(rtf, _DETECT_CHARS)[0]), news_format, path.name)
     if layout is None:
         return [rtf_document(path, rtf)]
@@ -101,7 +107,7 @@ def read_docx_file(path: Path, *, encoding: str | None = None, limits: ReadLimit
     """A Nexis export in Word format, else the ordinary .docx reader (``fallback``)."""
     limits = limits or ReadLimits()
     check_file_size(path, limits)
-    if news_format == "auto" and not _docx_start_is_export(path):
+    if news_format == "plain" or (news_format == "auto" and not _docx_start_is_export(path)):
         return fallback(path, encoding=encoding, limits=limits)
     lines = docx_lines(path, limits)
     layout = _layout_of_lines(lines, news_format, path.name)
@@ -113,6 +119,8 @@ def read_docx_file(path: Path, *, encoding: str | None = None, limits: ReadLimit
 def read_html_file(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None,
                    news_format: str = "auto", fallback: Reader) -> list[ParsedDocument]:
     """A page saved from Factiva, else the ordinary web-page reader (``fallback``)."""
+    if news_format == "plain":
+        return fallback(path, encoding=encoding, limits=limits)
     text, replaced = read_decoded(path, encoding, limits)
     if looks_like_factiva_html(text):
         return articles_to_documents(path, parse_factiva_html(text, path.name), "Factiva", replaced)

@@ -92,24 +92,38 @@ class _Block:
 
 
 def looks_like_nexis(lines: list[str]) -> str | None:
-    """"Nexis" or "Nexis Uni" when the start of ``lines`` is laid out as that export, else None."""
+    """"Nexis" or "Nexis Uni" when the start of ``lines`` is laid out as that export, else None.
+
+    A classic export is told by its "3 of 12 DOCUMENTS" line. A Nexis Uni export needs its first article's
+    structure: a run of field lines ("Length:\u00a0355 words", "Byline:\u00a0...") with a line "Body" right after
+    it, and either a words count among those fields or a line "End of Document" after the body. A line "End of
+    Document" alone (the last line of a memo) is not enough, nor is one that comes before such a body."""
     seen = 0
-    uni_length = uni_body = False
+    fields_above = length_above = article = False
     for line in lines:
         seen += len(line) + 1
         if seen > DETECT_CHARS:
             break
         if _CLASSIC_START.fullmatch(line):
             return "Nexis"
+        if not line.strip():
+            continue
         if _UNI_END.fullmatch(line):
-            return "Nexis Uni"
-        field = _UNI_FIELD.fullmatch(line)
-        if field and field.group("name") == "Length" and re.match(r"\d[\d,.]* words", field.group("value")):
-            uni_length = True
-        uni_body = uni_body or (uni_length and _UNI_BODY.fullmatch(line) is not None)
-        if uni_length and uni_body:
-            return "Nexis Uni"
+            return "Nexis Uni" if article else None
+        if _UNI_BODY.fullmatch(line):
+            if fields_above and length_above:
+                return "Nexis Uni"
+            article = article or fields_above
+            fields_above = length_above = False
+            continue
+        field = _uni_field(line)
+        fields_above = field is not None
+        length_above = fields_above and (length_above or _is_words_count(field))
     return None
+
+
+def _is_words_count(field: tuple[str, str] | None) -> bool:
+    return field is not None and field[0] == "Length" and re.match(r"\d[\d,.]* words", field[1]) is not None
 
 
 def parse_nexis(lines: list[str], wrapped: bool, layout: str, name: str) -> list[NewsArticle]:
