@@ -620,3 +620,106 @@ def test_program_format_plain_imports_an_export_as_one_document(tmp_path: Path) 
     usage = _program(db, "import", "files", "--help")
     assert "[auto|nexis|factiva|plain]" in usage.stdout
     assert "plain reads every file as an ordinary document of its kind" in " ".join(usage.stdout.split())
+
+
+# --- article text that reads like a field or a notice ---------------------------------------------------------
+
+CODE_ARTICLE = Article(
+    outlet="Steppe Business Review", date="March 3, 2015 Tuesday",
+    headline="New mining code sets three conditions for export licences", byline="Aruzhan Bekova",
+    section="POLICY", copyright="Copyright 2015 Steppe Business Review", code="STEPBR",
+    document_id="STEPBR0020150303eb3300001",
+    paragraphs=(
+        "The new code lists three conditions that an exporter of rare-earth concentrate must meet:",
+        "(a) a licence for the deposit issued by the ministry;",
+        "(b) a contract with a buyer registered in the country;",
+        "(c) proof that the tailings are stored in a lined facility.",
+        "UPDATE: This article was corrected on March 4 to give the right number of conditions.",
+        "COUNTRY: Kazakhstan is the first in the region to set such conditions, an official said.",
+        "LANGUAGE: Kazakh and Russian versions of the code will be published together, the ministry said.",
+        "SOURCE: the ministry said the code will be published next week, and firms will have six months to comply.",
+        "Copyright 2014 rules on mining data were repealed by the same code, officials said.",
+    ),
+)
+
+
+def _code_article_exports(folder: Path) -> dict[str, Path]:
+    lines, bold = factiva_lines((CODE_ARTICLE,))
+    paths = {
+        "nexis.txt": write_nexis_txt(folder / "nexis.txt", (CODE_ARTICLE,)),
+        "nexis.docx": write_nexis_docx(folder / "nexis.docx", (CODE_ARTICLE,)),
+        "uni.docx": write_docx(folder / "uni.docx", nexis_uni_lines((CODE_ARTICLE,))),
+        "factiva.rtf": folder / "factiva.rtf",
+        "factiva-plain.htm": folder / "factiva-plain.htm",
+        "factiva-indexed.html": folder / "factiva-indexed.html",
+    }
+    paths["factiva.rtf"].write_text(rtf(lines, bold))
+    paths["factiva-plain.htm"].write_text(factiva_html_plain((CODE_ARTICLE,)), encoding="utf-8")
+    paths["factiva-indexed.html"].write_text(factiva_html_indexed((CODE_ARTICLE,)), encoding="utf-8")
+    return paths
+
+
+@pytest.mark.parametrize(("name", "notice"), [
+    ("nexis.txt", "Copyright 2015 Steppe Business Review All Rights Reserved"),
+    ("nexis.docx", "Copyright 2015 Steppe Business Review; All Rights Reserved"),
+    ("uni.docx", "Copyright 2015 Steppe Business Review"),
+    ("factiva.rtf", "(c) 2015 Steppe Business Review"),
+    ("factiva-plain.htm", "(c) 2015 Steppe Business Review"),
+    ("factiva-indexed.html", "(c) 2015 Steppe Business Review"),
+])
+def test_list_items_and_paragraphs_that_start_like_fields_or_notices_stay_in_the_text(
+        tmp_path: Path, name: str, notice: str) -> None:
+    [document] = read_file(_code_article_exports(tmp_path)[name])
+    assert document.text.split("\n\n") == list(CODE_ARTICLE.paragraphs)
+    assert document.title == CODE_ARTICLE.headline
+    assert document.metadata["copyright"] == notice
+    for key in ("update", "country", "source_as_written", "language"):
+        assert key not in document.metadata
+    assert document.language == "en"
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_a_headline_that_starts_like_a_field_stays_the_headline(tmp_path: Path, dense: bool) -> None:
+    import dataclasses
+
+    articles = tuple(dataclasses.replace(article, headline=f"UPDATE: {article.headline}") for article in (BAOTOU, GOIAS))
+    if dense:
+        path = write_docx(tmp_path / "dense.docx", [line for line in nexis_lines(articles, text_file=False) if line])
+    else:
+        path = write_nexis_txt(tmp_path / "update.txt", articles)
+    documents = read_file(path)
+    assert [d.title for d in documents] == [f"UPDATE: {HEADLINES[0]}", f"UPDATE: {HEADLINES[1]}"]
+    assert [d.text for d in documents] == BODIES[:2]
+    assert documents[1].metadata["edition"] == "Final Edition"
+    assert "update" not in documents[0].metadata and "update" not in documents[1].metadata
+
+
+def test_fields_before_the_first_paragraph_are_still_fields(tmp_path: Path) -> None:
+    lines = ["1 of 1 DOCUMENT", "", "Mining Weekly Review", "", "March 1, 2015", "", "Quota cut", "",
+             "BYLINE: Li Wen", "", "UPDATE: March 2, 2015", "", "LENGTH: 4 words", "", "DATELINE: BEIJING", "",
+             "Beijing lowered the quota.", "", "GRAPHIC: Trucks at the Bayan Obo pit", "", "LOAD-DATE: March 3, 2015",
+             "", "LANGUAGE: ENGLISH", "", "Copyright 2015 Mining Weekly Review", ""]
+    path = tmp_path / "fields.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert document.text == "Beijing lowered the quota."
+    assert {key: document.metadata.get(key) for key in ("update", "dateline", "graphic", "load_date", "copyright")} == {
+        "update": "March 2, 2015", "dateline": "BEIJING", "graphic": "Trucks at the Bayan Obo pit",
+        "load_date": "2015-03-03", "copyright": "Copyright 2015 Mining Weekly Review"}
+
+
+@pytest.mark.parametrize(("text", "notice"), [
+    ("Copyright 2015 Mining Weekly Review", True),
+    ("Copyright © 2015 Cerrado Dispatch", True),
+    ("(c) 2015 Mining Weekly Review", True),
+    ("© 2015 Steppe Business Review", True),
+    ("Copyright Mining Weekly Review. All rights reserved.", True),
+    ("All Rights Reserved", True),
+    ("(c) proof that the tailings are stored in a lined facility.", False),
+    ("(c) Mining Weekly Review", False),
+    ("Copyright law does not protect the ore grades published by the ministry.", False),
+])
+def test_what_reads_as_a_rights_notice(text: str, notice: bool) -> None:
+    from gripcode.corpus.readers.news_article import is_rights_notice
+
+    assert is_rights_notice(text) is notice

@@ -241,7 +241,7 @@ def _plain_article(lines: list[str], bold: list[bool], number: int, label: str, 
     if document:
         metadata["document_id"] = document.group("id")
         end -= 1
-    header, body_at = _header_lines(lines, count_at + 1, end, where)
+    header, body_at, notice = _header_lines(lines, count_at + 1, end, where)
     date = header.pop(0) if header and looks_like_date_line(header[0]) else None
     language = header.pop() if header and header[-1].lower() in _LANGUAGE_NAMES else None
     if header and _TIME.fullmatch(header[0]):
@@ -251,10 +251,9 @@ def _plain_article(lines: list[str], bold: list[bool], number: int, label: str, 
         metadata["source_code"] = header.pop(0)
     for line in header:
         add_field(metadata, "page" if _PAGE.fullmatch(line) else "edition", line)
-    copyright_line = lines[body_at - 1]
-    if is_rights_notice(copyright_line):
-        metadata["copyright"] = copyright_line
-    paragraphs = [line for line in lines[body_at:end] if not is_rights_notice(line)]
+    if notice:
+        metadata["copyright"] = notice
+    paragraphs = lines[body_at:end]  # all text, even a line that starts like a notice
     return NewsArticle(number=number, label=label, headline=headline, paragraphs=paragraphs, outlet=outlet,
                        date=date, language=language, metadata=metadata)
 
@@ -282,15 +281,18 @@ def _head(lines: list[str], bold: list[bool]) -> tuple[str | None, str | None, s
     return headline, byline, section
 
 
-def _header_lines(lines: list[str], start: int, end: int, where: str) -> tuple[list[str], int]:
-    """The header lines after the word count (date, source, language...) and where the text begins: after the
-    copyright line or, without one, after the language."""
+def _header_lines(lines: list[str], start: int, end: int, where: str) -> tuple[list[str], int, str | None]:
+    """The header lines after the word count (date, source, language...), where the text begins and the
+    copyright notice: the text begins after the language line, or after the notice that follows it. Without
+    a language line the header ends at the first notice."""
     window = range(start, min(end, start + _LOOK_AHEAD))
-    notice = next((i for i in window if is_rights_notice(lines[i])), None)
-    if notice is not None:
-        return lines[start:notice], notice + 1
     language = next((i for i in window if lines[i].lower() in _LANGUAGE_NAMES), None)
     if language is not None:
-        return lines[start:language + 1], language + 1
+        if language + 1 < end and is_rights_notice(lines[language + 1]):
+            return lines[start:language + 1], language + 2, lines[language + 1]
+        return lines[start:language + 1], language + 1, None
+    notice = next((i for i in window if is_rights_notice(lines[i])), None)
+    if notice is not None:
+        return lines[start:notice], notice + 1, lines[notice]
     raise DocumentImportError(f"{where}: neither a copyright line nor a language line follows the date, so "
                               "where the text begins cannot be told.")
