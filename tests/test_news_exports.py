@@ -682,7 +682,8 @@ def test_list_items_and_paragraphs_that_start_like_fields_or_notices_stay_in_the
 def test_a_headline_that_starts_like_a_field_stays_the_headline(tmp_path: Path, dense: bool) -> None:
     import dataclasses
 
-    articles = tuple(dataclasses.replace(article, headline=f"UPDATE: {article.headline}") for article in (BAOTOU, GOIAS))
+    articles = tuple(dataclasses.replace(article, headline=f"UPDATE: {article.headline}")
+                     for article in (BAOTOU, GOIAS))
     if dense:
         path = write_docx(tmp_path / "dense.docx", [line for line in nexis_lines(articles, text_file=False) if line])
     else:
