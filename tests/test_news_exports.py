@@ -724,3 +724,35 @@ def test_what_reads_as_a_rights_notice(text: str, notice: bool) -> None:
     from gripcode.corpus.readers.news_article import is_rights_notice
 
     assert is_rights_notice(text) is notice
+
+
+# --- values out of range ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written", ["March 99999999999999999999, 2015", "March ², 2015", "² March 2015",
+                                     "March 1, ２０１５", "2015-99-99", "2015-٠٣-٠١", "99999999999999999 March 2015"])
+def test_a_date_line_with_a_number_out_of_range_has_no_date(written: str) -> None:
+    assert parse_news_date(written) is None
+
+
+@pytest.mark.parametrize("written", ["March 99999999999999999999, 2015", "March ², 2015"])
+def test_an_export_with_a_date_out_of_range_keeps_it_as_written(tmp_path: Path, written: str) -> None:
+    import dataclasses
+
+    db = tmp_path / "p.db"
+    assert _program(db, "init").returncode == 0
+    export = write_nexis_txt(tmp_path / "export.txt", (dataclasses.replace(BAOTOU, date=written),))
+    result = _program(db, "import", str(export))
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db) as conn:
+        [(title, date, meta)] = conn.execute("SELECT title, date, metadata FROM documents").fetchall()
+    assert (title, date, json.loads(meta)["date_as_written"]) == (HEADLINES[0], None, written)
+
+
+def test_a_word_count_too_long_for_a_number_is_kept_as_written(tmp_path: Path) -> None:
+    lines = ["1 of 1 DOCUMENT", "", "Mining Weekly Review", "", "March 1, 2015", "", "Quota cut", "",
+             f"LENGTH: {'9' * 5000} words", "", "Beijing lowered the quota.", ""]
+    path = tmp_path / "count.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert document.metadata["word_count"] == f"{'9' * 5000} words"

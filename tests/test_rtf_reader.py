@@ -165,3 +165,36 @@ def test_program_imports_an_rtf_and_refuses_a_damaged_one(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert result.stderr.startswith("Error: bad.rtf cannot be read as an RTF document: it ends before its groups")
     assert "Traceback" not in result.stderr
+
+
+# --- values out of range ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("escape", [r"\u9999999999", r"\u-99999", r"\u1114112", r"\u99999999999999999999",
+                                    r"\u-2147483649"])
+def test_a_unicode_escape_out_of_range_is_a_replacement_character(tmp_path: Path, escape: str) -> None:
+    assert read(tmp_path, escape + r"? Baotou\par") == "\ufffd Baotou"
+
+
+def test_a_creation_date_out_of_range_is_left_out(tmp_path: Path) -> None:
+    for year in ("9999999999", "99999999999999999999", "0"):
+        path = tmp_path / f"date{year[:3]}.rtf"
+        path.write_bytes(rb"{\rtf1{\info{\creatim\yr" + year.encode() + rb"\mo1\dy1}}Quota cut\par}")
+        [document] = read_file(path)
+        assert (document.text, document.date) == ("Quota cut", None)
+
+
+def test_program_imports_an_rtf_with_escapes_out_of_range(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    program = [str(PROGRAM), "--db", f"sqlite:///{db}"]
+    assert subprocess.run([*program, "init"], capture_output=True, check=False).returncode == 0
+    odd = tmp_path / "odd.rtf"
+    odd.write_bytes(rb"{\rtf1\ansi{\info{\creatim\yr9999999999\mo1\dy1}}Quota \u9999999999? cut \u-99999? and "
+                    rb"\u1114112? kept\par}")
+    result = subprocess.run([*program, "import", str(odd)], capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT text, date FROM documents").fetchall() == [
+            ("Quota \ufffd cut \ufffd and \ufffd kept", None)]

@@ -29,6 +29,7 @@ _NOTICE_YEAR = re.compile(r"\b(?:1[89]|2[01])[0-9]{2}\b")
 _NOTICE_RIGHTS = re.compile(r"\brights reserved\b", re.IGNORECASE)
 _RIGHTS_RESERVED = re.compile(r"all rights reserved\.?", re.IGNORECASE)
 _MAX_NOTICE_CHARS = 300
+_MAX_COUNT_DIGITS = 12
 _WORD_COUNT = re.compile(r"(\d[\d,.\u00a0 ]*)\s*[^\W\d_]*\.?")
 
 # Names of a document's own fields: a metadata key may not shadow one (the .qdpx export keeps the field).
@@ -99,10 +100,11 @@ def clean_paragraph(text: str) -> str:
 
 
 def word_count(value: str) -> int | str:
-    """``"355 words"`` -> 355; a value without a number is kept as written."""
+    """``"355 words"`` -> 355; a value without a number, or with one too long to be a count, is kept as
+    written."""
     match = _WORD_COUNT.fullmatch(value.strip())
-    digits = re.sub(r"\D", "", match.group(1)) if match else ""
-    return int(digits) if digits else value.strip()
+    digits = re.sub(r"[^0-9]", "", match.group(1)) if match else ""
+    return int(digits) if digits and len(digits) <= _MAX_COUNT_DIGITS else value.strip()
 
 
 def language_code(name: str | None) -> str | None:

@@ -27,7 +27,7 @@ from gripcode.corpus.segment import speaker_turns
 from gripcode.errors import DocumentImportError
 
 _TOKEN = re.compile(
-    rb"(?P<control>\\(?P<word>[a-zA-Z]{1,32})(?P<arg>-?\d{1,10})? ?)"
+    rb"(?P<control>\\(?P<word>[a-zA-Z]{1,32})(?P<arg>-?\d+)? ?)"
     rb"|\\'(?P<hex>[0-9a-fA-F]{2})"
     rb"|\\(?P<symbol>[^a-zA-Z'])"
     rb"|(?P<open>\{)|(?P<close>\})"
@@ -58,6 +58,9 @@ _CHARSETS = {77: "mac_roman", 128: "cp932", 129: "cp949", 130: "johab", 134: "gb
              161: "cp1253", 162: "cp1254", 163: "cp1258", 177: "cp1255", 178: "cp1256", 186: "cp1257",
              204: "cp1251", 222: "cp874", 238: "cp1250", 254: "cp437", 255: "cp437"}
 _CELL_SEPARATOR = " | "
+# A parameter is a 16- or 32-bit number; longer digit strings are read as the largest one of their sign.
+_MAX_ARGUMENT_DIGITS = 10
+_ARGUMENT_BOUND = 2**31
 
 
 @dataclass
@@ -149,7 +152,7 @@ class _Reader:
             else:
                 self.emit("\ufffd")
             return
-        self.emit(chr(code))
+        self.emit(chr(code) if 0 <= code <= 0x10FFFF else "\ufffd")
 
     # -- paragraphs and tables --------------------------------------------------------------------------
 
@@ -215,7 +218,7 @@ class _Reader:
             elif kind == "control":
                 argument = token.group("arg")
                 position = self.control(token.group("word").decode("ascii"),
-                                        int(argument) if argument is not None else None, position)
+                                        _argument(argument) if argument is not None else None, position)
             elif kind == "open":
                 self.flush()
                 self.stack.append(self.state)
@@ -336,13 +339,21 @@ class _Reader:
         info = {key: value for key, value in info.items() if value}
         try:
             info["created"] = dt.date(self.created["yr"], self.created["mo"], self.created["dy"]).isoformat()
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, OverflowError):  # missing, or a year such as 9999999999
             pass
         return info
 
     def damaged(self, why: str) -> DocumentImportError:
         return DocumentImportError(f"{self.name} cannot be read as an RTF document: {why}. It may be damaged; "
                                    f"open it in a word processor and save it again.")
+
+
+def _argument(digits: bytes) -> int:
+    """A control word's parameter, clamped to what a 32-bit parameter holds (a damaged file may have more)."""
+    negative = digits.startswith(b"-")
+    if len(digits) - negative > _MAX_ARGUMENT_DIGITS:
+        return -_ARGUMENT_BOUND if negative else _ARGUMENT_BOUND
+    return max(-_ARGUMENT_BOUND, min(int(digits), _ARGUMENT_BOUND))
 
 
 def _code_page(number: int) -> str | None:
