@@ -198,3 +198,23 @@ def test_program_imports_an_rtf_with_escapes_out_of_range(tmp_path: Path) -> Non
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT text, date FROM documents").fetchall() == [
             ("Quota \ufffd cut \ufffd and \ufffd kept", None)]
+
+
+# --- stray closing braces -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("data", "text"), [
+    (rb"{\rtf1\ansi Quotas fell}} in 2010.}\par}", "Quotas fell in 2010."),
+    (rb"{\rtf1\ansi First paragraph.\par}}{\b Second} paragraph.\par}", "First paragraph.\n\nSecond paragraph."),
+    (rb"{\rtf1\ansi {\b Baotou}} plants\par}", "Baotou plants"),
+])
+def test_a_stray_closing_brace_does_not_cut_the_document(tmp_path: Path, data: bytes, text: str) -> None:
+    path = tmp_path / "stray.rtf"
+    path.write_bytes(data)
+    assert [document.text for document in read_file(path)] == [text]
+
+
+def test_braces_and_white_space_after_the_document_are_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "padded.rtf"
+    path.write_bytes(rb"{\rtf1\ansi Quotas fell.\par}}" + b"\r\n\x00\x00 }\n")
+    assert [document.text for document in read_file(path)] == ["Quotas fell."]

@@ -8,7 +8,9 @@ exports use to separate blocks), table rows as one paragraph with cells joined b
 wholly bold (a Factiva headline is), and the title, author and creation date of the document information.
 Font tables, styles, pictures, headers, footers, field instructions and other ignorable groups are skipped, so
 no control word reaches the text. A file that does not start with ``{\\rtf`` or whose groups do not close (a
-file cut off in a download) is refused rather than read in part.
+file cut off in a download) is refused rather than read in part. A stray ``}`` that would close the document
+while more of it follows is ignored, so that the text after it is read too; braces, white space and NULs after
+the document's last group are not text.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ _TOKEN = re.compile(
     rb"|(?P<text>[^\\{}\r\n]+)"
     rb"|[\r\n]+|\\"  # line ends are not text in RTF; a lone backslash is a damaged escape, dropped
 )
+_AFTER_DOCUMENT = re.compile(rb"[ \t\r\n\x00}]*")  # what may follow the document's last group
 
 _SKIP, _BODY, _FONTS, _INFO, _INFO_TEXT, _CREATED = range(6)
 
@@ -110,6 +113,7 @@ class _Reader:
         self.cell_parts: list[str] = []
         self.cells: list[str] = []
         self.paragraphs: list[RtfParagraph] = []
+        self.more_at = -1  # a position where the file has more than braces and white space after it
         self.info: dict[str, list[str]] = {}
         self.created: dict[str, int] = {}
 
@@ -226,6 +230,8 @@ class _Reader:
             elif kind == "close":
                 self.flush()
                 self.skip = 0
+                if len(self.stack) == 1 and self.more_after(position):
+                    continue  # a stray brace: the document goes on
                 self.state = self.stack.pop()  # the file's first byte opened a group, so there is one
                 if not self.stack:
                     finished = True
@@ -240,6 +246,18 @@ class _Reader:
         if text.strip():
             self.paragraphs.append(RtfParagraph(text, bold))
         return RtfText(self.paragraphs, self.document_info())
+
+    def more_after(self, position: int) -> bool:
+        """Whether anything but braces, white space and NULs follows ``position``; each byte is looked at once
+        however many stray braces there are."""
+        if position <= self.more_at:
+            return True
+        match = _AFTER_DOCUMENT.match(self.data, position)  # it always matches, if only the empty string
+        end = match.end() if match else position
+        if end < len(self.data):
+            self.more_at = end
+            return True
+        return False
 
     def symbol(self, symbol: bytes) -> None:
         if symbol in _SYMBOLS:
