@@ -3,6 +3,7 @@ no control word in the text; a damaged file is refused."""
 
 from __future__ import annotations
 
+import resource
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -218,3 +219,39 @@ def test_braces_and_white_space_after_the_document_are_ignored(tmp_path: Path) -
     path = tmp_path / "padded.rtf"
     path.write_bytes(rb"{\rtf1\ansi Quotas fell.\par}}" + b"\r\n\x00\x00 }\n")
     assert [document.text for document in read_file(path)] == ["Quotas fell."]
+
+
+# --- groups nested too deeply -------------------------------------------------------------------------------
+
+
+def nested(depth: int) -> bytes:
+    """A document whose innermost group is ``depth`` groups deep, the document's own group counted."""
+    return rb"{\rtf1\ansi " + b"{" * (depth - 1) + b"Quota" + b"}" * (depth - 1) + rb"\par}"
+
+
+def test_groups_nested_a_thousand_deep_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "deep.rtf"
+    path.write_bytes(nested(1_000))
+    assert [document.text for document in read_file(path)] == ["Quota"]
+
+
+def test_groups_nested_deeper_than_a_thousand_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "deep.rtf"
+    path.write_bytes(nested(1_001))
+    with pytest.raises(DocumentImportError, match=r"^deep.rtf cannot be read as an RTF document: its groups are "
+                                                  r"nested more than 1,000 deep\. It may be damaged"):
+        read_file(path)
+
+
+def test_program_refuses_a_file_of_nested_groups_without_using_much_memory(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    program = [str(PROGRAM), "--db", f"sqlite:///{db}"]
+    assert subprocess.run([*program, "init"], capture_output=True, check=False).returncode == 0
+    path = tmp_path / "braces.rtf"
+    path.write_bytes(nested(5_000_000))
+    result = subprocess.run([*program, "import", str(path)], capture_output=True, text=True, timeout=300,
+                            check=False, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (400 << 20,) * 2))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("Error: braces.rtf cannot be read as an RTF document: its groups are nested "
+                                    "more than 1,000 deep.")
+    assert "Traceback" not in result.stderr

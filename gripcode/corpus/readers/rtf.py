@@ -64,6 +64,9 @@ _CELL_SEPARATOR = " | "
 # A parameter is a 16- or 32-bit number; longer digit strings are read as the largest one of their sign.
 _MAX_ARGUMENT_DIGITS = 10
 _ARGUMENT_BOUND = 2**31
+# Groups nested deeper than this are a damaged file (or one made to exhaust memory): word processors write
+# a few dozen levels at most.
+MAX_GROUP_DEPTH = 1_000
 
 
 @dataclass
@@ -225,6 +228,8 @@ class _Reader:
                                         _argument(argument) if argument is not None else None, position)
             elif kind == "open":
                 self.flush()
+                if len(self.stack) >= MAX_GROUP_DEPTH:
+                    raise self.damaged(f"its groups are nested more than {MAX_GROUP_DEPTH:,} deep")
                 self.stack.append(self.state)
                 self.state = self.state.copy()
             elif kind == "close":
