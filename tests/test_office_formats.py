@@ -9,6 +9,7 @@ import io
 import json
 import sqlite3
 import subprocess
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -459,6 +460,29 @@ def test_odt_repeated_cells_count_towards_the_limit(tmp_path: Path) -> None:
         read_file(path, limits=ReadLimits(max_bytes=100_000))
     [parsed] = read_file(path)
     assert len(paragraphs(parsed.text)) == 100 and parsed.text.count("quota") == 400_000
+
+
+@pytest.mark.parametrize("layout", ["paragraph", "note", "cells"])
+def test_odt_spaces_stored_as_a_count_are_counted_before_they_are_written_out(tmp_path: Path, layout: str) -> None:
+    """<text:s text:c="10000"/> is 25 bytes for 10,000 spaces: 4,000 of them would be 40 MB of text."""
+    spaces = 'x<text:s text:c="10000"/>y'
+    body = {
+        "paragraph": "<text:p>" + spaces * 4_000 + "</text:p>",
+        "note": ('<text:p>Quotas fell.<text:note text:note-class="footnote"><text:note-body>'
+                 + f"<text:p>{spaces}</text:p>" * 4_000 + "</text:note-body></text:note></text:p>"),
+        "cells": ("<table:table><table:table-row>"
+                  + f"<table:table-cell><text:p>{spaces}</text:p></table:table-cell>" * 4_000
+                  + "</table:table-row></table:table>"),
+    }[layout]
+    path = write_odt(tmp_path / "spaces.odt", body)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DocumentImportError, match=r"^spaces.odt holds more than 1,000,000 characters of text"):
+            read_file(path, limits=ReadLimits(max_bytes=1_000_000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 12_000_000, peak
 
 
 # --- through the installed program --------------------------------------------------------------

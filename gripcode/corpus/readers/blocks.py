@@ -55,6 +55,7 @@ class Blocks:
     blocks: list[tuple[str, bool]] = field(default_factory=list)  # (text, is a heading)
     notes: list[str] = field(default_factory=list)
     _chars: int = 0
+    _taken_in: int = 0
 
     def add(self, text: str, heading: bool = False) -> None:
         """One block; one that is empty once stripped is left out."""
@@ -78,6 +79,15 @@ class Blocks:
         """Refuse the document now if ``chars`` more characters would take it past the limit: before a reader
         writes out what the file stores once for many times (a repeated table row)."""
         if self._chars + chars > self.limits.max_bytes:
+            raise extracted_text_too_long(self.name, self.limits.max_bytes, self.limits)
+
+    def take_in(self, chars: int) -> None:
+        """Count ``chars`` characters a reader is about to build a block from (a run of text, or spaces the file
+        stores as a count), and refuse the document once all it has built passes the limit: text collected
+        for a note or a table cell is held before it is a block, and spaces stored as a count are written out
+        only after this."""
+        self._taken_in += chars
+        if self._taken_in > self.limits.max_bytes:
             raise extracted_text_too_long(self.name, self.limits.max_bytes, self.limits)
 
     def _count(self, chars: int) -> None:

@@ -184,7 +184,7 @@ class _Walker:
 
     def text(self, element: Any) -> str:
         """A paragraph's text under ODF's white space rule."""
-        line = _Line()
+        line = _Line(self.blocks.take_in)
         self._text(element, line)
         return "".join(line.parts)
 
@@ -193,7 +193,7 @@ class _Walker:
         for child in element:
             tag = child.tag
             if tag == f"{_TEXT}s":
-                line.element(" " * min(_count(child.get(f"{_TEXT}c")), 10_000))
+                line.element(" ", min(_count(child.get(f"{_TEXT}c")), 10_000))
             elif tag == f"{_TEXT}tab":
                 line.element("\t")
             elif tag == f"{_TEXT}line-break":
@@ -225,10 +225,12 @@ class _Line:
     """The text of one paragraph as it is read, under ODF's white space rule: in the XML's text a run of spaces,
     tabs and line ends is one space, and a space is dropped at the start of the paragraph or after another one
     (also across element boundaries). Spaces, tabs and line breaks written as elements (``<text:s/>``) are
-    kept as they are and do not count as text for that rule."""
+    kept as they are and do not count as text for that rule. Every part is counted (``take_in``) before it is
+    added, a run of spaces stored as a count before it is written out."""
 
-    def __init__(self) -> None:
+    def __init__(self, take_in: Callable[[int], None]) -> None:
         self.parts: list[str] = []
+        self.take_in = take_in
         self.after_space = True  # at the start, a space in the XML is dropped
 
     def xml_text(self, text: str | None) -> None:
@@ -238,11 +240,13 @@ class _Line:
         if self.after_space and text.startswith(" "):
             text = text[1:]
         if text:
+            self.take_in(len(text))
             self.parts.append(text)
             self.after_space = text.endswith(" ")
 
-    def element(self, text: str) -> None:
-        self.parts.append(text)
+    def element(self, text: str, times: int = 1) -> None:
+        self.take_in(len(text) * times)
+        self.parts.append(text * times)
 
 
 def _rows(table: Any) -> list[Any]:
