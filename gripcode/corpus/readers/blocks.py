@@ -15,8 +15,13 @@ from dataclasses import dataclass, field
 
 from gripcode.corpus.limits import ReadLimits, extracted_text_too_long
 from gripcode.corpus.normalize import normalise_text
+from gripcode.errors import DocumentImportError
 
 BLOCK_SEPARATOR = "\n\n"
+# How deep the readers walk a document's XML (spans in spans, lists in lists, sections, tables in cells):
+# word processors write a few dozen levels, lxml parses 256 at most, and the walk stays far from Python's
+# recursion limit.
+MAX_NESTING = 300
 CELL_SEPARATOR = " | "
 _BLANK_LINES = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*)+")
 
@@ -34,6 +39,13 @@ def note_paragraph(number: int, text: str) -> str:
 def row_text(cells: list[str]) -> str:
     """A table row: each cell's text on one line, empty cells left out, the rest joined by `` | ``."""
     return CELL_SEPARATOR.join(joined for joined in (" ".join(cell.split()) for cell in cells) if joined)
+
+
+def nested_too_deeply(name: str) -> DocumentImportError:
+    """The error for a document whose elements are nested deeper than ``MAX_NESTING``."""
+    return DocumentImportError(
+        f"{name}: its text is nested more than {MAX_NESTING} elements deep (spans, lists, sections or tables "
+        "inside each other); the file may be damaged. Open it in a word processor and save it again.")
 
 
 def collect_into(lines: list[str]) -> Callable[..., None]:
