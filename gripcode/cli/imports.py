@@ -51,9 +51,9 @@ def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str 
     A saved web page (.html, .htm) is imported as its main text only, without menus, adverts, banners and
     footers, with its title, date, author and site. A Nexis or Factiva export (.txt, .docx, .rtf, .html)
     becomes one media document per article (headline as title, outlet as source, byline, section and word
-    count as metadata); --format nexis/factiva forces that reading, --format plain turns it off. Word and OpenDocument files are read in
-    reading order, with footnotes and endnotes at the end. Text already in the project is skipped and reported. Paragraphs, sentences and speaker turns
-    are stored as units. A file that is UTF-8 but for a few invalid bytes is read as UTF-8 with those bytes
+    count as metadata); --format nexis/factiva forces that reading, --format plain turns it off. Word and
+    OpenDocument files are read in reading order, with footnotes and endnotes at the end. Text already in the
+    project is skipped and reported. Paragraphs, sentences and speaker turns are stored as units. A file that is UTF-8 but for a few invalid bytes is read as UTF-8 with those bytes
     replaced, and the report lists where they were. A file above the size limit is refused, and nothing is
     imported.
     """

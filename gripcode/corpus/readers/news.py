@@ -5,7 +5,8 @@ A Nexis export arrives as .txt, .docx or .rtf, a Factiva one as .html or .rtf; e
 document. With ``news_format="auto"`` the start of the file decides (the first few hundred thousand characters:
 a line "1 of 12 DOCUMENTS", "End of Document", a Factiva article div or header) and anything else goes to the
 ordinary reader of its suffix. A forced format ("nexis", "factiva") reads the file as that export or refuses
-it; "plain" reads it with the ordinary reader of its suffix, whatever it holds. The file's size is checked against the document limit before it is read, as for every reader.
+it; "plain" reads it with the ordinary reader of its suffix, whatever it holds. The file's size is checked
+against the document limit before it is read, as for every reader.
 """
 
 from __future__ import annotations
