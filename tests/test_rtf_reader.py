@@ -255,3 +255,12 @@ def test_program_refuses_a_file_of_nested_groups_without_using_much_memory(tmp_p
     assert result.stderr.startswith("Error: braces.rtf cannot be read as an RTF document: its groups are nested "
                                     "more than 1,000 deep.")
     assert "Traceback" not in result.stderr
+
+
+def test_a_fallback_count_beyond_any_fallback_skips_at_most_four_characters(tmp_path: Path) -> None:
+    body = r"{\uc999999999 Quotas \u233???? fell and more text}\par Next paragraph\par"
+    assert read(tmp_path, body) == "Quotas \u00e9 fell and more text\n\nNext paragraph"
+
+
+def test_a_control_word_longer_than_the_limit_leaves_nothing_in_the_text(tmp_path: Path) -> None:
+    assert read(tmp_path, "Quotas \\" + "a" * 40 + " fell\\par") == "Quotas fell"

@@ -29,7 +29,7 @@ from gripcode.corpus.segment import speaker_turns
 from gripcode.errors import DocumentImportError
 
 _TOKEN = re.compile(
-    rb"(?P<control>\\(?P<word>[a-zA-Z]{1,32})(?P<arg>-?\d+)? ?)"
+    rb"(?P<control>\\(?P<word>[a-zA-Z]+)(?P<arg>-?\d+)? ?)"
     rb"|\\'(?P<hex>[0-9a-fA-F]{2})"
     rb"|\\(?P<symbol>[^a-zA-Z'])"
     rb"|(?P<open>\{)|(?P<close>\})"
@@ -67,6 +67,11 @@ _ARGUMENT_BOUND = 2**31
 # Groups nested deeper than this are a damaged file (or one made to exhaust memory): word processors write
 # a few dozen levels at most.
 MAX_GROUP_DEPTH = 1_000
+# Control words have at most 32 letters; a longer one is no word this reader knows, and is dropped whole.
+_MAX_WORD_LETTERS = 32
+# \ucN counts the fallback characters after each \uN: a byte or two in a code page, up to four in UTF-8. A
+# larger N (a damaged file) would drop the text that follows; the skip stops at four.
+_MAX_FALLBACK = 4
 
 
 @dataclass
@@ -224,7 +229,8 @@ class _Reader:
                     self.pending.append(int(token.group("hex"), 16))
             elif kind == "control":
                 argument = token.group("arg")
-                position = self.control(token.group("word").decode("ascii"),
+                word = token.group("word")
+                position = self.control(word.decode("ascii") if len(word) <= _MAX_WORD_LETTERS else "",
                                         _argument(argument) if argument is not None else None, position)
             elif kind == "open":
                 self.flush()
@@ -319,7 +325,7 @@ class _Reader:
         elif word == "f" and argument is not None:
             state.font = argument
         elif word == "uc" and argument is not None:
-            state.uc = max(argument, 0)
+            state.uc = max(0, min(argument, _MAX_FALLBACK))
         elif word == "ansicpg" and argument is not None:
             self.codec = _code_page(argument) or self.codec
         elif word in ("mac", "pc", "pca"):
