@@ -485,6 +485,26 @@ def test_odt_spaces_stored_as_a_count_are_counted_before_they_are_written_out(tm
     assert peak < 12_000_000, peak
 
 
+def test_odt_cross_reference_keeps_its_text(tmp_path: Path) -> None:
+    body = ('<text:p>Quotas fell (see <text:bookmark-ref text:reference-format="text" text:ref-name="r1">section 2'
+            "</text:bookmark-ref>).</text:p>")
+    [parsed] = read_file(write_odt(tmp_path / "ref.odt", body))
+    assert parsed.text == "Quotas fell (see section 2)."
+
+
+def test_a_reference_to_an_empty_note_gives_its_mark_without_a_trailing_space(tmp_path: Path) -> None:
+    word = write_docx(tmp_path / "empty-note.docx", para(run("Quotas fell."), note_reference("footnote", 1)),
+                      footnotes='<w:footnote w:id="1"><w:p/></w:footnote>')
+    assert read_file(word)[0].text == "Quotas fell.[1]\n\n[Note 1]"
+    separator = write_docx(tmp_path / "separator.docx", para(run("Quotas fell."), note_reference("footnote", 0)),
+                           footnotes='<w:footnote w:id="1"><w:p/></w:footnote>')
+    assert read_file(separator)[0].text == "Quotas fell.[1]\n\n[Note 1]"
+    odt = write_odt(tmp_path / "empty-note.odt", '<text:p>Quotas fell.<text:note text:note-class="footnote">'
+                    "<text:note-citation>1</text:note-citation><text:note-body><text:p/></text:note-body>"
+                    "</text:note></text:p>")
+    assert read_file(odt)[0].text == "Quotas fell.[1]\n\n[Note 1]"
+
+
 # --- nesting ---------------------------------------------------------------------------------------------
 
 ODT_NESTED = {

@@ -32,8 +32,8 @@ def note_reference(number: int) -> str:
 
 
 def note_paragraph(number: int, text: str) -> str:
-    """The paragraph a note becomes at the end of the text."""
-    return f"[Note {number}] {text}"
+    """The paragraph a note becomes at the end of the text (only its mark when the note is empty)."""
+    return f"[Note {number}] {text}" if text else f"[Note {number}]"
 
 
 def row_text(cells: list[str]) -> str:

@@ -57,7 +57,7 @@ _SKIPPED = frozenset({
     *(f"{_TEXT}{tag}" for tag in (
         "table-of-content", "alphabetical-index", "illustration-index", "table-index", "object-index",
         "user-index", "bibliography", "tracked-changes", "sequence-decls", "variable-decls", "user-field-decls",
-        "dde-connection-decls", "ruby-text", "note-citation", "soft-page-break", "bookmark-ref",
+        "dde-connection-decls", "ruby-text", "note-citation", "soft-page-break",
     )),
     f"{_OFFICE}annotation", f"{_OFFICE}annotation-end", f"{_OFFICE}forms",
     f"{_TABLE}table-columns", f"{_TABLE}table-column", f"{_TABLE}table-header-columns",
