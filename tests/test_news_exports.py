@@ -342,9 +342,11 @@ def test_an_export_without_articles_is_an_error(tmp_path: Path) -> None:
                                                   r"article\(s\), none with text"):
         read_file(path)
     factiva = tmp_path / "empty.html"
-    factiva.write_text(factiva_html_indexed(()).replace("<div id=\"contentLeft\">",
-                                                        "<div id=\"contentLeft\"><div class=\"article enArticle\">"
-                                                        "</div>"))
+    # An article div with only its document id (the line that tells a Factiva page from another site's).
+    factiva.write_text(factiva_html_indexed(()).replace(
+        "<div id=\"contentLeft\">",
+        "<div id=\"contentLeft\"><div class=\"article enArticle\"><table><tr><td class=\"index\"><b>AN</b></td>"
+        "<td><br/>Document MWKREV0020150301eb3100001</td></tr></table></div>"))
     with pytest.raises(DocumentImportError, match="empty.html is laid out as a Factiva export but holds 1"):
         read_file(factiva)
 

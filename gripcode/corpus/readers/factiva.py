@@ -27,6 +27,9 @@ DETECT_CHARS = 512_000  # the style sheet of a saved page comes first and takes 
 _ARTICLE_CLASS = re.compile(r"\barticle\s+[a-z]{2,3}Article\b")
 _ARTICLE_DIV = re.compile(r"""<div[^>]*\bclass\s*=\s*["']article\s+[a-z]{2,3}Article["']""", re.IGNORECASE)
 _DOCUMENT_ID = re.compile(r"\s*Document\s+(?P<id>[A-Za-z0-9]{10,})\s*")
+# The same line in a page's HTML, the text of an element of its own ("<div>Document MWKREV00...</div>").
+_DOCUMENT_ID_HTML = re.compile(r">(?:\s|&nbsp;|&#160;)*Document(?:\s|&nbsp;|&#160;)+[A-Za-z0-9]{10,}"
+                               r"(?:\s|&nbsp;|&#160;)*<")
 _WORDS = re.compile(r"\s*\d[\d,.\u00a0 ]*\s+(?:words?|mots|wörter|palabras|palavras|parole|woorden|слов[а]?)\s*",
                     re.IGNORECASE)
 _TIME = re.compile(r"\s*\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AP]M)?(?:\s+[A-Z]{2,5})?\s*", re.IGNORECASE)
@@ -46,8 +49,10 @@ _LOOK_AHEAD = 10  # lines after the date within which the copyright or language 
 
 
 def looks_like_factiva_html(text: str) -> bool:
-    """Whether the start of an HTML page holds a Factiva article."""
-    return _ARTICLE_DIV.search(text, 0, DETECT_CHARS) is not None
+    """Whether the start of an HTML page holds a Factiva article: an article div ("article enArticle"), and
+    after it the article's "Document <id>" line. A site's own "article myArticle" div is not enough."""
+    div = _ARTICLE_DIV.search(text, 0, DETECT_CHARS)
+    return div is not None and _DOCUMENT_ID_HTML.search(text, div.end(), div.start() + DETECT_CHARS) is not None
 
 
 def looks_like_factiva_lines(lines: list[str]) -> bool:

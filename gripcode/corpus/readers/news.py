@@ -24,6 +24,7 @@ from typing import Any
 from defusedxml.ElementTree import iterparse
 
 from gripcode.corpus.bounded_zip import check_declared, read_member
+from gripcode.corpus.decode import decode_text
 from gripcode.corpus.limits import HOW_TO_RAISE, ReadLimits, check_file_size, read_bytes
 from gripcode.corpus.normalize import normalise_text
 from gripcode.corpus.parsed import ParsedDocument
@@ -37,6 +38,7 @@ from gripcode.corpus.readers.factiva import (
 from gripcode.corpus.readers.news_article import NewsArticle, articles_to_documents
 from gripcode.corpus.readers.nexis import DETECT_CHARS as NEXIS_DETECT_CHARS
 from gripcode.corpus.readers.nexis import looks_like_nexis, parse_nexis
+from gripcode.corpus.readers.page_charset import declared_encoding
 from gripcode.corpus.readers.rtf import parse_rtf, rtf_document, rtf_lines
 from gripcode.corpus.readers.text import read_decoded, text_document
 from gripcode.errors import DocumentImportError
@@ -51,7 +53,9 @@ _LAYOUTS = {"nexis": "a Nexis export (a line such as '1 of 12 DOCUMENTS' before 
 # The characters of a file's start that decide whether it is an export (the detectors look no further).
 _DETECT_CHARS = max(NEXIS_DETECT_CHARS, FACTIVA_DETECT_CHARS)
 _WORD_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_DOCX_PEEK_BYTES = 1_000_000  # XML of the start of a .docx, read to tell an export from an ordinary document
+_DOCX_PEEK_BYTES = 1_000_000
+# The bytes of a page's start that hold its first FACTIVA_DETECT_CHARS characters, even if all are multi-byte.
+_HTML_PEEK_BYTES = 4 * FACTIVA_DETECT_CHARS  # XML of the start of a .docx, read to tell an export from an ordinary document
 # What opening and inflating a damaged or unusual .docx raises (a missing member, encryption, a broken stream);
 # the ordinary reader then opens it again and says what is wrong.
 _UNREADABLE: tuple[type[Exception], ...] = (zipfile.BadZipFile, KeyError, OSError, RuntimeError, ValueError,
@@ -119,16 +123,37 @@ def read_docx_file(path: Path, *, encoding: str | None = None, limits: ReadLimit
 
 def read_html_file(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None,
                    news_format: str = "auto", fallback: Reader) -> list[ParsedDocument]:
-    """A page saved from Factiva, else the ordinary web-page reader (``fallback``)."""
+    """A page saved from Factiva, else the ordinary web-page reader (``fallback``). Whether the page is an
+    export is told from its first bytes (Factiva's markers are ASCII), so an ordinary page is decoded only once,
+    by the web reader; an export is decoded by the same rule (its declared charset first)."""
     if news_format == "plain":
         return fallback(path, encoding=encoding, limits=limits)
-    text, replaced = read_decoded(path, encoding, limits)
+    limits = limits or ReadLimits()
+    check_file_size(path, limits)
+    if news_format == "auto" and not _html_start_is_factiva(path):
+        return fallback(path, encoding=encoding, limits=limits)
+    data = read_bytes(path, limits)
+    raw, replaced = decode_text(data, name=path.name, encoding=encoding, declared=declared_encoding(data))
+    del data
+    text = normalise_text(raw)
+    del raw
     if looks_like_factiva_html(text):
         return articles_to_documents(path, parse_factiva_html(text, path.name), "Factiva", replaced)
     if news_format == "factiva":
         raise _not_in_layout(path.name, news_format)
     del text
     return fallback(path, encoding=encoding, limits=limits)
+
+
+def _html_start_is_factiva(path: Path) -> bool:
+    """Whether the first bytes of a page hold Factiva's markers (read as Latin-1: they are ASCII); a file that
+    cannot be opened is left to the ordinary reader, which says why."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(_HTML_PEEK_BYTES)
+    except OSError:
+        return False
+    return looks_like_factiva_html(head.decode("latin-1"))
 
 
 def _layout_of_start(start: str, news_format: str, name: str) -> str | None:
