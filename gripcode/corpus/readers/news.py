@@ -53,9 +53,9 @@ _LAYOUTS = {"nexis": "a Nexis export (a line such as '1 of 12 DOCUMENTS' before 
 # The characters of a file's start that decide whether it is an export (the detectors look no further).
 _DETECT_CHARS = max(NEXIS_DETECT_CHARS, FACTIVA_DETECT_CHARS)
 _WORD_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_DOCX_PEEK_BYTES = 1_000_000
+_DOCX_PEEK_BYTES = 1_000_000  # XML of the start of a .docx, read to tell an export from an ordinary document
 # The bytes of a page's start that hold its first FACTIVA_DETECT_CHARS characters, even if all are multi-byte.
-_HTML_PEEK_BYTES = 4 * FACTIVA_DETECT_CHARS  # XML of the start of a .docx, read to tell an export from an ordinary document
+_HTML_PEEK_BYTES = 4 * FACTIVA_DETECT_CHARS
 # What opening and inflating a damaged or unusual .docx raises (a missing member, encryption, a broken stream);
 # the ordinary reader then opens it again and says what is wrong.
 _UNREADABLE: tuple[type[Exception], ...] = (zipfile.BadZipFile, KeyError, OSError, RuntimeError, ValueError,
