@@ -421,8 +421,10 @@ def test_a_page_with_an_article_div_of_another_site_is_a_web_page(tmp_path: Path
     assert page.kind is None
     assert "export_format" not in page.metadata
     assert paragraphs(page.text)[-2:] == [
-        "The mine at Araxá produces most of the world's niobium, and the state development bank holds a share "
-        "of the company that runs it.", "Officials said the concession would be reviewed in 2030."]
+        ("The mine at Araxá produces most of the world's niobium, and the state development bank holds a share "
+         "of the company that runs it."),
+        "Officials said the concession would be reviewed in 2030.",
+    ]
 
 
 # --- through the installed program --------------------------------------------------------------
