@@ -342,9 +342,11 @@ def test_an_export_without_articles_is_an_error(tmp_path: Path) -> None:
                                                   r"article\(s\), none with text"):
         read_file(path)
     factiva = tmp_path / "empty.html"
-    factiva.write_text(factiva_html_indexed(()).replace("<div id=\"contentLeft\">",
-                                                        "<div id=\"contentLeft\"><div class=\"article enArticle\">"
-                                                        "</div>"))
+    # An article div with only its document id (the line that tells a Factiva page from another site's).
+    factiva.write_text(factiva_html_indexed(()).replace(
+        "<div id=\"contentLeft\">",
+        "<div id=\"contentLeft\"><div class=\"article enArticle\"><table><tr><td class=\"index\"><b>AN</b></td>"
+        "<td><br/>Document MWKREV0020150301eb3100001</td></tr></table></div>"))
     with pytest.raises(DocumentImportError, match="empty.html is laid out as a Factiva export but holds 1"):
         read_file(factiva)
 
@@ -539,3 +541,220 @@ def test_program_refuses_a_damaged_rtf(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr.startswith("Error: export.rtf cannot be read as an RTF document")
     assert "Traceback" not in result.stderr
+
+
+# --- ordinary files that share words with an export ----------------------------------------------------------
+
+INTERVIEW = ["Interview 4, Ministry of Industry, Astana", "", "Q: How were the quotas set?", "",
+             "A: The council met twice a year and decided on the quotas for each mineral.", "", "Q: Who attended?", "",
+             "A: Officials from the ministry, the agency and two firms.", "", "End of Document"]
+INTERVIEW_TEXT = "\n\n".join(line for line in INTERVIEW if line)
+
+
+@pytest.mark.parametrize("suffix", [".txt", ".docx", ".rtf"])
+def test_an_ordinary_file_ending_with_end_of_document_is_an_ordinary_document(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"interview{suffix}"
+    if suffix == ".txt":
+        path.write_text("\n".join(INTERVIEW) + "\n")
+    elif suffix == ".docx":
+        write_docx(path, INTERVIEW)
+    else:
+        path.write_text(rtf(INTERVIEW))
+    [document] = read_file(path)
+    assert document.text.strip() == INTERVIEW_TEXT
+    assert document.kind is None
+    assert "export_format" not in document.metadata
+
+
+@pytest.mark.parametrize("lines", [
+    ["Memo on the Baotou visit", "End of Document"],
+    ["Field notes", "", "Length: 120 words", "", "The plant was closed.", "", "End of Document"],
+    ["Field notes", "", "Body", "", "The plant was closed.", "", "End of Document"],
+])
+def test_end_of_document_without_the_articles_fields_and_body_line_is_not_nexis_uni(tmp_path: Path,
+                                                                                    lines: list[str]) -> None:
+    path = tmp_path / "memo.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert document.text == "\n".join(lines)
+    assert document.kind is None
+
+
+def test_format_plain_reads_an_export_as_an_ordinary_file(tmp_path: Path) -> None:
+    paths = exports(tmp_path)
+    [document] = read_file(paths["nexis.txt"], news_format="plain")
+    assert document.title == "nexis"
+    assert document.kind is None
+    assert document.text.lstrip().startswith("Download Request: Selected Items: 1-3")
+    assert "1 of 3 DOCUMENTS" in document.text
+    for name in ("nexis.docx", "uni.docx", "nexis.rtf", "factiva.rtf"):
+        [document] = read_file(paths[name], news_format="plain")
+        assert document.kind is None, name
+        assert "End of Document" in document.text or "DOCUMENTS" in document.text or "Document " in document.text
+    [page] = read_file(paths["factiva-indexed.html"], news_format="plain")
+    assert page.kind is None
+    assert "export_format" not in page.metadata
+    # Any suffix may be read plainly: it is what every other suffix gets anyway.
+    markdown = tmp_path / "notes.md"
+    markdown.write_text("Notes on the Goiás hearing.\n")
+    assert read_file(markdown, news_format="plain")[0].text == "Notes on the Goiás hearing.\n"
+
+
+def test_program_imports_an_ordinary_file_ending_with_end_of_document(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    assert _program(db, "init").returncode == 0
+    path = tmp_path / "interview.txt"
+    path.write_text("\n".join(INTERVIEW) + "\n")
+    result = _program(db, "import", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert [row["title"] for row in json.loads(result.stdout)["imported"]] == ["interview"]
+
+
+def test_program_format_plain_imports_an_export_as_one_document(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    assert _program(db, "init").returncode == 0
+    export = write_nexis_txt(tmp_path / "export.txt")
+    result = _program(db, "import", str(export), "--format", "plain", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [row["title"] for row in json.loads(result.stdout)["imported"]] == ["export"]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT kind FROM documents").fetchall() == [("other",)]
+    usage = _program(db, "import", "files", "--help")
+    assert "[auto|nexis|factiva|plain]" in usage.stdout
+    assert "plain reads every file as an ordinary document of its kind" in " ".join(usage.stdout.split())
+
+
+# --- article text that reads like a field or a notice ---------------------------------------------------------
+
+CODE_ARTICLE = Article(
+    outlet="Steppe Business Review", date="March 3, 2015 Tuesday",
+    headline="New mining code sets three conditions for export licences", byline="Aruzhan Bekova",
+    section="POLICY", copyright="Copyright 2015 Steppe Business Review", code="STEPBR",
+    document_id="STEPBR0020150303eb3300001",
+    paragraphs=(
+        "The new code lists three conditions that an exporter of rare-earth concentrate must meet:",
+        "(a) a licence for the deposit issued by the ministry;",
+        "(b) a contract with a buyer registered in the country;",
+        "(c) proof that the tailings are stored in a lined facility.",
+        "UPDATE: This article was corrected on March 4 to give the right number of conditions.",
+        "COUNTRY: Kazakhstan is the first in the region to set such conditions, an official said.",
+        "LANGUAGE: Kazakh and Russian versions of the code will be published together, the ministry said.",
+        "SOURCE: the ministry said the code will be published next week, and firms will have six months to comply.",
+        "Copyright 2014 rules on mining data were repealed by the same code, officials said.",
+    ),
+)
+
+
+def _code_article_exports(folder: Path) -> dict[str, Path]:
+    lines, bold = factiva_lines((CODE_ARTICLE,))
+    paths = {
+        "nexis.txt": write_nexis_txt(folder / "nexis.txt", (CODE_ARTICLE,)),
+        "nexis.docx": write_nexis_docx(folder / "nexis.docx", (CODE_ARTICLE,)),
+        "uni.docx": write_docx(folder / "uni.docx", nexis_uni_lines((CODE_ARTICLE,))),
+        "factiva.rtf": folder / "factiva.rtf",
+        "factiva-plain.htm": folder / "factiva-plain.htm",
+        "factiva-indexed.html": folder / "factiva-indexed.html",
+    }
+    paths["factiva.rtf"].write_text(rtf(lines, bold))
+    paths["factiva-plain.htm"].write_text(factiva_html_plain((CODE_ARTICLE,)), encoding="utf-8")
+    paths["factiva-indexed.html"].write_text(factiva_html_indexed((CODE_ARTICLE,)), encoding="utf-8")
+    return paths
+
+
+@pytest.mark.parametrize(("name", "notice"), [
+    ("nexis.txt", "Copyright 2015 Steppe Business Review All Rights Reserved"),
+    ("nexis.docx", "Copyright 2015 Steppe Business Review; All Rights Reserved"),
+    ("uni.docx", "Copyright 2015 Steppe Business Review"),
+    ("factiva.rtf", "(c) 2015 Steppe Business Review"),
+    ("factiva-plain.htm", "(c) 2015 Steppe Business Review"),
+    ("factiva-indexed.html", "(c) 2015 Steppe Business Review"),
+])
+def test_list_items_and_paragraphs_that_start_like_fields_or_notices_stay_in_the_text(
+        tmp_path: Path, name: str, notice: str) -> None:
+    [document] = read_file(_code_article_exports(tmp_path)[name])
+    assert document.text.split("\n\n") == list(CODE_ARTICLE.paragraphs)
+    assert document.title == CODE_ARTICLE.headline
+    assert document.metadata["copyright"] == notice
+    for key in ("update", "country", "source_as_written", "language"):
+        assert key not in document.metadata
+    assert document.language == "en"
+
+
+@pytest.mark.parametrize("dense", [False, True])
+def test_a_headline_that_starts_like_a_field_stays_the_headline(tmp_path: Path, dense: bool) -> None:
+    import dataclasses
+
+    articles = tuple(dataclasses.replace(article, headline=f"UPDATE: {article.headline}")
+                     for article in (BAOTOU, GOIAS))
+    if dense:
+        path = write_docx(tmp_path / "dense.docx", [line for line in nexis_lines(articles, text_file=False) if line])
+    else:
+        path = write_nexis_txt(tmp_path / "update.txt", articles)
+    documents = read_file(path)
+    assert [d.title for d in documents] == [f"UPDATE: {HEADLINES[0]}", f"UPDATE: {HEADLINES[1]}"]
+    assert [d.text for d in documents] == BODIES[:2]
+    assert documents[1].metadata["edition"] == "Final Edition"
+    assert "update" not in documents[0].metadata and "update" not in documents[1].metadata
+
+
+def test_fields_before_the_first_paragraph_are_still_fields(tmp_path: Path) -> None:
+    lines = ["1 of 1 DOCUMENT", "", "Mining Weekly Review", "", "March 1, 2015", "", "Quota cut", "",
+             "BYLINE: Li Wen", "", "UPDATE: March 2, 2015", "", "LENGTH: 4 words", "", "DATELINE: BEIJING", "",
+             "Beijing lowered the quota.", "", "GRAPHIC: Trucks at the Bayan Obo pit", "", "LOAD-DATE: March 3, 2015",
+             "", "LANGUAGE: ENGLISH", "", "Copyright 2015 Mining Weekly Review", ""]
+    path = tmp_path / "fields.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert document.text == "Beijing lowered the quota."
+    assert {key: document.metadata.get(key) for key in ("update", "dateline", "graphic", "load_date", "copyright")} == {
+        "update": "March 2, 2015", "dateline": "BEIJING", "graphic": "Trucks at the Bayan Obo pit",
+        "load_date": "2015-03-03", "copyright": "Copyright 2015 Mining Weekly Review"}
+
+
+@pytest.mark.parametrize(("text", "notice"), [
+    ("Copyright 2015 Mining Weekly Review", True),
+    ("Copyright © 2015 Cerrado Dispatch", True),
+    ("(c) 2015 Mining Weekly Review", True),
+    ("© 2015 Steppe Business Review", True),
+    ("Copyright Mining Weekly Review. All rights reserved.", True),
+    ("All Rights Reserved", True),
+    ("(c) proof that the tailings are stored in a lined facility.", False),
+    ("(c) Mining Weekly Review", False),
+    ("Copyright law does not protect the ore grades published by the ministry.", False),
+])
+def test_what_reads_as_a_rights_notice(text: str, notice: bool) -> None:
+    from gripcode.corpus.readers.news_article import is_rights_notice
+
+    assert is_rights_notice(text) is notice
+
+
+# --- values out of range ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("written", ["March 99999999999999999999, 2015", "March ², 2015", "² March 2015",
+                                     "March 1, ２０１５", "2015-99-99", "2015-٠٣-٠١", "99999999999999999 March 2015"])
+def test_a_date_line_with_a_number_out_of_range_has_no_date(written: str) -> None:
+    assert parse_news_date(written) is None
+
+
+@pytest.mark.parametrize("written", ["March 99999999999999999999, 2015", "March ², 2015"])
+def test_an_export_with_a_date_out_of_range_keeps_it_as_written(tmp_path: Path, written: str) -> None:
+    import dataclasses
+
+    db = tmp_path / "p.db"
+    assert _program(db, "init").returncode == 0
+    export = write_nexis_txt(tmp_path / "export.txt", (dataclasses.replace(BAOTOU, date=written),))
+    result = _program(db, "import", str(export))
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(db) as conn:
+        [(title, date, meta)] = conn.execute("SELECT title, date, metadata FROM documents").fetchall()
+    assert (title, date, json.loads(meta)["date_as_written"]) == (HEADLINES[0], None, written)
+
+
+def test_a_word_count_too_long_for_a_number_is_kept_as_written(tmp_path: Path) -> None:
+    lines = ["1 of 1 DOCUMENT", "", "Mining Weekly Review", "", "March 1, 2015", "", "Quota cut", "",
+             f"LENGTH: {'9' * 5000} words", "", "Beijing lowered the quota.", ""]
+    path = tmp_path / "count.txt"
+    path.write_text("\n".join(lines))
+    [document] = read_file(path)
+    assert document.metadata["word_count"] == f"{'9' * 5000} words"

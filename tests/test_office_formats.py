@@ -9,6 +9,7 @@ import io
 import json
 import sqlite3
 import subprocess
+import tracemalloc
 import zipfile
 from pathlib import Path
 
@@ -459,6 +460,106 @@ def test_odt_repeated_cells_count_towards_the_limit(tmp_path: Path) -> None:
         read_file(path, limits=ReadLimits(max_bytes=100_000))
     [parsed] = read_file(path)
     assert len(paragraphs(parsed.text)) == 100 and parsed.text.count("quota") == 400_000
+
+
+@pytest.mark.parametrize("layout", ["paragraph", "note", "cells"])
+def test_odt_spaces_stored_as_a_count_are_counted_before_they_are_written_out(tmp_path: Path, layout: str) -> None:
+    """<text:s text:c="10000"/> is 25 bytes for 10,000 spaces: 4,000 of them would be 40 MB of text."""
+    spaces = 'x<text:s text:c="10000"/>y'
+    body = {
+        "paragraph": "<text:p>" + spaces * 4_000 + "</text:p>",
+        "note": ('<text:p>Quotas fell.<text:note text:note-class="footnote"><text:note-body>'
+                 + f"<text:p>{spaces}</text:p>" * 4_000 + "</text:note-body></text:note></text:p>"),
+        "cells": ("<table:table><table:table-row>"
+                  + f"<table:table-cell><text:p>{spaces}</text:p></table:table-cell>" * 4_000
+                  + "</table:table-row></table:table>"),
+    }[layout]
+    path = write_odt(tmp_path / "spaces.odt", body)
+    tracemalloc.start()
+    try:
+        with pytest.raises(DocumentImportError, match=r"^spaces.odt holds more than 1,000,000 characters of text"):
+            read_file(path, limits=ReadLimits(max_bytes=1_000_000))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 12_000_000, peak
+
+
+def test_odt_cross_reference_keeps_its_text(tmp_path: Path) -> None:
+    body = ('<text:p>Quotas fell (see <text:bookmark-ref text:reference-format="text" text:ref-name="r1">section 2'
+            "</text:bookmark-ref>).</text:p>")
+    [parsed] = read_file(write_odt(tmp_path / "ref.odt", body))
+    assert parsed.text == "Quotas fell (see section 2)."
+
+
+def test_a_reference_to_an_empty_note_gives_its_mark_without_a_trailing_space(tmp_path: Path) -> None:
+    word = write_docx(tmp_path / "empty-note.docx", para(run("Quotas fell."), note_reference("footnote", 1)),
+                      footnotes='<w:footnote w:id="1"><w:p/></w:footnote>')
+    assert read_file(word)[0].text == "Quotas fell.[1]\n\n[Note 1]"
+    separator = write_docx(tmp_path / "separator.docx", para(run("Quotas fell."), note_reference("footnote", 0)),
+                           footnotes='<w:footnote w:id="1"><w:p/></w:footnote>')
+    assert read_file(separator)[0].text == "Quotas fell.[1]\n\n[Note 1]"
+    odt = write_odt(tmp_path / "empty-note.odt", '<text:p>Quotas fell.<text:note text:note-class="footnote">'
+                    "<text:note-citation>1</text:note-citation><text:note-body><text:p/></text:note-body>"
+                    "</text:note></text:p>")
+    assert read_file(odt)[0].text == "Quotas fell.[1]\n\n[Note 1]"
+
+
+# --- nesting ---------------------------------------------------------------------------------------------
+
+ODT_NESTED = {
+    "spans": lambda n: "<text:p>Quotas " + "<text:span>" * n + "fell." + "</text:span>" * n + "</text:p>",
+    "sections": lambda n: "<text:section>" * n + "<text:p>Quotas fell.</text:p>" + "</text:section>" * n,
+    "lists": lambda n: ("<text:list><text:list-item>" * n + "<text:p>Quotas fell.</text:p>"
+                        + "</text:list-item></text:list>" * n),
+    "cells": lambda n: ("<table:table><table:table-row><table:table-cell>" + "<text:section>" * n
+                        + "<text:p>Quotas fell.</text:p>" + "</text:section>" * n
+                        + "</table:table-cell></table:table-row></table:table>"),
+    "row groups": lambda n: ("<table:table>" + "<table:table-row-group>" * n + "<table:table-row><table:table-cell>"
+                             "<text:p>Quotas fell.</text:p></table:table-cell></table:table-row>"
+                             + "</table:table-row-group>" * n + "</table:table>"),
+    "notes": lambda n: ('<text:p>Quotas<text:note text:note-class="footnote"><text:note-body>'
+                        + "<text:section>" * n + "<text:p>fell.</text:p>" + "</text:section>" * n
+                        + "</text:note-body></text:note></text:p>"),
+}
+ODT_NESTED_TEXT = {"spans": "Quotas fell.", "sections": "Quotas fell.", "lists": "Quotas fell.",
+                   "cells": "Quotas fell.", "row groups": "Quotas fell.", "notes": "Quotas[1]\n\n[Note 1] fell."}
+
+
+@pytest.mark.parametrize("layout", list(ODT_NESTED))
+def test_odt_nested_a_hundred_deep_is_read(tmp_path: Path, layout: str) -> None:
+    [parsed] = read_file(write_odt(tmp_path / "nested.odt", ODT_NESTED[layout](100)))
+    assert parsed.text == ODT_NESTED_TEXT[layout]
+
+
+@pytest.mark.parametrize("layout", list(ODT_NESTED))
+def test_odt_nested_thousands_deep_is_refused(tmp_path: Path, layout: str) -> None:
+    path = write_odt(tmp_path / "nested.odt", ODT_NESTED[layout](5_000))
+    with pytest.raises(DocumentImportError, match=r"^nested.odt: its text is nested more than 300 elements deep "
+                                                  r"\(spans, lists, sections or tables inside each other\)"):
+        read_file(path)
+
+
+def test_docx_footnote_nested_thousands_deep_is_refused(tmp_path: Path) -> None:
+    deep = "<w:p>" + "<w:hyperlink>" * 5_000 + run("Customs data.") + "</w:hyperlink>" * 5_000 + "</w:p>"
+    path = write_docx(tmp_path / "nested.docx", para(run("Quotas fell."), note_reference("footnote", 1)),
+                      footnotes=f'<w:footnote w:id="1">{deep}</w:footnote>')
+    with pytest.raises(DocumentImportError, match=r"^nested.docx: its text is nested more than 300 elements deep"):
+        read_file(path)
+    shallow = "<w:p>" + "<w:hyperlink>" * 100 + run("Customs data.") + "</w:hyperlink>" * 100 + "</w:p>"
+    path = write_docx(tmp_path / "shallow.docx", para(run("Quotas fell."), note_reference("footnote", 1)),
+                      footnotes=f'<w:footnote w:id="1">{shallow}</w:footnote>')
+    assert read_file(path)[0].text == "Quotas fell.[1]\n\n[Note 1] Customs data."
+
+
+def test_program_refuses_an_odt_nested_thousands_deep(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'p.db'}"
+    assert program("--db", db, "init").returncode == 0
+    path = write_odt(tmp_path / "nested.odt", ODT_NESTED["spans"](5_000))
+    result = program("--db", db, "import", str(path))
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: nested.odt: its text is nested more than 300 elements deep")
+    assert "Traceback" not in result.stderr
 
 
 # --- through the installed program --------------------------------------------------------------

@@ -3,6 +3,7 @@ no control word in the text; a damaged file is refused."""
 
 from __future__ import annotations
 
+import resource
 import sqlite3
 import subprocess
 from pathlib import Path
@@ -165,3 +166,101 @@ def test_program_imports_an_rtf_and_refuses_a_damaged_one(tmp_path: Path) -> Non
     assert result.returncode == 1
     assert result.stderr.startswith("Error: bad.rtf cannot be read as an RTF document: it ends before its groups")
     assert "Traceback" not in result.stderr
+
+
+# --- values out of range ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("escape", [r"\u9999999999", r"\u-99999", r"\u1114112", r"\u99999999999999999999",
+                                    r"\u-2147483649"])
+def test_a_unicode_escape_out_of_range_is_a_replacement_character(tmp_path: Path, escape: str) -> None:
+    assert read(tmp_path, escape + r"? Baotou\par") == "\ufffd Baotou"
+
+
+def test_a_creation_date_out_of_range_is_left_out(tmp_path: Path) -> None:
+    for year in ("9999999999", "99999999999999999999", "0"):
+        path = tmp_path / f"date{year[:3]}.rtf"
+        path.write_bytes(rb"{\rtf1{\info{\creatim\yr" + year.encode() + rb"\mo1\dy1}}Quota cut\par}")
+        [document] = read_file(path)
+        assert (document.text, document.date) == ("Quota cut", None)
+
+
+def test_program_imports_an_rtf_with_escapes_out_of_range(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    program = [str(PROGRAM), "--db", f"sqlite:///{db}"]
+    assert subprocess.run([*program, "init"], capture_output=True, check=False).returncode == 0
+    odd = tmp_path / "odd.rtf"
+    odd.write_bytes(rb"{\rtf1\ansi{\info{\creatim\yr9999999999\mo1\dy1}}Quota \u9999999999? cut \u-99999? and "
+                    rb"\u1114112? kept\par}")
+    result = subprocess.run([*program, "import", str(odd)], capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT text, date FROM documents").fetchall() == [
+            ("Quota \ufffd cut \ufffd and \ufffd kept", None)]
+
+
+# --- stray closing braces -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("data", "text"), [
+    (rb"{\rtf1\ansi Quotas fell}} in 2010.}\par}", "Quotas fell in 2010."),
+    (rb"{\rtf1\ansi First paragraph.\par}}{\b Second} paragraph.\par}", "First paragraph.\n\nSecond paragraph."),
+    (rb"{\rtf1\ansi {\b Baotou}} plants\par}", "Baotou plants"),
+])
+def test_a_stray_closing_brace_does_not_cut_the_document(tmp_path: Path, data: bytes, text: str) -> None:
+    path = tmp_path / "stray.rtf"
+    path.write_bytes(data)
+    assert [document.text for document in read_file(path)] == [text]
+
+
+def test_braces_and_white_space_after_the_document_are_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "padded.rtf"
+    path.write_bytes(rb"{\rtf1\ansi Quotas fell.\par}}" + b"\r\n\x00\x00 }\n")
+    assert [document.text for document in read_file(path)] == ["Quotas fell."]
+
+
+# --- groups nested too deeply -------------------------------------------------------------------------------
+
+
+def nested(depth: int) -> bytes:
+    """A document whose innermost group is ``depth`` groups deep, the document's own group counted."""
+    return rb"{\rtf1\ansi " + b"{" * (depth - 1) + b"Quota" + b"}" * (depth - 1) + rb"\par}"
+
+
+def test_groups_nested_a_thousand_deep_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "deep.rtf"
+    path.write_bytes(nested(1_000))
+    assert [document.text for document in read_file(path)] == ["Quota"]
+
+
+def test_groups_nested_deeper_than_a_thousand_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "deep.rtf"
+    path.write_bytes(nested(1_001))
+    with pytest.raises(DocumentImportError, match=r"^deep.rtf cannot be read as an RTF document: its groups are "
+                                                  r"nested more than 1,000 deep\. It may be damaged"):
+        read_file(path)
+
+
+def test_program_refuses_a_file_of_nested_groups_without_using_much_memory(tmp_path: Path) -> None:
+    db = tmp_path / "p.db"
+    program = [str(PROGRAM), "--db", f"sqlite:///{db}"]
+    assert subprocess.run([*program, "init"], capture_output=True, check=False).returncode == 0
+    path = tmp_path / "braces.rtf"
+    path.write_bytes(nested(5_000_000))
+    result = subprocess.run([*program, "import", str(path)], capture_output=True, text=True, timeout=300,
+                            check=False, preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_AS, (400 << 20,) * 2))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("Error: braces.rtf cannot be read as an RTF document: its groups are nested "
+                                    "more than 1,000 deep.")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_fallback_count_beyond_any_fallback_skips_at_most_four_characters(tmp_path: Path) -> None:
+    body = r"{\uc999999999 Quotas \u233???? fell and more text}\par Next paragraph\par"
+    assert read(tmp_path, body) == "Quotas \u00e9 fell and more text\n\nNext paragraph"
+
+
+def test_a_control_word_longer_than_the_limit_leaves_nothing_in_the_text(tmp_path: Path) -> None:
+    assert read(tmp_path, "Quotas \\" + "a" * 40 + " fell\\par") == "Quotas fell"

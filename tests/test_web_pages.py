@@ -396,6 +396,37 @@ def test_trafilatura_loads_only_for_web_pages() -> None:
     assert result.stdout.strip() == "[]", result.stderr
 
 
+def test_a_page_is_decoded_once_by_its_declaration_without_a_guess(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Telling a page from a Factiva export needs no decoding: a page whose declared charset reads it is read
+    even where detection would find no encoding at all."""
+    import charset_normalizer
+
+    def no_guess(*args: object, **kwargs: object) -> list[object]:
+        return []
+
+    monkeypatch.setattr(charset_normalizer, "from_bytes", no_guess)
+    [page] = read_file(write(tmp_path / "kazakhstan.html", RUSSIAN, "cp1251"))
+    assert paragraphs(page.text) == RUSSIAN_PARAGRAPHS
+
+
+def test_a_page_with_an_article_div_of_another_site_is_a_web_page(tmp_path: Path) -> None:
+    """Factiva's article div is "article enArticle"; a site's "article myArticle" without Factiva's document
+    ids is an ordinary page, not a damaged export."""
+    text = ('<html><head><title>Niobium in Minas Gerais</title></head><body><div class="article myArticle">'
+            "<h1>Niobium in Minas Gerais</h1><p>The mine at Araxá produces most of the world's niobium, and the "
+            "state development bank holds a share of the company that runs it.</p><p>Officials said the "
+            "concession would be reviewed in 2030.</p></div></body></html>")
+    [page] = read_file(write(tmp_path / "niobium.html", text))
+    assert page.kind is None
+    assert "export_format" not in page.metadata
+    assert paragraphs(page.text)[-2:] == [
+        ("The mine at Araxá produces most of the world's niobium, and the state development bank holds a share "
+         "of the company that runs it."),
+        "Officials said the concession would be reviewed in 2030.",
+    ]
+
+
 # --- through the installed program --------------------------------------------------------------
 
 

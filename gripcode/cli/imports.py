@@ -28,11 +28,12 @@ from gripcode.db.models import DOCUMENT_KINDS
 @click.option("--text-column", default="text", show_default=True, help="CSV column with the text.")
 @click.option("--title-column", default="title", show_default=True, help="CSV column with titles.")
 @click.option("--date-column", default="date", show_default=True, help="CSV column with dates.")
-@click.option("--format", "news_format", type=click.Choice(["auto", "nexis", "factiva"]), default="auto",
+@click.option("--format", "news_format", type=click.Choice(["auto", "nexis", "factiva", "plain"]), default="auto",
               show_default=True,
               help="News-database exports: auto tells a Nexis (.txt .docx .rtf) or Factiva (.html .rtf) export "
                    "from an ordinary file by its first lines and imports one media document per article; nexis "
-                   "or factiva reads every file as that export, and refuses one that is not.")
+                   "or factiva reads every file as that export, and refuses one that is not; plain reads every "
+                   "file as an ordinary document of its kind, even one that looks like an export.")
 @click.option("--create-cases", is_flag=True, help="Create cases that do not exist yet.")
 @click.option("--max-size", type=click.FloatRange(min=0, min_open=True), default=None, metavar="MB",
               help="Largest document accepted, in MB (default: max_document_mb in gripcode.toml, else 500).")
@@ -50,9 +51,9 @@ def import_(app: App, paths: tuple[Path, ...], manifest: Path | None, case: str 
     A saved web page (.html, .htm) is imported as its main text only, without menus, adverts, banners and
     footers, with its title, date, author and site. A Nexis or Factiva export (.txt, .docx, .rtf, .html)
     becomes one media document per article (headline as title, outlet as source, byline, section and word
-    count as metadata); --format forces or refuses that reading. Word and OpenDocument files are read in
-    reading order, with footnotes and endnotes at the end. Text already in the project is skipped and reported. Paragraphs, sentences and speaker turns
-    are stored as units. A file that is UTF-8 but for a few invalid bytes is read as UTF-8 with those bytes
+    count as metadata); --format nexis/factiva forces that reading, --format plain turns it off. Word and
+    OpenDocument files are read in reading order, with footnotes and endnotes at the end. Text already in the
+    project is skipped and reported. Paragraphs, sentences and speaker turns are stored as units. A file that is UTF-8 but for a few invalid bytes is read as UTF-8 with those bytes
     replaced, and the report lists where they were. A file above the size limit is refused, and nothing is
     imported.
     """

@@ -101,7 +101,8 @@ def read_file(
     """Read ``path`` with the reader for its suffix; ``encoding`` applies to the text-based formats, ``limits``
     to all (the default: ``ReadLimits()``), ``news_format`` (one of ``NEWS_FORMATS``) to the suffixes of
     news-database exports: "auto" tells an export from an ordinary file by its first lines, "nexis" and
-    "factiva" read the file as that export or refuse it. An export gives one document per article."""
+    "factiva" read the file as that export or refuse it, "plain" reads it as an ordinary file of its suffix.
+    An export gives one document per article."""
     path = Path(path)
     supported = ", ".join(SUPPORTED_SUFFIXES)
     if path.is_dir():

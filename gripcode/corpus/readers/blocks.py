@@ -15,8 +15,13 @@ from dataclasses import dataclass, field
 
 from gripcode.corpus.limits import ReadLimits, extracted_text_too_long
 from gripcode.corpus.normalize import normalise_text
+from gripcode.errors import DocumentImportError
 
 BLOCK_SEPARATOR = "\n\n"
+# How deep the readers walk a document's XML (spans in spans, lists in lists, sections, tables in cells):
+# word processors write a few dozen levels, lxml parses 256 at most, and the walk stays far from Python's
+# recursion limit.
+MAX_NESTING = 300
 CELL_SEPARATOR = " | "
 _BLANK_LINES = re.compile(r"\n[^\S\n]*(?:\n[^\S\n]*)+")
 
@@ -27,13 +32,20 @@ def note_reference(number: int) -> str:
 
 
 def note_paragraph(number: int, text: str) -> str:
-    """The paragraph a note becomes at the end of the text."""
-    return f"[Note {number}] {text}"
+    """The paragraph a note becomes at the end of the text (only its mark when the note is empty)."""
+    return f"[Note {number}] {text}" if text else f"[Note {number}]"
 
 
 def row_text(cells: list[str]) -> str:
     """A table row: each cell's text on one line, empty cells left out, the rest joined by `` | ``."""
     return CELL_SEPARATOR.join(joined for joined in (" ".join(cell.split()) for cell in cells) if joined)
+
+
+def nested_too_deeply(name: str) -> DocumentImportError:
+    """The error for a document whose elements are nested deeper than ``MAX_NESTING``."""
+    return DocumentImportError(
+        f"{name}: its text is nested more than {MAX_NESTING} elements deep (spans, lists, sections or tables "
+        "inside each other); the file may be damaged. Open it in a word processor and save it again.")
 
 
 def collect_into(lines: list[str]) -> Callable[..., None]:
@@ -55,6 +67,7 @@ class Blocks:
     blocks: list[tuple[str, bool]] = field(default_factory=list)  # (text, is a heading)
     notes: list[str] = field(default_factory=list)
     _chars: int = 0
+    _taken_in: int = 0
 
     def add(self, text: str, heading: bool = False) -> None:
         """One block; one that is empty once stripped is left out."""
@@ -78,6 +91,15 @@ class Blocks:
         """Refuse the document now if ``chars`` more characters would take it past the limit: before a reader
         writes out what the file stores once for many times (a repeated table row)."""
         if self._chars + chars > self.limits.max_bytes:
+            raise extracted_text_too_long(self.name, self.limits.max_bytes, self.limits)
+
+    def take_in(self, chars: int) -> None:
+        """Count ``chars`` characters a reader is about to build a block from (a run of text, or spaces the file
+        stores as a count), and refuse the document once all it has built passes the limit: text collected
+        for a note or a table cell is held before it is a block, and spaces stored as a count are written out
+        only after this."""
+        self._taken_in += chars
+        if self._taken_in > self.limits.max_bytes:
             raise extracted_text_too_long(self.name, self.limits.max_bytes, self.limits)
 
     def _count(self, chars: int) -> None:

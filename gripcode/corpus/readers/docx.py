@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,14 @@ from docx.opc.constants import RELATIONSHIP_TYPE
 from gripcode.corpus.bounded_zip import check_declared, read_member
 from gripcode.corpus.limits import HOW_TO_RAISE, ReadLimits, check_file_size
 from gripcode.corpus.parsed import ParsedDocument, optional_text
-from gripcode.corpus.readers.blocks import Blocks, collect_into, note_reference, row_text
+from gripcode.corpus.readers.blocks import (
+    MAX_NESTING,
+    Blocks,
+    collect_into,
+    nested_too_deeply,
+    note_reference,
+    row_text,
+)
 from gripcode.corpus.readers.text import require_text
 from gripcode.corpus.segment import speaker_turns
 from gripcode.errors import DocumentImportError
@@ -72,7 +79,10 @@ def read_docx(path: Path, *, encoding: str | None = None, limits: ReadLimits | N
         raise _damaged(name, exc) from exc
     notes = {kind: _read_notes(path, part, limits) for kind, part in note_parts.items()}
     blocks = Blocks(name, limits)
-    _Walker(blocks, headings, notes).document(body)
+    try:
+        _Walker(blocks, headings, notes).document(body)
+    except RecursionError as exc:  # the depth is capped far below the limit; this is a last guard
+        raise nested_too_deeply(name) from exc
     text, heading_spans = blocks.text_and_headings()
     require_text(text, name)
     metadata: dict[str, Any] = {key: properties[key] for key in ("author",) if key in properties}
@@ -140,59 +150,81 @@ def _read_notes(path: Path, member: str, limits: ReadLimits) -> dict[str, Any]:
 
 
 class _Walker:
-    """Turns the body's XML into blocks in reading order; notes are numbered as the text refers to them."""
+    """Turns the body's XML into blocks in reading order; notes are numbered as the text refers to them. Each
+    method takes the depth of the element it walks (counted from the body or the note) and refuses one deeper
+    than ``MAX_NESTING``: the notes are parsed by defusedxml, which has no depth limit of its own."""
 
     def __init__(self, blocks: Blocks, headings: set[str], notes: dict[str, dict[str, Any]]) -> None:
         self.blocks, self.headings, self.notes = blocks, headings, notes
         self.pending: list[tuple[int, Any]] = []
         self.in_note = False
 
+    def check(self, depth: int) -> None:
+        if depth > MAX_NESTING:
+            raise nested_too_deeply(self.blocks.name)
+
     def document(self, body: Any) -> None:
-        self.content(body, self.blocks.add)
+        self.content(body, self.blocks.add, 0)
         self.in_note = True  # a reference inside a note is left out, as it has no number of its own
         for number, note in self.pending:
             lines: list[str] = []
-            self.content(note, collect_into(lines))
+            self.content(note, collect_into(lines), 0)
             self.blocks.set_note(number, "\n".join(line.strip() for line in lines if line.strip()))
 
-    def content(self, container: Any, add: Callable[..., None]) -> None:
+    def content(self, container: Any, add: Callable[..., None], depth: int) -> None:
         """Paragraphs and tables of the body, a cell, a note or a content control, in order."""
+        self.check(depth)
         for child in container:
             if child.tag == f"{_W}p":
-                add(self.text(child), heading=self.is_heading(child))
+                add(self.text(child, depth + 1), heading=self.is_heading(child))
             elif child.tag == f"{_W}tbl":
-                self.table(child, add)
+                self.table(child, add, depth + 1)
             elif child.tag in _WRAPPERS:
-                self.content(child, add)
+                self.content(child, add, depth + 1)
 
-    def table(self, table: Any, add: Callable[..., None]) -> None:
+    def table(self, table: Any, add: Callable[..., None], depth: int) -> None:
         """One block per row, where the table stands; the rows of a table inside a cell follow its row."""
-        for row in _children(table, f"{_W}tr"):
+        self.check(depth)
+        for row, row_depth in self.children(table, f"{_W}tr", depth + 1):
             cells: list[str] = []
-            inner: list[Any] = []
-            for cell in _children(row, f"{_W}tc"):
+            inner: list[tuple[Any, int]] = []
+            for cell, cell_depth in self.children(row, f"{_W}tc", row_depth + 1):
                 parts: list[str] = []
-                self._cell(cell, parts, inner)
+                self._cell(cell, parts, inner, cell_depth + 1)
                 cells.append(" ".join(parts))
             add(row_text(cells))
-            for nested in inner:
-                self.table(nested, add)
+            for nested, nested_depth in inner:
+                self.table(nested, add, nested_depth)
 
-    def _cell(self, cell: Any, parts: list[str], inner: list[Any]) -> None:
+    def _cell(self, cell: Any, parts: list[str], inner: list[tuple[Any, int]], depth: int) -> None:
+        self.check(depth)
         for child in cell:
             if child.tag == f"{_W}p":
-                parts.append(self.text(child))
+                parts.append(self.text(child, depth + 1))
             elif child.tag == f"{_W}tbl":
-                inner.append(child)
+                inner.append((child, depth + 1))
             elif child.tag in _WRAPPERS:
-                self._cell(child, parts, inner)
+                self._cell(child, parts, inner, depth + 1)
 
-    def text(self, element: Any) -> str:
+    def children(self, element: Any, tag: str, depth: int) -> list[tuple[Any, int]]:
+        """The children of ``element`` with ``tag``, also those wrapped in content controls or custom XML, each
+        with its depth."""
+        self.check(depth)
+        found: list[tuple[Any, int]] = []
+        for child in element:
+            if child.tag == tag:
+                found.append((child, depth))
+            elif child.tag in _WRAPPERS:
+                found += self.children(child, tag, depth + 1)
+        return found
+
+    def text(self, element: Any, depth: int) -> str:
         out: list[str] = []
-        self._text(element, out)
+        self._text(element, out, depth)
         return "".join(out)
 
-    def _text(self, element: Any, out: list[str]) -> None:
+    def _text(self, element: Any, out: list[str], depth: int) -> None:
+        self.check(depth)
         for child in element:
             tag = child.tag
             if tag == f"{_W}t":
@@ -202,7 +234,7 @@ class _Walker:
             elif tag in _REFERENCES:
                 out.append(self.reference(_REFERENCES[tag], child.get(f"{_W}id", "")))
             elif isinstance(tag, str) and tag not in _SKIPPED:
-                self._text(child, out)  # runs, hyperlinks, fields' results, insertions, content controls
+                self._text(child, out, depth + 1)  # runs, hyperlinks, fields' results, insertions, content controls
 
     def reference(self, kind: str, note_id: str) -> str:
         note = self.notes.get(kind, {}).get(note_id)
@@ -218,15 +250,6 @@ class _Walker:
             return False
         style = properties.find(f"{_W}pStyle")
         return (style is not None and style.get(f"{_W}val") in self.headings) or _outline_level(properties)
-
-
-def _children(element: Any, tag: str) -> Iterator[Any]:
-    """The children of ``element`` with ``tag``, also those wrapped in content controls or custom XML."""
-    for child in element:
-        if child.tag == tag:
-            yield child
-        elif child.tag in _WRAPPERS:
-            yield from _children(child, tag)
 
 
 def _outline_level(properties: Any) -> bool:

@@ -27,6 +27,9 @@ DETECT_CHARS = 512_000  # the style sheet of a saved page comes first and takes 
 _ARTICLE_CLASS = re.compile(r"\barticle\s+[a-z]{2,3}Article\b")
 _ARTICLE_DIV = re.compile(r"""<div[^>]*\bclass\s*=\s*["']article\s+[a-z]{2,3}Article["']""", re.IGNORECASE)
 _DOCUMENT_ID = re.compile(r"\s*Document\s+(?P<id>[A-Za-z0-9]{10,})\s*")
+# The same line in a page's HTML, the text of an element of its own ("<div>Document MWKREV00...</div>").
+_DOCUMENT_ID_HTML = re.compile(r">(?:\s|&nbsp;|&#160;)*Document(?:\s|&nbsp;|&#160;)+[A-Za-z0-9]{10,}"
+                               r"(?:\s|&nbsp;|&#160;)*<")
 _WORDS = re.compile(r"\s*\d[\d,.\u00a0 ]*\s+(?:words?|mots|wörter|palabras|palavras|parole|woorden|слов[а]?)\s*",
                     re.IGNORECASE)
 _TIME = re.compile(r"\s*\d{1,2}:\d{2}(?::\d{2})?(?:\s*[AP]M)?(?:\s+[A-Z]{2,5})?\s*", re.IGNORECASE)
@@ -46,8 +49,10 @@ _LOOK_AHEAD = 10  # lines after the date within which the copyright or language 
 
 
 def looks_like_factiva_html(text: str) -> bool:
-    """Whether the start of an HTML page holds a Factiva article."""
-    return _ARTICLE_DIV.search(text, 0, DETECT_CHARS) is not None
+    """Whether the start of an HTML page holds a Factiva article: an article div ("article enArticle"), and
+    after it the article's "Document <id>" line. A site's own "article myArticle" div is not enough."""
+    div = _ARTICLE_DIV.search(text, 0, DETECT_CHARS)
+    return div is not None and _DOCUMENT_ID_HTML.search(text, div.end(), div.start() + DETECT_CHARS) is not None
 
 
 def looks_like_factiva_lines(lines: list[str]) -> bool:
@@ -241,7 +246,7 @@ def _plain_article(lines: list[str], bold: list[bool], number: int, label: str, 
     if document:
         metadata["document_id"] = document.group("id")
         end -= 1
-    header, body_at = _header_lines(lines, count_at + 1, end, where)
+    header, body_at, notice = _header_lines(lines, count_at + 1, end, where)
     date = header.pop(0) if header and looks_like_date_line(header[0]) else None
     language = header.pop() if header and header[-1].lower() in _LANGUAGE_NAMES else None
     if header and _TIME.fullmatch(header[0]):
@@ -251,10 +256,9 @@ def _plain_article(lines: list[str], bold: list[bool], number: int, label: str, 
         metadata["source_code"] = header.pop(0)
     for line in header:
         add_field(metadata, "page" if _PAGE.fullmatch(line) else "edition", line)
-    copyright_line = lines[body_at - 1]
-    if is_rights_notice(copyright_line):
-        metadata["copyright"] = copyright_line
-    paragraphs = [line for line in lines[body_at:end] if not is_rights_notice(line)]
+    if notice:
+        metadata["copyright"] = notice
+    paragraphs = lines[body_at:end]  # all text, even a line that starts like a notice
     return NewsArticle(number=number, label=label, headline=headline, paragraphs=paragraphs, outlet=outlet,
                        date=date, language=language, metadata=metadata)
 
@@ -282,15 +286,18 @@ def _head(lines: list[str], bold: list[bool]) -> tuple[str | None, str | None, s
     return headline, byline, section
 
 
-def _header_lines(lines: list[str], start: int, end: int, where: str) -> tuple[list[str], int]:
-    """The header lines after the word count (date, source, language...) and where the text begins: after the
-    copyright line or, without one, after the language."""
+def _header_lines(lines: list[str], start: int, end: int, where: str) -> tuple[list[str], int, str | None]:
+    """The header lines after the word count (date, source, language...), where the text begins and the
+    copyright notice: the text begins after the language line, or after the notice that follows it. Without
+    a language line the header ends at the first notice."""
     window = range(start, min(end, start + _LOOK_AHEAD))
-    notice = next((i for i in window if is_rights_notice(lines[i])), None)
-    if notice is not None:
-        return lines[start:notice], notice + 1
     language = next((i for i in window if lines[i].lower() in _LANGUAGE_NAMES), None)
     if language is not None:
-        return lines[start:language + 1], language + 1
+        if language + 1 < end and is_rights_notice(lines[language + 1]):
+            return lines[start:language + 1], language + 2, lines[language + 1]
+        return lines[start:language + 1], language + 1, None
+    notice = next((i for i in window if is_rights_notice(lines[i])), None)
+    if notice is not None:
+        return lines[start:notice], notice + 1, lines[notice]
     raise DocumentImportError(f"{where}: neither a copyright line nor a language line follows the date, so "
                               "where the text begins cannot be told.")

@@ -5,7 +5,8 @@ A Nexis export arrives as .txt, .docx or .rtf, a Factiva one as .html or .rtf; e
 document. With ``news_format="auto"`` the start of the file decides (the first few hundred thousand characters:
 a line "1 of 12 DOCUMENTS", "End of Document", a Factiva article div or header) and anything else goes to the
 ordinary reader of its suffix. A forced format ("nexis", "factiva") reads the file as that export or refuses
-it. The file's size is checked against the document limit before it is read, as for every reader.
+it; "plain" reads it with the ordinary reader of its suffix, whatever it holds. The file's size is checked
+against the document limit before it is read, as for every reader.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 from defusedxml.ElementTree import iterparse
 
 from gripcode.corpus.bounded_zip import check_declared, read_member
+from gripcode.corpus.decode import decode_text
 from gripcode.corpus.limits import HOW_TO_RAISE, ReadLimits, check_file_size, read_bytes
 from gripcode.corpus.normalize import normalise_text
 from gripcode.corpus.parsed import ParsedDocument
@@ -36,11 +38,12 @@ from gripcode.corpus.readers.factiva import (
 from gripcode.corpus.readers.news_article import NewsArticle, articles_to_documents
 from gripcode.corpus.readers.nexis import DETECT_CHARS as NEXIS_DETECT_CHARS
 from gripcode.corpus.readers.nexis import looks_like_nexis, parse_nexis
+from gripcode.corpus.readers.page_charset import declared_encoding
 from gripcode.corpus.readers.rtf import parse_rtf, rtf_document, rtf_lines
 from gripcode.corpus.readers.text import read_decoded, text_document
 from gripcode.errors import DocumentImportError
 
-NEWS_FORMATS = ("auto", "nexis", "factiva")
+NEWS_FORMATS = ("auto", "nexis", "factiva", "plain")
 NEWS_SUFFIXES = {"nexis": (".txt", ".docx", ".rtf"), "factiva": (".html", ".htm", ".rtf", ".txt", ".docx")}
 _LAYOUTS = {"nexis": "a Nexis export (a line such as '1 of 12 DOCUMENTS' before each article, or Nexis Uni's "
                      "'Length: ... words', 'Body' and 'End of Document' lines)",
@@ -51,6 +54,8 @@ _LAYOUTS = {"nexis": "a Nexis export (a line such as '1 of 12 DOCUMENTS' before 
 _DETECT_CHARS = max(NEXIS_DETECT_CHARS, FACTIVA_DETECT_CHARS)
 _WORD_NS = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _DOCX_PEEK_BYTES = 1_000_000  # XML of the start of a .docx, read to tell an export from an ordinary document
+# The bytes of a page's start that hold its first FACTIVA_DETECT_CHARS characters, even if all are multi-byte.
+_HTML_PEEK_BYTES = 4 * FACTIVA_DETECT_CHARS
 # What opening and inflating a damaged or unusual .docx raises (a missing member, encryption, a broken stream);
 # the ordinary reader then opens it again and says what is wrong.
 _UNREADABLE: tuple[type[Exception], ...] = (zipfile.BadZipFile, KeyError, OSError, RuntimeError, ValueError,
@@ -65,7 +70,9 @@ def check_news_format(path: Path, news_format: str) -> None:
     """Refuse an unknown format, or a forced one for a suffix its exports never have."""
     if news_format not in NEWS_FORMATS:
         raise DocumentImportError(f"unknown news format {news_format!r}; choose one of {', '.join(NEWS_FORMATS)}")
-    if news_format != "auto" and path.suffix.lower() not in NEWS_SUFFIXES[news_format]:
+    if news_format in ("auto", "plain"):
+        return
+    if path.suffix.lower() not in NEWS_SUFFIXES[news_format]:
         allowed = ", ".join(NEWS_SUFFIXES[news_format])
         raise DocumentImportError(f"{path.name} cannot be read as a {news_format.capitalize()} export: those are "
                                   f"read from {allowed} files.")
@@ -75,6 +82,8 @@ def read_txt(path: Path, *, encoding: str | None = None, limits: ReadLimits | No
              news_format: str = "auto") -> list[ParsedDocument]:
     """A Nexis (or Factiva) export saved as text, else an ordinary text file; the file is read once."""
     text, replaced = read_decoded(path, encoding, limits)
+    if news_format == "plain":
+        return [text_document(path, text, replaced)]
     # Only the start is split to decide: a long ordinary text is never held as millions of separate lines.
     layout = _layout_of_start(text[:_DETECT_CHARS], news_format, path.name)
     if layout is None:
@@ -89,6 +98,8 @@ def read_rtf_file(path: Path, *, encoding: str | None = None, limits: ReadLimits
                   news_format: str = "auto") -> list[ParsedDocument]:
     """A Nexis or Factiva export in RTF, else an ordinary RTF document; the file is parsed once."""
     rtf = parse_rtf(read_bytes(path, limits), path.name)
+    if news_format == "plain":
+        return [rtf_document(path, rtf)]
     layout = _layout_of_start("\n".join(rtf_lines(rtf, _DETECT_CHARS)[0]), news_format, path.name)
     if layout is None:
         return [rtf_document(path, rtf)]
@@ -101,7 +112,7 @@ def read_docx_file(path: Path, *, encoding: str | None = None, limits: ReadLimit
     """A Nexis export in Word format, else the ordinary .docx reader (``fallback``)."""
     limits = limits or ReadLimits()
     check_file_size(path, limits)
-    if news_format == "auto" and not _docx_start_is_export(path):
+    if news_format == "plain" or (news_format == "auto" and not _docx_start_is_export(path)):
         return fallback(path, encoding=encoding, limits=limits)
     lines = docx_lines(path, limits)
     layout = _layout_of_lines(lines, news_format, path.name)
@@ -112,14 +123,37 @@ def read_docx_file(path: Path, *, encoding: str | None = None, limits: ReadLimit
 
 def read_html_file(path: Path, *, encoding: str | None = None, limits: ReadLimits | None = None,
                    news_format: str = "auto", fallback: Reader) -> list[ParsedDocument]:
-    """A page saved from Factiva, else the ordinary web-page reader (``fallback``)."""
-    text, replaced = read_decoded(path, encoding, limits)
+    """A page saved from Factiva, else the ordinary web-page reader (``fallback``). Whether the page is an
+    export is told from its first bytes (Factiva's markers are ASCII), so an ordinary page is decoded only once,
+    by the web reader; an export is decoded by the same rule (its declared charset first)."""
+    if news_format == "plain":
+        return fallback(path, encoding=encoding, limits=limits)
+    limits = limits or ReadLimits()
+    check_file_size(path, limits)
+    if news_format == "auto" and not _html_start_is_factiva(path):
+        return fallback(path, encoding=encoding, limits=limits)
+    data = read_bytes(path, limits)
+    raw, replaced = decode_text(data, name=path.name, encoding=encoding, declared=declared_encoding(data))
+    del data
+    text = normalise_text(raw)
+    del raw
     if looks_like_factiva_html(text):
         return articles_to_documents(path, parse_factiva_html(text, path.name), "Factiva", replaced)
     if news_format == "factiva":
         raise _not_in_layout(path.name, news_format)
     del text
     return fallback(path, encoding=encoding, limits=limits)
+
+
+def _html_start_is_factiva(path: Path) -> bool:
+    """Whether the first bytes of a page hold Factiva's markers (read as Latin-1: they are ASCII); a file that
+    cannot be opened is left to the ordinary reader, which says why."""
+    try:
+        with path.open("rb") as stream:
+            head = stream.read(_HTML_PEEK_BYTES)
+    except OSError:
+        return False
+    return looks_like_factiva_html(head.decode("latin-1"))
 
 
 def _layout_of_start(start: str, news_format: str, name: str) -> str | None:

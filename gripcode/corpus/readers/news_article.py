@@ -20,12 +20,16 @@ from gripcode.corpus.readers.news_dates import parse_news_date
 from gripcode.errors import DocumentImportError
 
 # "Copyright 2015 ...", "Copyright © 2015", "© 2015 ...", "(c) Mining Weekly Review 2015", "Copyright Mining
-# Weekly Review. All rights reserved": a rights notice is short and starts with its sign or with the word and
-# a year, so a body paragraph about copyright law is not cut.
-_COPYRIGHT = re.compile(r"(?:copyright\s*)?(?:©|\(c\))|copyright\s+\d{4}\b|copyright\b.*\brights reserved",
-                        re.IGNORECASE)
+# Weekly Review. All rights reserved": a rights notice is short, starts with its sign or the word, and has a
+# year or "rights reserved" in it. "(c)" before a word in lower case is an enumerated item, and "Copyright law
+# ..." a sentence. The readers look for notices only where the export's layout puts them.
+_NOTICE_SIGN = re.compile(r"(?:copyright\s*)?(?:©|\(c\))\s*", re.IGNORECASE)
+_NOTICE_WORD = re.compile(r"copyright\b", re.IGNORECASE)
+_NOTICE_YEAR = re.compile(r"\b(?:1[89]|2[01])[0-9]{2}\b")
+_NOTICE_RIGHTS = re.compile(r"\brights reserved\b", re.IGNORECASE)
 _RIGHTS_RESERVED = re.compile(r"all rights reserved\.?", re.IGNORECASE)
 _MAX_NOTICE_CHARS = 300
+_MAX_COUNT_DIGITS = 12
 _WORD_COUNT = re.compile(r"(\d[\d,.\u00a0 ]*)\s*[^\W\d_]*\.?")
 
 # Names of a document's own fields: a metadata key may not shadow one (the .qdpx export keeps the field).
@@ -63,7 +67,15 @@ def is_rights_notice(text: str) -> bool:
     text = text.strip()
     if len(text) > _MAX_NOTICE_CHARS:
         return False
-    return bool(_COPYRIGHT.match(text) or _RIGHTS_RESERVED.fullmatch(text))
+    if _RIGHTS_RESERVED.fullmatch(text):
+        return True
+    sign = _NOTICE_SIGN.match(text)
+    if sign:
+        if text[sign.end():sign.end() + 1].islower():
+            return False
+    elif not _NOTICE_WORD.match(text):
+        return False
+    return bool(_NOTICE_YEAR.search(text) or _NOTICE_RIGHTS.search(text))
 
 
 def join_wrapped(lines: list[str]) -> str:
@@ -88,10 +100,11 @@ def clean_paragraph(text: str) -> str:
 
 
 def word_count(value: str) -> int | str:
-    """``"355 words"`` -> 355; a value without a number is kept as written."""
+    """``"355 words"`` -> 355; a value without a number, or with one too long to be a count, is kept as
+    written."""
     match = _WORD_COUNT.fullmatch(value.strip())
-    digits = re.sub(r"\D", "", match.group(1)) if match else ""
-    return int(digits) if digits else value.strip()
+    digits = re.sub(r"[^0-9]", "", match.group(1)) if match else ""
+    return int(digits) if digits and len(digits) <= _MAX_COUNT_DIGITS else value.strip()
 
 
 def language_code(name: str | None) -> str | None:

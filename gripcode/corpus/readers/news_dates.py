@@ -39,11 +39,13 @@ _WEEKDAYS = frozenset((
 _FILLER = frozenset({"de", "del", "le", "the", "of", "г", "года", "den", "am"})
 _SEASONS = frozenset({"spring", "summer", "autumn", "fall", "winter"})
 
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ][\d:.]+(?:Z|[+-]\d{2}:?\d{2})?)?")
+_ISO = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})(?:[T ][0-9:.]+(?:Z|[+-][0-9]{2}:?[0-9]{2})?)?")
 # "9:20 AM GMT", "09:31:00 CEST", "15:32": a time and what may follow it, up to the end of the line.
 _TIME = re.compile(r"\b\d{1,2}[:.]\d{2}(?:[:.]\d{2})?\s*(?:[ap]\.?m\.?)?(?:\s+[a-z]{1,5}(?:[+-]\d{1,2})?)?\s*$",
                    re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)?")
+_YEAR = re.compile(r"[0-9]{4}")
+_DAY = re.compile(r"[0-9]{1,2}")
 
 
 def _tokens(line: str) -> list[str] | None:
@@ -66,25 +68,36 @@ def parse_news_date(line: str | None) -> str | None:
 
 
 def looks_like_date_line(line: str) -> bool:
-    """A line laid out as a date, even one that does not exist ("February 30, 2015"), or as a magazine prints
-    one without a day ("March 2015", "Spring 2015")."""
-    if _date_parts(line) is not None:
+    """A line laid out as a date, even one that does not exist ("February 30, 2015") or whose numbers cannot be
+    read ("March 99999, 2015"), or as a magazine prints one without a day ("March 2015", "Spring 2015")."""
+    if _ISO.fullmatch(_TIME.sub("", line).strip()) or _date_words(line) is not None:
         return True
     words = _tokens(line)
     return (words is not None and len(words) == 2 and (words[0] in _MONTHS or words[0] in _SEASONS)
             and words[1].isdigit() and len(words[1]) == 4)
 
 
-def _date_parts(line: str) -> tuple[int, int, int] | None:
-    """Year, month and day of a line that is nothing but a date."""
-    iso = _ISO.fullmatch(_TIME.sub("", line).strip())
-    if iso:
-        return int(iso.group(1)), int(iso.group(2)), int(iso.group(3))
+def _date_words(line: str) -> tuple[str, int, str] | None:
+    """Year, month and day of a line laid out as "March 1, 2015" or "1 March 2015", the numbers as written."""
     words = _tokens(line)
     if words is None or len(words) != 3 or not (words[2].isdigit() and len(words[2]) == 4):
         return None
     if words[0] in _MONTHS and words[1].isdigit():  # March 1, 2015
-        return int(words[2]), _MONTHS[words[0]], int(words[1])
+        return words[2], _MONTHS[words[0]], words[1]
     if words[1] in _MONTHS and words[0].isdigit():  # 1 March 2015
-        return int(words[2]), _MONTHS[words[1]], int(words[0])
+        return words[2], _MONTHS[words[1]], words[0]
     return None
+
+
+def _date_parts(line: str) -> tuple[int, int, int] | None:
+    """Year, month and day of a line that is nothing but a date written with ASCII digits."""
+    iso = _ISO.fullmatch(_TIME.sub("", line).strip())
+    if iso:
+        return int(iso.group(1)), int(iso.group(2)), int(iso.group(3))
+    found = _date_words(line)
+    if found is None:
+        return None
+    year, month, day = found
+    if not (_YEAR.fullmatch(year) and _DAY.fullmatch(day)):
+        return None  # a day of 20 digits, "²", or digits of another script
+    return int(year), month, int(day)

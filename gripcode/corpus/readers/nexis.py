@@ -56,6 +56,13 @@ _CLASSIC_TRAILING = frozenset((
     "ACC-NO", "CORRECTION-DATE",
 ))
 
+# Fields that come after the body; the trailer of an article (its last run of fields) starts with one of them.
+_CLASSIC_AFTER_BODY = _CLASSIC_TRAILING | frozenset((
+    "GRAPHIC", "GRAFIK", "GRAPHIC-TYPE", "PHOTO", "ILLUSTRATION", "NOTES", "URL", "DISTRIBUTION", "DESCRIPTOR",
+    "PUBLICATION", "TYPE",
+))
+_EDITION = re.compile(r"\b(?:edition|ausgabe|[ée]dition|edici[óo]n|edi[çc][ãa]o)\b", re.IGNORECASE)
+
 _UNI_END = re.compile(r"\s*End of Document\s*")
 _UNI_BODY = re.compile(r"\s*(?:Body|Text)\s*")
 _UNI_CLASSIFICATION = "Classification"
@@ -92,24 +99,38 @@ class _Block:
 
 
 def looks_like_nexis(lines: list[str]) -> str | None:
-    """"Nexis" or "Nexis Uni" when the start of ``lines`` is laid out as that export, else None."""
+    """"Nexis" or "Nexis Uni" when the start of ``lines`` is laid out as that export, else None.
+
+    A classic export is told by its "3 of 12 DOCUMENTS" line. A Nexis Uni export needs its first article's
+    structure: a run of field lines ("Length:\u00a0355 words", "Byline:\u00a0...") with a line "Body" right after
+    it, and either a words count among those fields or a line "End of Document" after the body. A line "End of
+    Document" alone (the last line of a memo) is not enough, nor is one that comes before such a body."""
     seen = 0
-    uni_length = uni_body = False
+    fields_above = length_above = article = False
     for line in lines:
         seen += len(line) + 1
         if seen > DETECT_CHARS:
             break
         if _CLASSIC_START.fullmatch(line):
             return "Nexis"
+        if not line.strip():
+            continue
         if _UNI_END.fullmatch(line):
-            return "Nexis Uni"
-        field = _UNI_FIELD.fullmatch(line)
-        if field and field.group("name") == "Length" and re.match(r"\d[\d,.]* words", field.group("value")):
-            uni_length = True
-        uni_body = uni_body or (uni_length and _UNI_BODY.fullmatch(line) is not None)
-        if uni_length and uni_body:
-            return "Nexis Uni"
+            return "Nexis Uni" if article else None
+        if _UNI_BODY.fullmatch(line):
+            if fields_above and length_above:
+                return "Nexis Uni"
+            article = article or fields_above
+            fields_above = length_above = False
+            continue
+        field = _uni_field(line)
+        fields_above = field is not None
+        length_above = fields_above and (length_above or _is_words_count(field))
     return None
+
+
+def _is_words_count(field: tuple[str, str] | None) -> bool:
+    return field is not None and field[0] == "Length" and re.match(r"\d[\d,.]* words", field[1]) is not None
 
 
 def parse_nexis(lines: list[str], wrapped: bool, layout: str, name: str) -> list[NewsArticle]:
@@ -140,9 +161,17 @@ def _parse_classic(lines: list[str], wrapped: bool) -> list[NewsArticle]:
 
 
 def _classic_article(lines: list[str], wrapped: bool, number: int, label: str) -> NewsArticle:
+    """An article: outlet, date and headline, fields up to LENGTH, then the body, then the trailer (LOAD-DATE,
+    LANGUAGE, ... and the copyright notice). Field lines count as fields only there: before the body, and in
+    the last run of fields; a paragraph of the body that starts with "UPDATE:" or "COUNTRY:" is text."""
     blocks = _blocks(lines, wrapped, _classic_field)
     metadata: dict[str, Any] = {}
     first_field = next((i for i, block in enumerate(blocks) if block.name), None)
+    if (first_field is not None and blocks[first_field].name in _CLASSIC_OTHER
+            and not _has_headline(lines[:blocks[first_field].start])):
+        # "UPDATE: Baotou plants cut output" where the headline stands is the headline.
+        blocks[first_field].name = None
+        first_field = next((i for i in range(first_field + 1, len(blocks)) if blocks[i].name), None)
     if first_field is None:
         # No fields at all: outlet, date and headline are the first runs of lines, the rest is the body.
         groups = _groups(lines)
@@ -166,22 +195,38 @@ def _classic_article(lines: list[str], wrapped: bool, number: int, label: str) -
                 _classic_store(block, metadata)
             elif not _notice(block.text, metadata):
                 extra_headline.append(block.text)
-    paragraphs: list[str] = []
-    ended = False
-    for block in body:
+    # Fields and a notice may also stand between LENGTH and the first paragraph ("DATELINE: BEIJING").
+    lead = 0
+    while lead < len(body) and (body[lead].name or is_rights_notice(body[lead].text)):
+        lead += 1
+    trailer = lead + _trailer_start(body[lead:], lambda name: name in _CLASSIC_AFTER_BODY)
+    for block in (*body[:lead], *body[trailer:]):
         if block.name:
-            ended = ended or block.name in _CLASSIC_TRAILING
             _classic_store(block, metadata)
-        elif _notice(block.text, metadata):
-            continue
-        elif not ended:
-            paragraphs.append(block.text)
+        else:
+            _notice(block.text, metadata)
+    paragraphs = [block.text for block in body[lead:trailer]]
     if edition:
         metadata.setdefault("edition", edition)
     language = metadata.pop("language", None)
     headline = " ".join(part for part in [headline, *extra_headline] if part) or None
     return NewsArticle(number=number, label=label, headline=headline, paragraphs=paragraphs, outlet=outlet,
                        date=date, language=language, metadata=metadata)
+
+
+def _has_headline(lines: list[str]) -> bool:
+    """Whether the lines before an article's first field hold a headline after the outlet and date."""
+    groups = [kept for kept in ([line for line in group if not is_rights_notice(line)] for _, group in _groups(lines))
+              if kept]
+    flat = [(line, number) for number, group in enumerate(groups) for line in group]
+    date_at = next((i for i, (line, _) in enumerate(flat[:4]) if looks_like_date_line(line)), None)
+    if date_at is None:
+        return len(groups) > 1  # outlet and headline; a single run is the outlet
+    date_group = flat[date_at][1]
+    after = [line for line, group in flat[date_at + 1:] if group == date_group]
+    if any(group != date_group for _, group in flat[date_at + 1:]) or len(after) > 1:
+        return True
+    return bool(after) and not _EDITION.search(after[0])
 
 
 def _classic_store(block: _Block, metadata: dict[str, Any]) -> None:
@@ -254,16 +299,19 @@ def _uni_article(lines: list[str], wrapped: bool, number: int, label: str, name:
     header = [line.strip() for line in head[:first_field] if line.strip()]
     header = [line for line in header if not _notice(line, metadata)]
     headline, outlet, date = _uni_header(header, number, name)
-    paragraphs: list[str] = []
-    ended = False
-    for block in _blocks(lines[body_at + 1:], wrapped, _uni_field):
+    # The body runs to the "Classification" line, or without one to the last run of fields (a paragraph that
+    # starts with "Subject: " is text); fields and a notice after it are the article's, other lines are not.
+    body = _blocks(lines[body_at + 1:], wrapped, _uni_field)
+    classification = next((i for i in range(len(body) - 1, -1, -1)
+                           if body[i].name is None and body[i].text == _UNI_CLASSIFICATION), None)
+    end = classification if classification is not None else _trailer_start(
+        body, lambda field: field.lower() in _UNI_TRAILING)
+    for block in body[end:]:
         if block.name:
-            ended = ended or block.name.lower() in _UNI_TRAILING
             add_field(metadata, _UNI_NAMES.get(block.name.lower()) or field_key(block.name), block.value)
-        elif block.text == _UNI_CLASSIFICATION:
-            ended = True
-        elif not ended and not _notice(block.text, metadata):
-            paragraphs.append(block.text)
+        else:
+            _notice(block.text, metadata)
+    paragraphs = [block.text for block in body[:end]]
     language = metadata.pop("language", None)
     return NewsArticle(number=number, label=label, headline=headline, paragraphs=paragraphs, outlet=outlet,
                        date=date, language=language, metadata=metadata)
@@ -293,6 +341,20 @@ def _notice(text: str, metadata: dict[str, Any]) -> bool:
         return False
     add_field(metadata, "copyright", text)
     return True
+
+
+def _trailer_start(blocks: list[_Block], after_body: Callable[[str], bool]) -> int:
+    """Where the trailer of an article's body begins: the run of field blocks that ends with the last field,
+    from its first field of a kind printed after the body; ``len(blocks)`` when there is none."""
+    last = next((i for i in range(len(blocks) - 1, -1, -1) if blocks[i].name), None)
+    if last is None:
+        return len(blocks)
+    start = last
+    while start > 0 and blocks[start - 1].name:
+        start -= 1
+    while start <= last and not after_body(blocks[start].name or ""):
+        start += 1
+    return start if start <= last else len(blocks)
 
 
 def _blocks(lines: list[str], wrapped: bool, field: Callable[[str], tuple[str, str] | None]) -> list[_Block]:

@@ -24,7 +24,14 @@ from defusedxml import ElementTree
 from gripcode.corpus.bounded_zip import check_declared, read_member
 from gripcode.corpus.limits import HOW_TO_RAISE, ReadLimits, check_file_size
 from gripcode.corpus.parsed import ParsedDocument, iso_date, optional_text
-from gripcode.corpus.readers.blocks import Blocks, collect_into, note_reference, row_text
+from gripcode.corpus.readers.blocks import (
+    MAX_NESTING,
+    Blocks,
+    collect_into,
+    nested_too_deeply,
+    note_reference,
+    row_text,
+)
 from gripcode.corpus.readers.text import require_text
 from gripcode.corpus.segment import speaker_turns
 from gripcode.errors import DocumentImportError
@@ -50,7 +57,7 @@ _SKIPPED = frozenset({
     *(f"{_TEXT}{tag}" for tag in (
         "table-of-content", "alphabetical-index", "illustration-index", "table-index", "object-index",
         "user-index", "bibliography", "tracked-changes", "sequence-decls", "variable-decls", "user-field-decls",
-        "dde-connection-decls", "ruby-text", "note-citation", "soft-page-break", "bookmark-ref",
+        "dde-connection-decls", "ruby-text", "note-citation", "soft-page-break",
     )),
     f"{_OFFICE}annotation", f"{_OFFICE}annotation-end", f"{_OFFICE}forms",
     f"{_TABLE}table-columns", f"{_TABLE}table-column", f"{_TABLE}table-header-columns",
@@ -75,7 +82,10 @@ def read_odt(path: Path, *, encoding: str | None = None, limits: ReadLimits | No
     if body is None:
         raise DocumentImportError(f"{name} is an OpenDocument file without a text body; it may be damaged.")
     blocks = Blocks(name, limits)
-    _Walker(blocks).content(body, blocks.add)
+    try:
+        _Walker(blocks).content(body, blocks.add)
+    except RecursionError as exc:  # the depth is capped far below the limit; this is a last guard
+        raise nested_too_deeply(name) from exc
     text, headings = blocks.text_and_headings()
     require_text(text, name)
     properties = _properties(meta, name)
@@ -138,73 +148,95 @@ def _xml(data: bytearray, name: str, member: str) -> Any:
 
 
 class _Walker:
+    """Turns the body's XML into blocks in reading order. Each method takes the depth of the element it walks
+    (counted from the body) and refuses one deeper than ``MAX_NESTING``."""
+
     def __init__(self, blocks: Blocks) -> None:
         self.blocks = blocks
         self.in_note = False
 
-    def content(self, container: Any, add: Callable[..., None]) -> None:
+    def check(self, depth: int) -> None:
+        if depth > MAX_NESTING:
+            raise nested_too_deeply(self.blocks.name)
+
+    def content(self, container: Any, add: Callable[..., None], depth: int = 0) -> None:
         """Paragraphs, headings, lists, sections and tables in document order."""
+        self.check(depth)
         for child in container:
             tag = child.tag
             if tag == f"{_TEXT}p":
-                add(self.text(child))
+                add(self.text(child, depth + 1))
             elif tag == f"{_TEXT}h":
-                add(self.text(child), heading=True)
+                add(self.text(child, depth + 1), heading=True)
             elif tag == f"{_TABLE}table":
-                self.table(child, add)
+                self.table(child, add, depth + 1)
             elif tag in _CONTAINERS:
-                self.content(child, add)
+                self.content(child, add, depth + 1)
 
-    def table(self, table: Any, add: Callable[..., None]) -> None:
+    def table(self, table: Any, add: Callable[..., None], depth: int) -> None:
         """One block per row; the rows of a table inside a cell follow its row."""
-        for row in _rows(table):
+        self.check(depth)
+        for row, row_depth in self.rows(table, depth + 1):
             cells: list[str] = []
-            inner: list[Any] = []
+            inner: list[tuple[Any, int]] = []
             for cell in row:
                 if cell.tag != f"{_TABLE}table-cell":
                     continue  # covered cells (under a merged one) and anything else
                 parts: list[str] = []
-                self._cell(cell, parts, inner)
+                self._cell(cell, parts, inner, row_depth + 1)
                 cells += [" ".join(parts)] * _repeated(cell, "number-columns-repeated")
             rows = _repeated(row, "number-rows-repeated")
             self.blocks.make_room(rows * sum(len(cell) + 3 for cell in cells))
             for _ in range(rows):
                 add(row_text(cells))
-            for nested in inner:
-                self.table(nested, add)
+            for nested, nested_depth in inner:
+                self.table(nested, add, nested_depth)
 
-    def _cell(self, element: Any, parts: list[str], inner: list[Any]) -> None:
+    def rows(self, table: Any, depth: int) -> list[tuple[Any, int]]:
+        """The rows of a table, also those in row groups, each with its depth."""
+        self.check(depth)
+        rows: list[tuple[Any, int]] = []
+        for child in table:
+            if child.tag == f"{_TABLE}table-row":
+                rows.append((child, depth))
+            elif child.tag in _ROW_GROUPS:
+                rows += self.rows(child, depth + 1)
+        return rows
+
+    def _cell(self, element: Any, parts: list[str], inner: list[tuple[Any, int]], depth: int) -> None:
+        self.check(depth)
         for child in element:
             if child.tag in (f"{_TEXT}p", f"{_TEXT}h"):
-                parts.append(self.text(child))
+                parts.append(self.text(child, depth + 1))
             elif child.tag == f"{_TABLE}table":
-                inner.append(child)
+                inner.append((child, depth + 1))
             elif child.tag in _CONTAINERS:
-                self._cell(child, parts, inner)
+                self._cell(child, parts, inner, depth + 1)
 
-    def text(self, element: Any) -> str:
+    def text(self, element: Any, depth: int) -> str:
         """A paragraph's text under ODF's white space rule."""
-        line = _Line()
-        self._text(element, line)
+        line = _Line(self.blocks.take_in)
+        self._text(element, line, depth)
         return "".join(line.parts)
 
-    def _text(self, element: Any, line: _Line) -> None:
+    def _text(self, element: Any, line: _Line, depth: int) -> None:
+        self.check(depth)
         line.xml_text(element.text)
         for child in element:
             tag = child.tag
             if tag == f"{_TEXT}s":
-                line.element(" " * min(_count(child.get(f"{_TEXT}c")), 10_000))
+                line.element(" ", min(_count(child.get(f"{_TEXT}c")), 10_000))
             elif tag == f"{_TEXT}tab":
                 line.element("\t")
             elif tag == f"{_TEXT}line-break":
                 line.element("\n")
             elif tag == f"{_TEXT}note":
-                line.xml_text(self.note(child))  # the mark stands for the note's citation, which is text
+                line.xml_text(self.note(child, depth + 1))  # the mark stands for the note's citation, which is text
             elif tag not in _SKIPPED and tag != f"{_TABLE}table" and not tag.startswith(_DRAWING_NAMESPACE):
-                self._text(child, line)  # spans, links, fields (their current text), ruby bases, meta
+                self._text(child, line, depth + 1)  # spans, links, fields (their current text), ruby bases, meta
             line.xml_text(child.tail)
 
-    def note(self, note: Any) -> str:
+    def note(self, note: Any, depth: int) -> str:
         """The mark where a note is referred to; the note's text goes to the end."""
         if self.in_note:
             return ""
@@ -214,7 +246,7 @@ class _Walker:
         if body is not None:
             self.in_note = True
             try:
-                self.content(body, collect_into(lines))
+                self.content(body, collect_into(lines), depth + 1)
             finally:
                 self.in_note = False
         self.blocks.set_note(number, "\n".join(line.strip() for line in lines if line.strip()))
@@ -225,10 +257,12 @@ class _Line:
     """The text of one paragraph as it is read, under ODF's white space rule: in the XML's text a run of spaces,
     tabs and line ends is one space, and a space is dropped at the start of the paragraph or after another one
     (also across element boundaries). Spaces, tabs and line breaks written as elements (``<text:s/>``) are
-    kept as they are and do not count as text for that rule."""
+    kept as they are and do not count as text for that rule. Every part is counted (``take_in``) before it is
+    added, a run of spaces stored as a count before it is written out."""
 
-    def __init__(self) -> None:
+    def __init__(self, take_in: Callable[[int], None]) -> None:
         self.parts: list[str] = []
+        self.take_in = take_in
         self.after_space = True  # at the start, a space in the XML is dropped
 
     def xml_text(self, text: str | None) -> None:
@@ -238,21 +272,13 @@ class _Line:
         if self.after_space and text.startswith(" "):
             text = text[1:]
         if text:
+            self.take_in(len(text))
             self.parts.append(text)
             self.after_space = text.endswith(" ")
 
-    def element(self, text: str) -> None:
-        self.parts.append(text)
-
-
-def _rows(table: Any) -> list[Any]:
-    rows: list[Any] = []
-    for child in table:
-        if child.tag == f"{_TABLE}table-row":
-            rows.append(child)
-        elif child.tag in _ROW_GROUPS:
-            rows += _rows(child)
-    return rows
+    def element(self, text: str, times: int = 1) -> None:
+        self.take_in(len(text) * times)
+        self.parts.append(text * times)
 
 
 def _repeated(element: Any, attribute: str) -> int:

@@ -8,7 +8,9 @@ exports use to separate blocks), table rows as one paragraph with cells joined b
 wholly bold (a Factiva headline is), and the title, author and creation date of the document information.
 Font tables, styles, pictures, headers, footers, field instructions and other ignorable groups are skipped, so
 no control word reaches the text. A file that does not start with ``{\\rtf`` or whose groups do not close (a
-file cut off in a download) is refused rather than read in part.
+file cut off in a download) is refused rather than read in part. A stray ``}`` that would close the document
+while more of it follows is ignored, so that the text after it is read too; braces, white space and NULs after
+the document's last group are not text.
 """
 
 from __future__ import annotations
@@ -27,13 +29,14 @@ from gripcode.corpus.segment import speaker_turns
 from gripcode.errors import DocumentImportError
 
 _TOKEN = re.compile(
-    rb"(?P<control>\\(?P<word>[a-zA-Z]{1,32})(?P<arg>-?\d{1,10})? ?)"
+    rb"(?P<control>\\(?P<word>[a-zA-Z]+)(?P<arg>-?\d+)? ?)"
     rb"|\\'(?P<hex>[0-9a-fA-F]{2})"
     rb"|\\(?P<symbol>[^a-zA-Z'])"
     rb"|(?P<open>\{)|(?P<close>\})"
     rb"|(?P<text>[^\\{}\r\n]+)"
     rb"|[\r\n]+|\\"  # line ends are not text in RTF; a lone backslash is a damaged escape, dropped
 )
+_AFTER_DOCUMENT = re.compile(rb"[ \t\r\n\x00}]*")  # what may follow the document's last group
 
 _SKIP, _BODY, _FONTS, _INFO, _INFO_TEXT, _CREATED = range(6)
 
@@ -58,6 +61,17 @@ _CHARSETS = {77: "mac_roman", 128: "cp932", 129: "cp949", 130: "johab", 134: "gb
              161: "cp1253", 162: "cp1254", 163: "cp1258", 177: "cp1255", 178: "cp1256", 186: "cp1257",
              204: "cp1251", 222: "cp874", 238: "cp1250", 254: "cp437", 255: "cp437"}
 _CELL_SEPARATOR = " | "
+# A parameter is a 16- or 32-bit number; longer digit strings are read as the largest one of their sign.
+_MAX_ARGUMENT_DIGITS = 10
+_ARGUMENT_BOUND = 2**31
+# Groups nested deeper than this are a damaged file (or one made to exhaust memory): word processors write
+# a few dozen levels at most.
+MAX_GROUP_DEPTH = 1_000
+# Control words have at most 32 letters; a longer one is no word this reader knows, and is dropped whole.
+_MAX_WORD_LETTERS = 32
+# \ucN counts the fallback characters after each \uN: a byte or two in a code page, up to four in UTF-8. A
+# larger N (a damaged file) would drop the text that follows; the skip stops at four.
+_MAX_FALLBACK = 4
 
 
 @dataclass
@@ -107,6 +121,7 @@ class _Reader:
         self.cell_parts: list[str] = []
         self.cells: list[str] = []
         self.paragraphs: list[RtfParagraph] = []
+        self.more_at = -1  # a position where the file has more than braces and white space after it
         self.info: dict[str, list[str]] = {}
         self.created: dict[str, int] = {}
 
@@ -149,7 +164,7 @@ class _Reader:
             else:
                 self.emit("\ufffd")
             return
-        self.emit(chr(code))
+        self.emit(chr(code) if 0 <= code <= 0x10FFFF else "\ufffd")
 
     # -- paragraphs and tables --------------------------------------------------------------------------
 
@@ -214,15 +229,20 @@ class _Reader:
                     self.pending.append(int(token.group("hex"), 16))
             elif kind == "control":
                 argument = token.group("arg")
-                position = self.control(token.group("word").decode("ascii"),
-                                        int(argument) if argument is not None else None, position)
+                word = token.group("word")
+                position = self.control(word.decode("ascii") if len(word) <= _MAX_WORD_LETTERS else "",
+                                        _argument(argument) if argument is not None else None, position)
             elif kind == "open":
                 self.flush()
+                if len(self.stack) >= MAX_GROUP_DEPTH:
+                    raise self.damaged(f"its groups are nested more than {MAX_GROUP_DEPTH:,} deep")
                 self.stack.append(self.state)
                 self.state = self.state.copy()
             elif kind == "close":
                 self.flush()
                 self.skip = 0
+                if len(self.stack) == 1 and self.more_after(position):
+                    continue  # a stray brace: the document goes on
                 self.state = self.stack.pop()  # the file's first byte opened a group, so there is one
                 if not self.stack:
                     finished = True
@@ -237,6 +257,18 @@ class _Reader:
         if text.strip():
             self.paragraphs.append(RtfParagraph(text, bold))
         return RtfText(self.paragraphs, self.document_info())
+
+    def more_after(self, position: int) -> bool:
+        """Whether anything but braces, white space and NULs follows ``position``; each byte is looked at once
+        however many stray braces there are."""
+        if position <= self.more_at:
+            return True
+        match = _AFTER_DOCUMENT.match(self.data, position)  # it always matches, if only the empty string
+        end = match.end() if match else position
+        if end < len(self.data):
+            self.more_at = end
+            return True
+        return False
 
     def symbol(self, symbol: bytes) -> None:
         if symbol in _SYMBOLS:
@@ -293,7 +325,7 @@ class _Reader:
         elif word == "f" and argument is not None:
             state.font = argument
         elif word == "uc" and argument is not None:
-            state.uc = max(argument, 0)
+            state.uc = max(0, min(argument, _MAX_FALLBACK))
         elif word == "ansicpg" and argument is not None:
             self.codec = _code_page(argument) or self.codec
         elif word in ("mac", "pc", "pca"):
@@ -336,13 +368,21 @@ class _Reader:
         info = {key: value for key, value in info.items() if value}
         try:
             info["created"] = dt.date(self.created["yr"], self.created["mo"], self.created["dy"]).isoformat()
-        except (KeyError, ValueError):
+        except (KeyError, ValueError, OverflowError):  # missing, or a year such as 9999999999
             pass
         return info
 
     def damaged(self, why: str) -> DocumentImportError:
         return DocumentImportError(f"{self.name} cannot be read as an RTF document: {why}. It may be damaged; "
                                    f"open it in a word processor and save it again.")
+
+
+def _argument(digits: bytes) -> int:
+    """A control word's parameter, clamped to what a 32-bit parameter holds (a damaged file may have more)."""
+    negative = digits.startswith(b"-")
+    if len(digits) - negative > _MAX_ARGUMENT_DIGITS:
+        return -_ARGUMENT_BOUND if negative else _ARGUMENT_BOUND
+    return max(-_ARGUMENT_BOUND, min(int(digits), _ARGUMENT_BOUND))
 
 
 def _code_page(number: int) -> str | None:

@@ -12,7 +12,6 @@ each paragraph, heading, list item and table row becomes one paragraph of the do
 
 from __future__ import annotations
 
-import codecs
 import logging
 import re
 from collections.abc import Iterator
@@ -29,22 +28,10 @@ from gripcode.corpus.decode import decode_text
 from gripcode.corpus.limits import ReadLimits, read_bytes
 from gripcode.corpus.parsed import ParsedDocument, iso_date, optional_text
 from gripcode.corpus.readers.blocks import Blocks, row_text
+from gripcode.corpus.readers.page_charset import declared_encoding
 from gripcode.corpus.readers.text import require_text
 from gripcode.corpus.segment import speaker_turns
 from gripcode.errors import DocumentImportError
-
-# Where a page declares its encoding: <meta charset=...>, <meta http-equiv="Content-Type" content="...;
-# charset=...">, or an XHTML page's XML declaration. Looked for in the page's first bytes, as browsers do.
-_DECLARATION_BYTES = 8192
-_META_CHARSET = re.compile(rb"""<meta\s[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
-_XML_ENCODING = re.compile(rb"""\A(?:\xef\xbb\xbf)?\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
-# What browsers read a few declared names as (the WHATWG Encoding Standard): the Latin-1 family is
-# windows-1252, GB2312 and GBK are GB18030, EUC-KR is windows-949; a UTF-16 name in an ASCII page means UTF-8.
-_BROWSER_CODECS = {
-    "ascii": "cp1252", "latin-1": "cp1252", "iso8859-1": "cp1252", "gb2312": "gb18030", "gbk": "gb18030",
-    "euc_kr": "cp949", "iso8859-9": "cp1254", "tis-620": "cp874", "iso8859-11": "cp874",
-    "utf-16": None, "utf-16-le": None, "utf-16-be": None, "utf-32": None, "utf-32-le": None, "utf-32-be": None,
-}
 
 # Block elements of trafilatura's XML; any other element (hi, ref, del, lb, graphic) is inline.
 _BLOCK_TAGS = frozenset({"p", "head", "quote", "code", "list", "item", "table", "div", "ab", "body"})
@@ -94,20 +81,6 @@ def read_web_page(path: Path, *, encoding: str | None = None,
             replaced=replaced,
         )
     ]
-
-
-def declared_encoding(data: bytes) -> str | None:
-    """The Python codec for the encoding a page declares in its first bytes, read as browsers read it; None
-    when it declares none, or one Python does not know."""
-    head = data[:_DECLARATION_BYTES]
-    found = _XML_ENCODING.match(head) or _META_CHARSET.search(head)
-    if found is None:
-        return None
-    try:
-        codec = codecs.lookup(found.group(1).decode("ascii")).name
-    except LookupError:
-        return None
-    return _BROWSER_CODECS.get(codec, codec)
 
 
 def _parse(text: str, name: str) -> Any:
