@@ -144,6 +144,7 @@ LAZY_COMMANDS = {
     "cooccur": "analysis", "db": "database", "demo": "demo", "docs": "documents", "export": "exchange",
     "import": "imports", "init": "database", "log": "integrity", "matrix": "analysis", "memo": "memos",
     "model": "model", "retrieve": "analysis", "review": "review", "show": "documents", "stats": "documents",
+    "workbench": "workbench",
 }
 
 

@@ -1,0 +1,362 @@
+"""The workbench app: its panes, what it reads, and how it stays current while other coders work.
+
+Every read is a short read transaction (``transaction(engine, write=False)``) and every action one write
+transaction through the library (see ``actions``); none is open while the app waits for a key. The refresh that
+runs every few seconds reads in a worker thread and is dropped if an action of the reader's own changed the view
+meanwhile, so it never brings back what the reader just changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from rich.text import Text
+from sqlalchemy import Engine
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.events import Resize
+from textual.widgets import Footer, Static
+
+from gripcode.codebook.views import code_tree
+from gripcode.coding.worklist import coder_documents, document_filters
+from gripcode.coding.workspace import DocumentCodings, Workspace, load_document_codings, load_workspace, recent_codes
+from gripcode.db.engine import transaction
+from gripcode.db.models import COUNTED_STATUSES
+from gripcode.errors import GripcodeError
+from gripcode.export.document_view import code_color
+from gripcode.workbench.actions import CodingActions
+from gripcode.workbench.matching import CodeChoice
+from gripcode.workbench.panes import (
+    CodebookPane,
+    DocumentsPane,
+    InfoPane,
+    describe_code,
+    describe_document_memos,
+    describe_here,
+)
+from gripcode.workbench.screens import KeysScreen
+from gripcode.workbench.text_view import TextView
+from gripcode.workbench.undo import Renumbering, UndoStep
+
+RECENT = 9
+NARROW = 110  # below this many columns the side panes start hidden (f2 shows them)
+
+
+@dataclass
+class ReviewQueue:
+    """The suggestions of a review pass, in the order asked for, and where the reviewer is."""
+
+    ids: list[int]
+    position: int = 0
+
+    @property
+    def current(self) -> int | None:
+        return self.ids[self.position] if 0 <= self.position < len(self.ids) else None
+
+
+@dataclass
+class ProjectView:
+    """What the panes beside the text show, read together: documents, codes and their counts."""
+
+    documents: list[dict[str, Any]] = field(default_factory=list)
+    codes: list[dict[str, Any]] = field(default_factory=list)
+
+
+class WorkbenchApp(CodingActions, App[None]):
+    CSS_PATH = "workbench.tcss"
+    TITLE = "gripcode workbench"
+    ENABLE_COMMAND_PALETTE = False
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "code", "code"),
+        *(Binding(str(n), f"recent({n})", show=False) for n in range(1, RECENT + 1)),
+        Binding("o", "turn", "next here", show=False),
+        Binding("a", "decide('accept')", "accept"),
+        Binding("x,delete", "decide('reject')", "reject"),
+        Binding("x,delete", "remove", "remove"),
+        Binding("e", "recode", "recode"),
+        Binding("w", "reshape('sentence', False)", "widen"),
+        Binding("W", "reshape('paragraph', False)", show=False),
+        Binding("n", "reshape('sentence', True)", "narrow"),
+        Binding("N", "reshape('paragraph', True)", show=False),
+        Binding("m", "memo", "memo"),
+        Binding("M", "document_memo", show=False),
+        Binding("space", "step(1)", "next"),
+        Binding("b", "step(-1)", show=False),
+        Binding("u,ctrl+z", "undo", "undo"),
+        Binding("r,f5", "refresh", "refresh"),
+        Binding("escape", "escape", show=False),
+        Binding("f2", "toggle_panes", show=False),
+        Binding("question_mark", "keys", "keys"),
+        Binding("q", "quit", "quit"),
+    ]
+
+    def __init__(self, engine: Engine, coder: str, *, doc: str | None = None, blind: bool = False,
+                 review: ReviewQueue | None = None, refresh_seconds: float = 5.0) -> None:
+        super().__init__()
+        self.engine, self.coder, self.blind, self.review = engine, coder, blind, review
+        self.refresh_seconds = refresh_seconds
+        self.start_doc = doc
+        self.statuses: tuple[str, ...] = (*COUNTED_STATUSES, "suggested") if review else COUNTED_STATUSES
+        self.only_coder = coder if blind else None
+        self.workspace: Workspace | None = None
+        self.shown = DocumentCodings((), ())
+        self.project = ProjectView()
+        self.code_colors: dict[str, str] = {}
+        self.recent: list[str] = []
+        self.undo_steps: list[UndoStep] = []
+        self.renumbered = Renumbering()
+        self.generation = 0  # counts the reader's own changes: a refresh read before one of them is dropped
+        self.panes_toggled = False
+        self.last_message = ""
+        with transaction(engine, write=False) as session:
+            self.filter_choices = document_filters(session)
+            self.recent = recent_codes(session, coder, limit=RECENT)
+
+    # ------------------------------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield DocumentsPane(self.filter_choices, blind=self.blind, id="documents")
+                yield CodebookPane(id="codebook")
+            yield TextView(self.coder, id="text")
+            with Vertical(id="right"):
+                yield InfoPane("Here", id="here")
+                yield InfoPane("Code", id="code")
+                yield InfoPane("Document memos", id="doc-memos")
+        yield Static("", id="review-bar")
+        yield Static("", id="status")
+        yield Static("", id="recent")
+        yield Static("", id="message")
+        yield Footer()
+
+    @property
+    def text_view(self) -> TextView:
+        return self.query_one(TextView)
+
+    def on_mount(self) -> None:
+        self.query_one("#text").border_title = "Text"
+        self.query_one("#review-bar").display = self.review is not None
+        self._apply_project(self._read_project())
+        self._show_recent()
+        self._apply_panes()
+        if self.review is not None:
+            self.show_suggestion()
+        elif self.start_doc is not None:
+            self.open_document(self.start_doc)
+        elif self.project.documents:
+            self.open_document(str(self.project.documents[0]["id"]))
+        else:
+            self.say("No documents yet: gripcode import FILES, then come back.")
+        self.text_view.focus()
+        if self.refresh_seconds > 0:
+            self.set_interval(self.refresh_seconds, self._refresh_in_background)
+
+    def on_resize(self, event: Resize) -> None:
+        self._apply_panes()
+
+    def _apply_panes(self) -> None:
+        shown = (self.size.width >= NARROW) != self.panes_toggled
+        for pane in ("#left", "#right"):
+            self.query_one(pane).display = shown
+
+    def action_toggle_panes(self) -> None:
+        self.panes_toggled = not self.panes_toggled
+        self._apply_panes()
+
+    def action_keys(self) -> None:
+        self.push_screen(KeysScreen())
+
+    def action_escape(self) -> None:
+        text = self.text_view
+        if self.focused is not text:
+            text.focus()
+        elif not text.clear_selection():
+            self.say("")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Review keys only in review mode; removing and memos on the document only outside it."""
+        if action in ("decide", "step"):
+            return self.review is not None
+        if action in ("remove", "document_memo"):
+            return self.review is None
+        return True
+
+    # ---------------------------------------------------------------------------------------- reading
+
+    def _read_project(self) -> ProjectView:
+        filters = self.query_one(DocumentsPane).filters() if self.is_mounted else {}
+        with transaction(self.engine, write=False) as session:
+            documents = coder_documents(session, self.coder, others=not self.blind, **filters)
+            codes = code_tree(session, coder=self.only_coder, details=True)
+        return ProjectView(documents, codes)
+
+    def _apply_project(self, project: ProjectView) -> None:
+        changed_codes = project.codes != self.project.codes
+        self.project = project
+        self.code_colors = {row["id"]: code_color(row["id"], row["color"]) for row in project.codes}
+        current = self.workspace.doc_id if self.workspace else None
+        self.query_one(DocumentsPane).show_rows(project.documents, current)
+        if changed_codes:
+            self.query_one(CodebookPane).show_codes(project.codes, self.code_colors)
+
+    def code_choices(self) -> list[CodeChoice]:
+        return [CodeChoice(row["id"], row["name"], self.code_colors[row["id"]]) for row in self.project.codes
+                if row["status"] == "active"]
+
+    def open_document(self, doc_ref: str, *, at: int | None = None) -> bool:
+        try:
+            with transaction(self.engine, write=False) as session:
+                workspace = load_workspace(session, doc_ref, statuses=self.statuses, only_coder=self.only_coder)
+        except GripcodeError as exc:
+            self.say(f"Not opened: {exc}")
+            return False
+        self.generation += 1
+        self.workspace, self.shown = workspace, workspace.shown
+        self.text_view.show_document(workspace, at=at)
+        self.query_one("#doc-memos", InfoPane).show(describe_document_memos(self.shown.memos))
+        self.query_one("#text").border_title = f"{workspace.doc_id}: {workspace.title}"
+        self.query_one(DocumentsPane).show_rows(self.project.documents, workspace.doc_id)
+        self.update_here()
+        return True
+
+    def reload_codings(self, *, focus: int | None = None) -> None:
+        """Read the document's codings and memos again (after an action of the reader's, or a refresh)."""
+        if self.workspace is None:
+            return
+        self.generation += 1
+        with transaction(self.engine, write=False) as session:
+            shown = load_document_codings(session, self.workspace.doc_id, statuses=self.statuses,
+                                          only_coder=self.only_coder)
+        self._show_codings(shown, focus=focus)
+
+    def _show_codings(self, shown: DocumentCodings, *, focus: int | None = None) -> None:
+        self.shown = shown
+        text = self.text_view
+        text.set_codings(shown.codings)
+        if focus is not None:
+            text.select_coding(focus)
+        self.query_one("#doc-memos", InfoPane).show(describe_document_memos(shown.memos))
+        self.update_here()
+
+    # ------------------------------------------------------------------------------------- refreshing
+
+    def action_refresh(self) -> None:
+        if self.workspace is not None:
+            self.reload_codings()
+        self._apply_project(self._read_project())
+        self.say(f"Refreshed: {len(self.shown.codings)} coding(s) shown in this document.")
+
+    def _refresh_in_background(self) -> None:
+        if any(worker.name == "refresh" and not worker.is_finished for worker in self.workers):
+            return
+        self.run_worker(self._refresh_worker, name="refresh", thread=True, exit_on_error=False)
+
+    def _refresh_worker(self) -> None:
+        generation, workspace = self.generation, self.workspace
+        project = self._read_project()
+        shown = None
+        if workspace is not None:
+            with transaction(self.engine, write=False) as session:
+                shown = load_document_codings(session, workspace.doc_id, statuses=self.statuses,
+                                              only_coder=self.only_coder)
+        self.call_from_thread(self._refreshed, generation, project, shown)
+
+    def _refreshed(self, generation: int, project: ProjectView, shown: DocumentCodings | None) -> None:
+        if generation != self.generation:
+            return  # the reader changed something meanwhile: the next refresh reads it
+        if project != self.project:
+            self._apply_project(project)
+        if shown is not None and shown != self.shown:
+            self._show_codings(shown)
+
+    # ----------------------------------------------------------------------------------- what is shown
+
+    def on_text_view_moved(self, event: TextView.Moved) -> None:
+        self.update_here()
+
+    def on_text_view_notice(self, event: TextView.Notice) -> None:
+        self.say(event.text)
+
+    def on_documents_pane_filtered(self, event: DocumentsPane.Filtered) -> None:
+        self._apply_project(self._read_project())
+
+    def on_documents_pane_chosen(self, event: DocumentsPane.Chosen) -> None:
+        if self.review is not None:
+            self.say("In review mode the suggestions choose the document; space and b move between them.")
+            return
+        if self.open_document(str(event.doc_id)):
+            self.text_view.focus()
+
+    def on_codebook_pane_highlighted(self, event: CodebookPane.Highlighted) -> None:
+        self._show_code(event.slug)
+
+    def on_codebook_pane_chosen(self, event: CodebookPane.Chosen) -> None:
+        self.use_codes([event.slug])
+
+    def _show_code(self, slug: str) -> None:
+        row = next((r for r in self.project.codes if r["id"] == slug), None)
+        self.query_one("#code", InfoPane).show(describe_code(row, self.code_colors.get(slug)))
+
+    def paragraph_number(self) -> int | None:
+        if self.workspace is None:
+            return None
+        index = self.text_view.units["paragraph"].index_at(self.text_view.cursor.offset)
+        paragraphs = self.workspace.paragraphs
+        return paragraphs[index].seq if index is not None and index < len(paragraphs) else None
+
+    def update_here(self) -> None:
+        text = self.text_view
+        current = text.current
+        paragraph = self.paragraph_number()
+        self.query_one("#here", InfoPane).show(describe_here(text.codings_here(), current, self.shown.memos,
+                                                             paragraph))
+        if current is not None:
+            self._show_code(current.code)
+        self._show_status(paragraph)
+
+    def _show_status(self, paragraph: int | None) -> None:
+        ws, text = self.workspace, self.text_view
+        line = Text()
+        if ws is not None:
+            where = " · ".join(str(v) for v in (ws.case, ws.kind, ws.language) if v)
+            line.append(f" {ws.doc_id}: ", style="bold")
+            line.append(f"{ws.title[:50]}{'…' if len(ws.title) > 50 else ''}  ")
+            line.append(f"{where} · {ws.words:,} words", style="dim")
+            if paragraph:
+                line.append(f" · ¶{paragraph}", style="dim")
+        line.append(f"  │ {self.coder}", style="bold")
+        if self.blind:
+            line.append(" (blind)", style="bold yellow")
+        selection = text.cursor.selection
+        if selection:
+            line.append(f"  │ selected {selection[0]}:{selection[1]} ({selection[1] - selection[0]} chars)",
+                        style="bold #87afff")
+        elif text.selecting:
+            line.append("  │ selecting", style="bold #87afff")
+        self.query_one("#status", Static).update(line)
+
+    def _show_recent(self) -> None:
+        line = Text(" recent: ", style="dim")
+        for number, slug in enumerate(self.recent, start=1):
+            line.append(f"{number} ", style="bold")
+            line.append("■ ", style=self.code_colors.get(slug, "#d9d9d9"))
+            line.append(f"{slug}  ")
+        if not self.recent:
+            line.append("none yet (c codes the selection)", style="dim")
+        self.query_one("#recent", Static).update(line)
+
+    def say(self, message: str) -> None:
+        """Tell the reader what happened, on the line above the keys."""
+        self.last_message = message
+        self.query_one("#message", Static).update(Text(f" {message}", style="bold") if message else "")
+
+    def remember(self, slugs: list[str]) -> None:
+        for slug in reversed(slugs):
+            if slug in self.recent:
+                self.recent.remove(slug)
+            self.recent.insert(0, slug)
+        del self.recent[RECENT:]
