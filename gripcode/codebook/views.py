@@ -17,7 +17,7 @@ def code_tree(session: Session, *, include_inactive: bool = True, coder: str | N
               details: bool = False) -> list[dict[str, Any]]:
     """Codes in codebook order with their depth; ``codings`` counts those that count in analyses (accepted),
     ``suggested`` the suggestions still waiting for review: of every coder, or only of ``coder`` (a blind
-    round). With ``details`` each row also has the code's ``include``, ``exclude`` and ``examples``."""
+    round). With ``details`` each row also has the code's ``include``, ``exclude``, ``examples`` and ``position``."""
     count_query = (select(Coding.code_id, func.sum(case((Coding.status == "accepted", 1), else_=0)),
                           func.sum(case((Coding.status == "suggested", 1), else_=0))).group_by(Coding.code_id))
     if coder is not None:
@@ -41,7 +41,8 @@ def code_tree(session: Session, *, include_inactive: bool = True, coder: str | N
                              "color": state.color, "codings": int(accepted or 0), "suggested": int(suggested or 0),
                              "definition": state.definition})
                 if details:
-                    rows[-1].update(include=state.include, exclude=state.exclude, examples=state.examples)
+                    rows[-1].update(include=state.include, exclude=state.exclude, examples=state.examples,
+                                    position=state.position)
             walk(slug, depth + 1)
 
     walk(None, 0)

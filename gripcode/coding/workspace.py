@@ -9,7 +9,9 @@ count), and in a blind round only the coder's own codings and memos.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -19,16 +21,14 @@ from gripcode.db.models import COUNTED_STATUSES, Case, Code, Coder, Coding, Memo
 from gripcode.export.document_view import code_color
 
 
-@dataclass(frozen=True)
-class UnitSpan:
+class UnitSpan(NamedTuple):
     seq: int
     start: int
     end: int
     speaker: str | None = None
 
 
-@dataclass(frozen=True)
-class ShownCoding:
+class ShownCoding(NamedTuple):
     """One coding as a front end shows it; ``color`` is the code's colour, or one fixed by its id."""
 
     id: int
@@ -45,8 +45,7 @@ class ShownCoding:
     memo: str | None = None
 
 
-@dataclass(frozen=True)
-class ShownMemo:
+class ShownMemo(NamedTuple):
     id: int
     coding_id: int | None  # None: a memo on the document
     title: str | None
@@ -91,8 +90,9 @@ def load_workspace(session: Session, doc_ref: str, *, statuses: tuple[str, ...] 
 
 
 def load_document_codings(session: Session, doc_id: int, *, statuses: tuple[str, ...] = COUNTED_STATUSES,
-                          only_coder: str | None = None) -> DocumentCodings:
-    """The codings shown on document ``doc_id`` (in text order) and the memos on it and on its codings."""
+                          only_coder: str | None = None, coding_ids: Sequence[int] | None = None) -> DocumentCodings:
+    """The codings shown on document ``doc_id`` (in text order; only those of ``coding_ids`` if given, for a front
+    end that knows which ones it changed) and the memos on it and on its codings."""
     query = (select(Coding.id, Coding.start, Coding.end, Code.slug, Code.name, Code.color, Coder.name, Coding.status,
                     Coding.origin, Coding.confidence, func.coalesce(Coding.rule_ref, Coding.model_ref), Coding.memo)
              .join(Code, Coding.code_id == Code.id).join(Coder, Coding.coder_id == Coder.id)
@@ -100,10 +100,17 @@ def load_document_codings(session: Session, doc_id: int, *, statuses: tuple[str,
              .order_by(Coding.start, Coding.end, Code.position, Coder.name, Coding.id))
     if only_coder is not None:
         query = query.where(Coder.name == only_coder)
-    codings = tuple(ShownCoding(id, start, end, slug, name, code_color(slug, color), coder, status, origin,
-                                confidence, source, memo)
-                    for id, start, end, slug, name, color, coder, status, origin, confidence, source, memo
-                    in session.execute(query).tuples())
+    if coding_ids is not None:
+        query = query.where(Coding.id.in_(list(coding_ids)))
+    colors: dict[tuple[str, str | None], str] = {}
+    codings = []
+    # Plain rows (the Core result, not ORM objects): a long document has thousands of codings, read at every refresh.
+    for id, start, end, slug, name, color, coder, status, origin, confidence, source, memo in \
+            session.connection().execute(query):
+        shown = colors.get((slug, color))
+        if shown is None:
+            shown = colors[(slug, color)] = code_color(slug, color)
+        codings.append(ShownCoding(id, start, end, slug, name, shown, coder, status, origin, confidence, source, memo))
     on_coding = aliased(Coding)
     memo_query = (select(Memo.id, Memo.coding_id, Memo.title, Memo.text, Coder.name)
                   .join(Coder, Memo.coder_id == Coder.id)
@@ -113,7 +120,7 @@ def load_document_codings(session: Session, doc_id: int, *, statuses: tuple[str,
     if only_coder is not None:
         memo_query = memo_query.where(Coder.name == only_coder)
     memos = tuple(ShownMemo(*row) for row in session.execute(memo_query).tuples())
-    return DocumentCodings(codings, memos)
+    return DocumentCodings(tuple(codings), memos)
 
 
 def recent_codes(session: Session, coder: str, *, limit: int = 9) -> list[str]:

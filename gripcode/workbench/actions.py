@@ -6,9 +6,10 @@ A mixin of :class:`~gripcode.workbench.app.WorkbenchApp`, kept apart from the ap
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rich.text import Text
 from sqlalchemy.orm import Session
 
 from gripcode.coding import review as rv
@@ -40,10 +41,12 @@ class CodingActions:
             self.say(f"Not saved: {exc}")
             return None
 
-    def _done(self: WorkbenchApp, step: UndoStep | None, message: str, *, focus: int | None = None) -> None:
+    def _done(self: WorkbenchApp, step: UndoStep | None, message: str, *, changed: Sequence[int],
+              focus: int | None = None) -> None:
+        """After an action: its undo step kept, the codings it ``changed`` read again, and the reader told."""
         if step is not None:
             self.undo_steps.append(step)
-        self.reload_codings(focus=focus)
+        self.update_codings(changed, focus=focus)
         self.say(message)
 
     # ------------------------------------------------------------------------------------------ coding
@@ -89,7 +92,7 @@ class CodingActions:
         self.text_view.clear_selection()
         self._done(RemoveApplied(f"coding {', '.join(slugs)}", tuple(ids)),
                    f"Coded {start}:{end} with {', '.join(slugs)} (coding {', '.join(map(str, ids))}).",
-                   focus=ids[0])
+                   changed=ids, focus=ids[0])
 
     def _selection(self: WorkbenchApp) -> tuple[int, int] | None:
         if self.workspace is None:
@@ -129,7 +132,8 @@ class CodingActions:
 
         step = self._write(work)
         if step is not None:
-            self._done(step, f"Removed coding {coding.id} ({coding.code}, {coding.start}:{coding.end}).")
+            self._done(step, f"Removed coding {coding.id} ({coding.code}, {coding.start}:{coding.end}).",
+                       changed=[coding.id])
 
     def action_recode(self: WorkbenchApp) -> None:
         coding = self._target_coding() if self.review is not None else self._current()
@@ -154,7 +158,7 @@ class CodingActions:
             self.remember([slug])
             self._show_recent()
             self._done(EditBack(f"recoding {coding.code} as {slug}", coding.id, code=coding.code),
-                       f"Recoded coding {coding.id}: {coding.code} -> {slug}.", focus=coding.id)
+                       f"Recoded coding {coding.id}: {coding.code} -> {slug}.", changed=[coding.id], focus=coding.id)
 
     def action_reshape(self: WorkbenchApp, unit: str, narrow: bool) -> None:
         coding = self._target_coding() if self.review is not None else self._current()
@@ -175,7 +179,8 @@ class CodingActions:
 
         step = self._write(work)
         if step is not None:
-            self._done(step, f"{how} coding {coding.id} ({coding.code}) to the {unit}.", focus=coding.id)
+            self._done(step, f"{how} coding {coding.id} ({coding.code}) to the {unit}.", changed=[coding.id],
+                       focus=coding.id)
 
     # ------------------------------------------------------------------------------------------- memos
 
@@ -215,7 +220,7 @@ class CodingActions:
                                                        title=title).id)
         if memo_id is not None:
             where = title or f"document {doc}"
-            self._done(RemoveMemo(f"the memo on {where}", memo_id), f"Memo saved on {where}.")
+            self._done(RemoveMemo(f"the memo on {where}", memo_id), f"Memo saved on {where}.", changed=[])
 
     def _coding_memo(self: WorkbenchApp, text: str | None, coding: ShownCoding) -> None:
         if text is None:
@@ -235,7 +240,7 @@ class CodingActions:
 
         step = self._write(work)
         if step is not None:
-            self._done(step, f"Memo saved on coding {coding.id}.", focus=coding.id)
+            self._done(step, f"Memo saved on coding {coding.id}.", changed=[coding.id], focus=coding.id)
 
     # -------------------------------------------------------------------------------------------- undo
 
@@ -250,12 +255,11 @@ class CodingActions:
         except GripcodeError as exc:
             self.say(f"Not undone ({step.label}): {exc}")
             return
+        self.reload_codings(focus=focus)
         if self.review is not None and isinstance(step, ReviewBack) and focus is not None:
             if focus in self.review.ids:
                 self.review.position = self.review.ids.index(focus)
             self.show_suggestion()
-        else:
-            self.reload_codings(focus=focus)
         self.say(f"Undone: {step.label}.")
 
     # ------------------------------------------------------------------------------------------ review
@@ -286,15 +290,13 @@ class CodingActions:
         text = self.text_view
         text.target_id = target
         if target is None:
-            self.query_one("#review-bar").update(
-                f" Review: {len(review.ids)} suggestion(s) in this pass; no more after these. Everything is saved.")
+            self._line("#review-bar", Text(f" Review: {len(review.ids)} suggestion(s) in this pass, none after "
+                                           "these. Everything is saved."))
             self.say("No more suggestions in this pass. Everything is saved.")
             text.refresh()
             return
         if self.workspace is None or self.workspace.doc_id != doc_id:
             self.open_document(str(doc_id))
-        else:
-            self.reload_codings()
         text.select_coding(target)
         self._show_review_bar()
 
@@ -306,10 +308,10 @@ class CodingActions:
             return
         confidence = f", confidence {coding.confidence:.2f}" if coding.confidence is not None else ""
         source = coding.source or coding.coder
-        self.query_one("#review-bar").update(
+        self._line("#review-bar", Text(
             f" Review [{review.position + 1}/{len(review.ids)}] {coding.code} ({coding.code_name}) from "
             f"{coding.origin} {source}{confidence} [{coding.status}]   a accept · x reject · c recode · "
-            "w/n widen/narrow · space next · b back")
+            "w/n widen/narrow · space next · b back"))
 
     def action_step(self: WorkbenchApp, step: int) -> None:
         review = self.review
@@ -331,6 +333,7 @@ class CodingActions:
         step = self._write(work)
         if step is not None:
             self.undo_steps.append(step)
+            self.update_codings([coding.id])
             self._advance(f"{'Accepted' if decision == 'accept' else 'Rejected'} suggestion {coding.id} "
                           f"({coding.code}).")
 
@@ -349,6 +352,7 @@ class CodingActions:
             self.undo_steps.append(step)
             self.remember([slug])
             self._show_recent()
+            self.update_codings([coding.id])
             self._advance(f"Accepted suggestion {coding.id} as {slug}.")
 
     def _advance(self: WorkbenchApp, message: str) -> None:

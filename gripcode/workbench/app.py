@@ -8,6 +8,8 @@ meanwhile, so it never brings back what the reader just changed.
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -31,6 +33,7 @@ from gripcode.workbench.matching import CodeChoice
 from gripcode.workbench.panes import (
     CodebookPane,
     DocumentsPane,
+    HerePane,
     InfoPane,
     describe_code,
     describe_document_memos,
@@ -105,12 +108,14 @@ class WorkbenchApp(CodingActions, App[None]):
         self.shown = DocumentCodings((), ())
         self.project = ProjectView()
         self.code_colors: dict[str, str] = {}
+        self.code_order: dict[str, int] = {}  # codebook positions: codings sort as the database sorts them
         self.recent: list[str] = []
         self.undo_steps: list[UndoStep] = []
         self.renumbered = Renumbering()
         self.generation = 0  # counts the reader's own changes: a refresh read before one of them is dropped
         self.panes_toggled = False
         self.last_message = ""
+        self._lines: dict[str, Text] = {}
         with transaction(engine, write=False) as session:
             self.filter_choices = document_filters(session)
             self.recent = recent_codes(session, coder, limit=RECENT)
@@ -124,7 +129,7 @@ class WorkbenchApp(CodingActions, App[None]):
                 yield CodebookPane(id="codebook")
             yield TextView(self.coder, id="text")
             with Vertical(id="right"):
-                yield InfoPane("Here", id="here")
+                yield HerePane("Here", id="here")
                 yield InfoPane("Code", id="code")
                 yield InfoPane("Document memos", id="doc-memos")
         yield Static("", id="review-bar")
@@ -198,6 +203,7 @@ class WorkbenchApp(CodingActions, App[None]):
         changed_codes = project.codes != self.project.codes
         self.project = project
         self.code_colors = {row["id"]: code_color(row["id"], row["color"]) for row in project.codes}
+        self.code_order = {row["id"]: row["position"] for row in project.codes}
         current = self.workspace.doc_id if self.workspace else None
         self.query_one(DocumentsPane).show_rows(project.documents, current)
         if changed_codes:
@@ -221,6 +227,10 @@ class WorkbenchApp(CodingActions, App[None]):
         self.query_one("#text").border_title = f"{workspace.doc_id}: {workspace.title}"
         self.query_one(DocumentsPane).show_rows(self.project.documents, workspace.doc_id)
         self.update_here()
+        # A long document's layout is tens of thousands of objects that live until another document opens: kept
+        # out of the cyclic collector's passes, which otherwise scan them all now and then (0.1 s on 100,000 words,
+        # in the middle of a key press). Reference counting still frees them.
+        gc.freeze()
         return True
 
     def reload_codings(self, *, focus: int | None = None) -> None:
@@ -232,6 +242,20 @@ class WorkbenchApp(CodingActions, App[None]):
             shown = load_document_codings(session, self.workspace.doc_id, statuses=self.statuses,
                                           only_coder=self.only_coder)
         self._show_codings(shown, focus=focus)
+
+    def update_codings(self, changed: Sequence[int], *, focus: int | None = None) -> None:
+        """Read again only the codings the reader's action ``changed`` (added, edited or removed) and the memos;
+        the refresh every few seconds reads the rest."""
+        if self.workspace is None:
+            return
+        self.generation += 1
+        with transaction(self.engine, write=False) as session:
+            fresh = load_document_codings(session, self.workspace.doc_id, statuses=self.statuses,
+                                          only_coder=self.only_coder, coding_ids=changed)
+        gone = set(changed)
+        merged = [c for c in self.shown.codings if c.id not in gone] + list(fresh.codings)
+        merged.sort(key=lambda c: (c.start, c.end, self.code_order.get(c.code, 0), c.coder, c.id))
+        self._show_codings(DocumentCodings(tuple(merged), fresh.memos), focus=focus)
 
     def _show_codings(self, shown: DocumentCodings, *, focus: int | None = None) -> None:
         self.shown = shown
@@ -312,7 +336,7 @@ class WorkbenchApp(CodingActions, App[None]):
         text = self.text_view
         current = text.current
         paragraph = self.paragraph_number()
-        self.query_one("#here", InfoPane).show(describe_here(text.codings_here(), current, self.shown.memos,
+        self.query_one("#here", HerePane).show(describe_here(text.codings_here(), current, self.shown.memos,
                                                              paragraph))
         if current is not None:
             self._show_code(current.code)
@@ -337,7 +361,7 @@ class WorkbenchApp(CodingActions, App[None]):
                         style="bold #87afff")
         elif text.selecting:
             line.append("  │ selecting", style="bold #87afff")
-        self.query_one("#status", Static).update(line)
+        self._line("#status", line)
 
     def _show_recent(self) -> None:
         line = Text(" recent: ", style="dim")
@@ -347,12 +371,18 @@ class WorkbenchApp(CodingActions, App[None]):
             line.append(f"{slug}  ")
         if not self.recent:
             line.append("none yet (c codes the selection)", style="dim")
-        self.query_one("#recent", Static).update(line)
+        self._line("#recent", line)
 
     def say(self, message: str) -> None:
         """Tell the reader what happened, on the line above the keys."""
         self.last_message = message
-        self.query_one("#message", Static).update(Text(f" {message}", style="bold") if message else "")
+        self._line("#message", Text(f" {message}", style="bold"))
+
+    def _line(self, selector: str, text: Text) -> None:
+        """Show ``text`` on one of the status lines (one row each, so the screen is not laid out again)."""
+        if self._lines.get(selector) != text:
+            self._lines[selector] = text
+            self.query_one(selector, Static).update(text, layout=False)
 
     def remember(self, slugs: list[str]) -> None:
         for slug in reversed(slugs):

@@ -200,9 +200,27 @@ class InfoPane(VerticalScroll):
         super().__init__(id=id)
         self.border_title = title
         self.body = Static("", classes="info-body")
+        self.shown: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield self.body
 
     def show(self, text: Text) -> None:
-        self.body.update(text)
+        if text != self.shown:  # the screen is laid out again only when the text changes
+            self.shown = text
+            self.body.update(text)
+
+
+class HerePane(Static):
+    """What is under the cursor: a box of fixed size that changes at almost every move, so it is drawn again
+    without laying out the screen (a long list is cut at the box's foot)."""
+
+    def __init__(self, title: str, *, id: str | None = None) -> None:
+        super().__init__("", id=id)
+        self.border_title = title
+        self.shown: Text | None = None
+
+    def show(self, text: Text) -> None:
+        if text != self.shown:
+            self.shown = text
+            self.update(text, layout=False)
