@@ -47,6 +47,7 @@ class CodingActions:
         if step is not None:
             self.undo_steps.append(step)
         self.update_codings(changed, focus=focus)
+        self.counts_changed()
         self.say(message)
 
     # ------------------------------------------------------------------------------------------ coding
@@ -256,6 +257,7 @@ class CodingActions:
             self.say(f"Not undone ({step.label}): {exc}")
             return
         self.reload_codings(focus=focus)
+        self.counts_changed()
         if self.review is not None and isinstance(step, ReviewBack) and focus is not None:
             if focus in self.review.ids:
                 self.review.position = self.review.ids.index(focus)
@@ -334,6 +336,7 @@ class CodingActions:
         if step is not None:
             self.undo_steps.append(step)
             self.update_codings([coding.id])
+            self.counts_changed()
             self._advance(f"{'Accepted' if decision == 'accept' else 'Rejected'} suggestion {coding.id} "
                           f"({coding.code}).")
 
@@ -353,6 +356,7 @@ class CodingActions:
             self.remember([slug])
             self._show_recent()
             self.update_codings([coding.id])
+            self.counts_changed()
             self._advance(f"Accepted suggestion {coding.id} as {slug}.")
 
     def _advance(self: WorkbenchApp, message: str) -> None:

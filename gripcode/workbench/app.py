@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from rich.text import Text
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -116,6 +117,8 @@ class WorkbenchApp(CodingActions, App[None]):
         self.panes_toggled = False
         self.last_message = ""
         self._lines: dict[str, Text] = {}
+        self._refreshing = False
+        self._refresh_again: str | None = None  # a refresh asked for while one was running
         with transaction(engine, write=False) as session:
             self.filter_choices = document_filters(session)
             self.recent = recent_codes(session, coder, limit=RECENT)
@@ -159,6 +162,10 @@ class WorkbenchApp(CodingActions, App[None]):
         self.text_view.focus()
         if self.refresh_seconds > 0:
             self.set_interval(self.refresh_seconds, self._refresh_in_background)
+
+    def counts_changed(self) -> None:
+        """After an action of the reader's: the codebook's and the documents' counts, read in the background."""
+        self._refresh_in_background(codings=False)
 
     def on_resize(self, event: Resize) -> None:
         self._apply_panes()
@@ -274,24 +281,38 @@ class WorkbenchApp(CodingActions, App[None]):
         self._apply_project(self._read_project())
         self.say(f"Refreshed: {len(self.shown.codings)} coding(s) shown in this document.")
 
-    def _refresh_in_background(self) -> None:
-        if any(worker.name == "refresh" and not worker.is_finished for worker in self.workers):
+    def _refresh_in_background(self, *, codings: bool = True) -> None:
+        """Read what other coders changed (``codings``: in the open document too) in a worker thread."""
+        if self._refreshing:
+            self._refresh_again = "codings" if codings or self._refresh_again == "codings" else "counts"
             return
-        self.run_worker(self._refresh_worker, name="refresh", thread=True, exit_on_error=False)
+        self._refreshing = True
+        self.run_worker(lambda: self._refresh_worker(codings), name="refresh", thread=True, exit_on_error=False)
 
-    def _refresh_worker(self) -> None:
-        generation, workspace = self.generation, self.workspace
-        project = self._read_project()
-        shown = None
-        if workspace is not None:
-            with transaction(self.engine, write=False) as session:
-                shown = load_document_codings(session, workspace.doc_id, statuses=self.statuses,
-                                              only_coder=self.only_coder)
+    def _refresh_worker(self, codings: bool) -> None:
+        generation, workspace = self.generation, self.workspace if codings else None
+        try:
+            project = self._read_project()
+            shown = None
+            if workspace is not None:
+                with transaction(self.engine, write=False) as session:
+                    shown = load_document_codings(session, workspace.doc_id, statuses=self.statuses,
+                                                  only_coder=self.only_coder)
+        except (GripcodeError, SQLAlchemyError) as exc:  # the server away for a moment: the next refresh tries again
+            self.call_from_thread(self._refreshed, None, None, None, f"Refresh failed: {exc}")
+            return
         self.call_from_thread(self._refreshed, generation, project, shown)
 
-    def _refreshed(self, generation: int, project: ProjectView, shown: DocumentCodings | None) -> None:
-        if generation != self.generation:
-            return  # the reader changed something meanwhile: the next refresh reads it
+    def _refreshed(self, generation: int | None, project: ProjectView | None, shown: DocumentCodings | None,
+                   problem: str | None = None) -> None:
+        self._refreshing = False
+        again, self._refresh_again = self._refresh_again, None
+        if again is not None:  # asked for while this one was reading: read once more
+            self._refresh_in_background(codings=again == "codings")
+        if problem is not None:
+            self.say(problem)
+        if project is None or generation != self.generation:
+            return  # the reader changed something meanwhile: the read that follows shows it
         if project != self.project:
             self._apply_project(project)
         if shown is not None and shown != self.shown:

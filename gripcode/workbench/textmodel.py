@@ -137,7 +137,7 @@ class Layout:
             return 0
         if self.starts[y] < 0:
             below = bisect_left(self.text_y, y)
-            y = self.text_y[min(below, len(self.text_y) - 1)]
+            return self.starts[self.text_y[min(below, len(self.text_y) - 1)]]
         start, last = self.starts[y], self.last_on_line(y)
         used = 0
         for at in range(start, min(last, self.ends[y])):
