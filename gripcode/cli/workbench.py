@@ -57,7 +57,7 @@ def workbench(app: App, doc: str | None, review: bool, code: str | None, origin:
     given = [name for name, value in (("--code", code), ("--origin", origin), ("--by", machine), ("--order", order))
              if value is not None]
     if given and not review:
-        raise GripcodeError(f"{', '.join(given)} go with --review")
+        raise GripcodeError(f"{' and '.join(given)} {'goes' if len(given) == 1 else 'go'} with --review")
     if review and blind:
         raise GripcodeError("--blind hides other coders' work and --review shows the machine coders' suggestions: "
                             "use one of them")

@@ -19,6 +19,12 @@ from gripcode.workbench.matching import CodeChoice, rank
 _SHOWN = 60
 
 
+def steady(field: Input) -> Input:
+    """A text field whose cursor does not blink: the same picture every time (in a browser, on a slow link)."""
+    field.cursor_blink = False
+    return field
+
+
 class CodePicker(ModalScreen[list[str] | None]):
     """Type a few letters of a code's id or name; tab marks several codes, enter applies (the marked ones, or the
     highlighted one), escape cancels."""
@@ -47,7 +53,7 @@ class CodePicker(ModalScreen[list[str] | None]):
 
     def on_mount(self) -> None:
         self._fill("")
-        self.query_one(Input).focus()
+        steady(self.query_one(Input)).focus()
 
     def _fill(self, query: str) -> None:
         self.shown = rank(query, self.choices)[:_SHOWN]
@@ -119,7 +125,7 @@ class MemoEditor(ModalScreen[str | None]):
             yield Label("enter saves · escape cancels", id="memo-hint")
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        steady(self.query_one(Input)).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
