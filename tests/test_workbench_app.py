@@ -71,7 +71,8 @@ def test_a_sentence_is_coded_through_the_code_picker(project: Gripcode) -> None:
     assert codings(project.url, coder="ana")[0][5] == SENTENCE_2
     assert events(project.url, "coding.applied")[-1] == ("ana", "coding.applied")
     assert " Coded 57:111 with price-control (coding 2)." in shown[1]
-    assert "▶ ■ price-control  ana" in shown[1] and " recent: 1 ■ price-control" in shown[1]
+    assert "▶ ■ price-control" in shown[1] and "ana · #2 · 57:111" in shown[1]
+    assert " recent: 1 ■ price-control" in shown[1]
 
 
 def test_several_codes_at_once_and_one_undo_takes_them_back(project: Gripcode) -> None:
@@ -263,7 +264,8 @@ def test_blind_mode_shows_only_the_coders_own_work(project: Gripcode) -> None:
     run_app(project.url, "ana", look, doc="1")
     run_app(project.url, "ana", look, doc="1", blind=True)
     assert seen == {"open": 1, "blind": 0}
-    assert "▶ ■ price-control  ben" in shown["open"] and "ben" not in shown["blind"]
+    assert "▶ ■ price-control" in shown["open"] and "ben · #1 · 112:137" in shown["open"]
+    assert "ben" not in shown["blind"]
     assert "No coding here." in shown["blind"]
     assert " id  words  mine  all  title" in shown["open"] and " id  words  mine  title" in shown["blind"]
     assert "■   1 price-control" in shown["open"] and "■   0 price-control" in shown["blind"]

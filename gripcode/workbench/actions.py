@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from gripcode.coding import review as rv
@@ -26,6 +27,11 @@ from gripcode.workbench.undo import EditBack, RemoveApplied, RemoveMemo, Restore
 if TYPE_CHECKING:
     from gripcode.workbench.app import WorkbenchApp
 
+
+def problem(exc: Exception) -> str:
+    """What went wrong, in a line: the driver's own message for a database error, not the SQL around it."""
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
 MACHINE_ORIGINS = rv.MACHINE_ORIGINS
 
 
@@ -39,7 +45,9 @@ class CodingActions:
                 return work(session)
         except GripcodeError as exc:
             self.say(f"Not saved: {exc}")
-            return None
+        except SQLAlchemyError as exc:
+            self.say(f"Not saved: the database could not be used: {problem(exc)}")
+        return None
 
     def _done(self: WorkbenchApp, step: UndoStep | None, message: str, *, changed: Sequence[int],
               focus: int | None = None) -> None:
@@ -253,8 +261,8 @@ class CodingActions:
         try:
             with transaction(self.engine) as session:
                 focus = step.undo(session, self.coder, self.renumbered)
-        except GripcodeError as exc:
-            self.say(f"Not undone ({step.label}): {exc}")
+        except (GripcodeError, SQLAlchemyError) as exc:
+            self.say(f"Not undone ({step.label}): {problem(exc)}")
             return
         self.reload_codings(focus=focus)
         self.counts_changed()
@@ -283,6 +291,9 @@ class CodingActions:
             try:
                 with transaction(self.engine, write=False) as session:
                     doc_id = get_coding(session, review.current).document_id
+            except SQLAlchemyError as exc:
+                self.say(f"Could not read the project: {problem(exc)}")
+                return
             except NotFoundError:
                 self.say(f"Suggestion {review.current} is gone (a later autocode run removed it); skipped.")
                 del review.ids[review.position]

@@ -9,13 +9,14 @@ meanwhile, so it never brings back what the reader just changed.
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -29,7 +30,7 @@ from gripcode.db.engine import transaction
 from gripcode.db.models import COUNTED_STATUSES
 from gripcode.errors import GripcodeError
 from gripcode.export.document_view import code_color
-from gripcode.workbench.actions import CodingActions
+from gripcode.workbench.actions import CodingActions, problem
 from gripcode.workbench.matching import CodeChoice
 from gripcode.workbench.panes import (
     CodebookPane,
@@ -44,6 +45,7 @@ from gripcode.workbench.screens import KeysScreen
 from gripcode.workbench.text_view import TextView
 from gripcode.workbench.undo import Renumbering, UndoStep
 
+T = TypeVar("T")
 RECENT = 9
 NARROW = 110  # below this many columns the side panes start hidden (f2 shows them)
 
@@ -148,7 +150,9 @@ class WorkbenchApp(CodingActions, App[None]):
     def on_mount(self) -> None:
         self.query_one("#text").border_title = "Text"
         self.query_one("#review-bar").display = self.review is not None
-        self._apply_project(self._read_project())
+        with transaction(self.engine, write=False) as session:
+            self._apply_project(self._read_project(session))
+        self._show_code(None)
         self._show_recent()
         self._apply_panes()
         if self.review is not None:
@@ -199,12 +203,15 @@ class WorkbenchApp(CodingActions, App[None]):
 
     # ---------------------------------------------------------------------------------------- reading
 
-    def _read_project(self) -> ProjectView:
-        filters = self.query_one(DocumentsPane).filters() if self.is_mounted else {}
-        with transaction(self.engine, write=False) as session:
-            documents = coder_documents(session, self.coder, others=not self.blind, **filters)
-            codes = code_tree(session, coder=self.only_coder, details=True)
-        return ProjectView(documents, codes)
+    def _chosen_filters(self) -> dict[str, Any]:
+        return self.query_one(DocumentsPane).filters()
+
+    def _read_project(self, session: Session, filters: dict[str, Any] | None = None) -> ProjectView:
+        """The documents (as the pane's filters choose them) and the codes with their counts. In a worker thread
+        the filters come from the caller, read on the app's own thread."""
+        filters = self._chosen_filters() if filters is None else filters
+        documents = coder_documents(session, self.coder, others=not self.blind, **filters)
+        return ProjectView(documents, code_tree(session, coder=self.only_coder, details=True))
 
     def _apply_project(self, project: ProjectView) -> None:
         changed_codes = project.codes != self.project.codes
@@ -220,12 +227,19 @@ class WorkbenchApp(CodingActions, App[None]):
         return [CodeChoice(row["id"], row["name"], self.code_colors[row["id"]]) for row in self.project.codes
                 if row["status"] == "active"]
 
-    def open_document(self, doc_ref: str, *, at: int | None = None) -> bool:
+    def read(self, work: Callable[[Session], T]) -> T | None:
+        """``work`` in a read transaction; a database that cannot be read now is said, not raised (None)."""
         try:
             with transaction(self.engine, write=False) as session:
-                workspace = load_workspace(session, doc_ref, statuses=self.statuses, only_coder=self.only_coder)
-        except GripcodeError as exc:
-            self.say(f"Not opened: {exc}")
+                return work(session)
+        except (GripcodeError, SQLAlchemyError) as exc:
+            self.say(f"Could not read the project: {problem(exc)}")
+            return None
+
+    def open_document(self, doc_ref: str, *, at: int | None = None) -> bool:
+        workspace = self.read(lambda session: load_workspace(session, doc_ref, statuses=self.statuses,
+                                                             only_coder=self.only_coder))
+        if workspace is None:
             return False
         self.generation += 1
         self.workspace, self.shown = workspace, workspace.shown
@@ -245,10 +259,11 @@ class WorkbenchApp(CodingActions, App[None]):
         if self.workspace is None:
             return
         self.generation += 1
-        with transaction(self.engine, write=False) as session:
-            shown = load_document_codings(session, self.workspace.doc_id, statuses=self.statuses,
-                                          only_coder=self.only_coder)
-        self._show_codings(shown, focus=focus)
+        doc_id = self.workspace.doc_id
+        shown = self.read(lambda session: load_document_codings(session, doc_id, statuses=self.statuses,
+                                                                only_coder=self.only_coder))
+        if shown is not None:
+            self._show_codings(shown, focus=focus)
 
     def update_codings(self, changed: Sequence[int], *, focus: int | None = None) -> None:
         """Read again only the codings the reader's action ``changed`` (added, edited or removed) and the memos;
@@ -256,9 +271,11 @@ class WorkbenchApp(CodingActions, App[None]):
         if self.workspace is None:
             return
         self.generation += 1
-        with transaction(self.engine, write=False) as session:
-            fresh = load_document_codings(session, self.workspace.doc_id, statuses=self.statuses,
-                                          only_coder=self.only_coder, coding_ids=changed)
+        doc_id = self.workspace.doc_id
+        fresh = self.read(lambda session: load_document_codings(session, doc_id, statuses=self.statuses,
+                                                                only_coder=self.only_coder, coding_ids=changed))
+        if fresh is None:
+            return
         gone = set(changed)
         merged = [c for c in self.shown.codings if c.id not in gone] + list(fresh.codings)
         merged.sort(key=lambda c: (c.start, c.end, self.code_order.get(c.code, 0), c.coder, c.id))
@@ -278,8 +295,10 @@ class WorkbenchApp(CodingActions, App[None]):
     def action_refresh(self) -> None:
         if self.workspace is not None:
             self.reload_codings()
-        self._apply_project(self._read_project())
-        self.say(f"Refreshed: {len(self.shown.codings)} coding(s) shown in this document.")
+        project = self.read(self._read_project)
+        if project is not None:
+            self._apply_project(project)
+            self.say(f"Refreshed: {len(self.shown.codings)} coding(s) shown in this document.")
 
     def _refresh_in_background(self, *, codings: bool = True) -> None:
         """Read what other coders changed (``codings``: in the open document too) in a worker thread."""
@@ -287,19 +306,19 @@ class WorkbenchApp(CodingActions, App[None]):
             self._refresh_again = "codings" if codings or self._refresh_again == "codings" else "counts"
             return
         self._refreshing = True
-        self.run_worker(lambda: self._refresh_worker(codings), name="refresh", thread=True, exit_on_error=False)
+        filters = self._chosen_filters()
+        self.run_worker(lambda: self._refresh_worker(codings, filters), name="refresh", thread=True,
+                        exit_on_error=False)
 
-    def _refresh_worker(self, codings: bool) -> None:
+    def _refresh_worker(self, codings: bool, filters: dict[str, Any]) -> None:
         generation, workspace = self.generation, self.workspace if codings else None
         try:
-            project = self._read_project()
-            shown = None
-            if workspace is not None:
-                with transaction(self.engine, write=False) as session:
-                    shown = load_document_codings(session, workspace.doc_id, statuses=self.statuses,
-                                                  only_coder=self.only_coder)
+            with transaction(self.engine, write=False) as session:
+                project = self._read_project(session, filters)
+                shown = None if workspace is None else load_document_codings(
+                    session, workspace.doc_id, statuses=self.statuses, only_coder=self.only_coder)
         except (GripcodeError, SQLAlchemyError) as exc:  # the server away for a moment: the next refresh tries again
-            self.call_from_thread(self._refreshed, None, None, None, f"Refresh failed: {exc}")
+            self.call_from_thread(self._refreshed, None, None, None, f"Refresh failed: {problem(exc)}")
             return
         self.call_from_thread(self._refreshed, generation, project, shown)
 
@@ -327,7 +346,9 @@ class WorkbenchApp(CodingActions, App[None]):
         self.say(event.text)
 
     def on_documents_pane_filtered(self, event: DocumentsPane.Filtered) -> None:
-        self._apply_project(self._read_project())
+        project = self.read(self._read_project)
+        if project is not None:
+            self._apply_project(project)
 
     def on_documents_pane_chosen(self, event: DocumentsPane.Chosen) -> None:
         if self.review is not None:
@@ -342,9 +363,9 @@ class WorkbenchApp(CodingActions, App[None]):
     def on_codebook_pane_chosen(self, event: CodebookPane.Chosen) -> None:
         self.use_codes([event.slug])
 
-    def _show_code(self, slug: str) -> None:
+    def _show_code(self, slug: str | None) -> None:
         row = next((r for r in self.project.codes if r["id"] == slug), None)
-        self.query_one("#code", InfoPane).show(describe_code(row, self.code_colors.get(slug)))
+        self.query_one("#code", InfoPane).show(describe_code(row, self.code_colors.get(slug or "")))
 
     def paragraph_number(self) -> int | None:
         if self.workspace is None:

@@ -20,7 +20,10 @@ CODED_CHOICES = (("coded by me", "yes"), ("not coded by me", "no"))
 
 
 def swatch(color: str) -> Text:
-    return Text("■ ", style=color)
+    """A square in the code's colour, to start a line with (the colour is the square's alone)."""
+    text = Text()
+    text.append("■ ", style=color)
+    return text
 
 
 class DocumentsPane(Vertical):
@@ -139,11 +142,11 @@ def describe_here(codings: Sequence[ShownCoding], current: ShownCoding | None, m
         mark = "▶ " if current is not None and coding.id == current.id else "  "
         text.append(mark)
         text.append_text(swatch(coding.color))
-        text.append(coding.code, style="bold")
-        state = "" if coding.status == "accepted" else f", {coding.status}"
+        text.append(f"{coding.code}\n", style="bold")
+        state = "" if coding.status == "accepted" else f" · {coding.status}"
         confidence = f" {coding.confidence:.2f}" if coding.confidence is not None else ""
-        text.append(f"  {coding.coder}{state}{confidence}\n", style="dim")
-        text.append(f"    {coding.code_name} · #{coding.id} · {coding.start}:{coding.end}\n", style="dim")
+        text.append(f"    {coding.coder}{state}{confidence} · #{coding.id} · {coding.start}:{coding.end}\n",
+                    style="dim")
         if coding.memo:
             text.append(f"    memo: {coding.memo}\n", style="italic")
     ids = {coding.id for coding in codings}

@@ -23,7 +23,7 @@ from gripcode.workbench.textmodel import Cursor, Highlights, Layout, Units, cell
 
 _NUMBER = Style(color="#8a8a8a")
 _SPEAKER = Style(color="#d7af5f", bold=True)
-_SELECTED = Style(color="#ffffff", bgcolor="#2f5f9f")
+_SELECTED = Style(color="#ffffff", bgcolor="#5f00d7", bold=True)  # apart from every pastel of the palette
 _CURSOR = Style(reverse=True)
 _STRIPES = 4
 _SPEAKER_WIDTH = 12
