@@ -75,6 +75,31 @@ def test_a_sentence_is_coded_through_the_code_picker(project: Gripcode) -> None:
     assert " recent: 1 ■ price-control" in shown[1]
 
 
+def test_the_counts_follow_the_readers_actions(project: Gripcode) -> None:
+    shown: list[tuple[str, str]] = []
+
+    async def steps(app, pilot) -> None:
+        from textual.widgets import DataTable
+
+        table = app.query_one("#documents-table", DataTable)
+
+        def counts() -> tuple[str, str]:
+            labels = [str(node.label) for node in app.query_one("#codebook").root.children]
+            return next(label for label in labels if "price-control" in label), "/".join(
+                str(cell) for cell in table.get_row_at(0)[2:4])
+
+        shown.append(counts())
+        await pilot.press("right_square_bracket", "s", "c", *"price", "enter")
+        for _ in range(30):  # read in the background a moment after the action
+            await pilot.pause(0.1)
+            if counts() != shown[0]:
+                break
+        shown.append(counts())
+
+    run_app(project.url, "ana", steps, doc="1")
+    assert shown == [("■   1 price-control", "0/1"), ("■   2 price-control", "1/2")]
+
+
 def test_several_codes_at_once_and_one_undo_takes_them_back(project: Gripcode) -> None:
     messages: list[str] = []
 
@@ -156,6 +181,28 @@ def test_a_coding_is_removed_and_the_removal_undone(project: Gripcode) -> None:
     assert mine(project.url) == []
     assert [action for actor, action in events(project.url, "coding.") if actor == "ana"] == [
         "coding.applied", "coding.removed", "coding.restored", "coding.removed"]
+
+
+def test_overlapping_codings_are_taken_in_turn(project: Gripcode) -> None:
+    messages: list[str] = []
+    here: list[str] = []
+
+    async def steps(app, pilot) -> None:
+        await pilot.press("right_square_bracket", "right_square_bracket", "s", "c", *"local", "enter")
+        here.append(app.query_one("#here").shown.plain)
+        for key in ("o", "x", "o", "x"):
+            await pilot.press(key)
+            messages.append(app.last_message)
+
+    run_app(project.url, "ana", steps, doc="1")
+    assert here == ["▶ ■ local-content\n    ana · #2 · 112:137\n  ■ price-control\n    ben · #1 · 112:137\n"]
+    assert messages == [
+        "Current coding: price-control by ben (#1).",
+        ("Coding 1 is ben's: the workbench changes only your own codings and suggestions (gripcode code edit and "
+         "code rm change any)."),
+        "Current coding: local-content by ana (#2).",
+        "Removed coding 2 (local-content, 112:137)."]
+    assert [(code, coder) for code, coder, *_ in codings(project.url)] == [("price-control", "ben")]
 
 
 def test_a_coding_is_recoded_and_the_recode_undone(project: Gripcode) -> None:

@@ -121,3 +121,12 @@ def _outward_address() -> str:
     if address.startswith("127."):
         pytest.skip("no network address besides the loopback")
     return address
+
+
+def test_the_readme_lists_every_key() -> None:
+    from gripcode.workbench.keys import KEYMAP
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## The coding workbench"):readme.index("### In the browser")]
+    keys = {key for _, rows in KEYMAP for names, _ in rows for key in names.split() if key not in ("...", "mouse")}
+    assert {key for key in keys if f"`{key}`" not in section} == set()

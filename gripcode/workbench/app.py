@@ -21,6 +21,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.events import Resize
+from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from gripcode.codebook.views import code_tree
@@ -47,6 +48,7 @@ from gripcode.workbench.undo import Renumbering, UndoStep
 
 T = TypeVar("T")
 RECENT = 9
+COUNTS_DELAY = 0.8  # seconds after an action before the counts are read again
 NARROW = 110  # below this many columns the side panes start hidden (f2 shows them)
 
 
@@ -120,6 +122,7 @@ class WorkbenchApp(CodingActions, App[None]):
         self.last_message = ""
         self._lines: dict[str, Text] = {}
         self._refreshing = False
+        self._counts_timer: Timer | None = None
         self._refresh_again: str | None = None  # a refresh asked for while one was running
         with transaction(engine, write=False) as session:
             self.filter_choices = document_filters(session)
@@ -168,8 +171,11 @@ class WorkbenchApp(CodingActions, App[None]):
             self.set_interval(self.refresh_seconds, self._refresh_in_background)
 
     def counts_changed(self) -> None:
-        """After an action of the reader's: the codebook's and the documents' counts, read in the background."""
-        self._refresh_in_background(codings=False)
+        """After an action of the reader's: the codebook's and the documents' counts, read in the background a
+        moment later (once for a quick run of actions, and not in the middle of the next key press)."""
+        if self._counts_timer is not None:
+            self._counts_timer.stop()
+        self._counts_timer = self.set_timer(COUNTS_DELAY, lambda: self._refresh_in_background(codings=False))
 
     def on_resize(self, event: Resize) -> None:
         self._apply_panes()

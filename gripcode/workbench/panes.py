@@ -51,7 +51,9 @@ class DocumentsPane(Vertical):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("id", "words", "mine", *(() if self.blind else ("all",)), "title")
+        for column in ("id", "words", "mine", *(() if self.blind else ("all",)), "title"):
+            table.add_column(column, key=column)
+        self.shown_rows: list[dict[str, Any]] = []
 
     def filters(self) -> dict[str, Any]:
         values = {key: self.query_one(f"#filter-{key}", Select).value for key in ("case", "kind", "language", "coded")}
@@ -62,6 +64,17 @@ class DocumentsPane(Vertical):
 
     def show_rows(self, rows: Sequence[dict[str, Any]], current: int | None) -> None:
         table = self.query_one(DataTable)
+        if [row["id"] for row in rows] == [row["id"] for row in self.shown_rows]:
+            # The same documents: only counts changed (after an action, or another coder's), written in place.
+            for old, new in zip(self.shown_rows, rows):
+                for column, key in (("mine", "mine"), ("all", "codings")):
+                    if key in new and old.get(key) != new[key]:
+                        table.update_cell(str(new["id"]), column, str(new[key]))
+            self.shown_rows = list(rows)
+            if current is not None and any(row["id"] == current for row in rows):
+                table.move_cursor(row=table.get_row_index(str(current)), animate=False)
+            return
+        self.shown_rows = list(rows)
         table.clear()
         for row in rows:
             title = row["title"] if len(row["title"]) <= 60 else row["title"][:59] + "…"
@@ -103,12 +116,21 @@ class CodebookPane(Tree[str]):
         self.border_title = "Codebook"
 
     def show_codes(self, rows: Sequence[dict[str, Any]], colors: dict[str, str]) -> None:
+        shape = [(row["id"], row["parent"]) for row in rows]
+        if shape == getattr(self, "_code_shape", None):
+            # The same tree: only counts, names or colours changed, so the labels are written in place.
+            for row in rows:
+                self._code_nodes[row["id"]].set_label(self._label(row, colors[row["id"]]))
+            return
+        self._code_shape = shape
         self.clear()
+        self._code_nodes: dict[str, Any] = {}
         parents = {None: self.root}
         for row in rows:
             parent = parents.get(row["parent"], self.root)
             node = parent.add(self._label(row, colors[row["id"]]), data=row["id"], expand=True)
             parents[row["id"]] = node
+            self._code_nodes[row["id"]] = node
             if not any(other["parent"] == row["id"] for other in rows):
                 node.allow_expand = False
 
