@@ -211,7 +211,7 @@ def test_a_coding_is_recoded_and_the_recode_undone(project: Gripcode) -> None:
     async def steps(app, pilot) -> None:
         await pilot.press("right_square_bracket", "s", "c", *"price", "enter", "e", *"local", "enter")
         after.append(mine(project.url))
-        await pilot.press("u")
+        await pilot.press("ctrl+z")
 
     run_app(project.url, "ana", steps, doc="1")
     assert after[0] == [("local-content", 57, 111, "accepted")]
