@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from rich.text import Text
@@ -73,7 +74,7 @@ class ProjectView:
 
 
 class WorkbenchApp(CodingActions, App[None]):
-    CSS_PATH = "workbench.tcss"
+    CSS_PATH = Path(__file__).with_name("workbench.tcss")
     TITLE = "gripcode workbench"
     ENABLE_COMMAND_PALETTE = False
 

@@ -16,7 +16,7 @@ characters take two columns.
 from __future__ import annotations
 
 import re
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import pairwise
@@ -198,18 +198,21 @@ class Highlights:
                 opening.setdefault(start, []).append(index)
                 closing.setdefault(end, []).append(index)
         points = sorted({*opening, *closing})
-        active: set[int] = set()
+        # Innermost first: each coding's rank in that order, once; the codings open at a point are kept as a
+        # sorted list of ranks, so no stretch sorts its own.
+        order = sorted(range(len(spans)), key=lambda i: (spans[i][1] - spans[i][0], spans[i][0], i))
+        rank = [0] * len(spans)
+        for position, index in enumerate(order):
+            rank[index] = position
+        active: list[int] = []
         self.stretches: list[Stretch] = []
-
-        def innermost(index: int) -> tuple[int, int, int]:
-            start, end = spans[index]
-            return end - start, start, index
-
         for point, following in pairwise(points):
-            active.difference_update(closing.get(point, ()))
-            active.update(opening.get(point, ()))
+            for index in closing.get(point, ()):
+                del active[bisect_left(active, rank[index])]
+            for index in opening.get(point, ()):
+                insort(active, rank[index])
             if active:
-                self.stretches.append(Stretch(point, following, tuple(sorted(active, key=innermost))))
+                self.stretches.append(Stretch(point, following, tuple([order[r] for r in active])))
         self._starts = [s.start for s in self.stretches]
         self._ends = [s.end for s in self.stretches]
 
