@@ -3,6 +3,7 @@ audit log (and what the screen shows) out. On SQLite, and on PostgreSQL with GRI
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -422,3 +423,30 @@ def test_the_keys_and_what_a_key_needs_first(project: Gripcode) -> None:
     assert "Keys (escape closes)" in shown[0]
     assert "c                     code the selection: type letters of a code id or name" in shown[0]
     assert "Keys (escape closes)" not in shown[1]
+
+
+def test_a_browser_tabs_app_quits_when_its_server_is_gone(project: Gripcode, monkeypatch: pytest.MonkeyPatch) -> None:
+    """textual-serve runs an app per browser tab; one whose server was killed outright quits by itself."""
+    import subprocess
+    import sys
+
+    from gripcode.workbench import app as app_module
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    monkeypatch.setattr(app_module, "SERVER_CHECK", 0.05)
+    quits: list[str] = []
+    exit_app = app_module.WorkbenchApp.exit
+
+    def recorded_exit(app, *args, **kwargs) -> None:
+        quits.append(os.environ["GRIPCODE_WORKBENCH_SERVER"])
+        exit_app(app, *args, **kwargs)
+
+    monkeypatch.setattr(app_module.WorkbenchApp, "exit", recorded_exit)
+
+    async def steps(app, pilot) -> None:
+        await pilot.pause(0.4)
+
+    for server in (str(os.getpid()), gone.stdout.strip()):
+        monkeypatch.setenv("GRIPCODE_WORKBENCH_SERVER", server)
+        run_app(project.url, "ana", steps, doc="1")
+    assert quits[:1] == [gone.stdout.strip()]

@@ -9,6 +9,7 @@ meanwhile, so it never brings back what the reader just changed.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,11 +45,13 @@ from gripcode.workbench.panes import (
     describe_here,
 )
 from gripcode.workbench.screens import KeysScreen
+from gripcode.workbench.serve import SERVER_PID
 from gripcode.workbench.text_view import TextView
 from gripcode.workbench.undo import Renumbering, UndoStep
 
 T = TypeVar("T")
 RECENT = 9
+SERVER_CHECK = 2.0  # seconds between checks that the server of a browser tab's app is still there
 COUNTS_DELAY = 0.8  # seconds after an action before the counts are read again
 NARROW = 110  # below this many columns the side panes start hidden (f2 shows them)
 
@@ -170,6 +173,19 @@ class WorkbenchApp(CodingActions, App[None]):
         self.text_view.focus()
         if self.refresh_seconds > 0:
             self.set_interval(self.refresh_seconds, self._refresh_in_background)
+        server = os.environ.get(SERVER_PID, "")
+        if server.isdigit():
+            self.set_interval(SERVER_CHECK, lambda: self.watch_server(int(server)))
+
+    def watch_server(self, pid: int) -> None:
+        """A browser tab's app, served by textual-serve, quits when its server is gone: a server killed outright
+        leaves its apps running (and refreshing) with nobody to show them to."""
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            self.exit()
+        except PermissionError:  # a process of another user has the number now: the server is gone
+            self.exit()
 
     def counts_changed(self) -> None:
         """After an action of the reader's: the codebook's and the documents' counts, read in the background a

@@ -16,6 +16,8 @@ import socket
 import sys
 from collections.abc import Sequence
 
+SERVER_PID = "GRIPCODE_WORKBENCH_SERVER"  # the serving process, in the environment of each tab's app
+
 
 def app_command(arguments: Sequence[str]) -> str:
     """The shell command that starts the app for one browser tab."""
@@ -29,6 +31,8 @@ def serve(arguments: Sequence[str], *, db_url: str, coder: str, host: str, port:
 
     os.environ["GRIPCODE_DB"] = db_url
     os.environ["GRIPCODE_CODER"] = coder
+    # A tab's app ends with its server, even one killed outright (see WorkbenchApp.watch_server).
+    os.environ[SERVER_PID] = str(os.getpid())
     # The page tells the browser where the app's websocket is: this machine's name where the server listens on
     # every interface, and --public-url behind a proxy.
     shown_host = socket.gethostname() if host in ("0.0.0.0", "::", "") else host
