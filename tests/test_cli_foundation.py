@@ -210,6 +210,9 @@ def test_demo_builds_a_project(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", str(tmp_path / "demo")])
     assert result.exit_code == 0, result.output
     assert "Imported" in result.output and "Try next" in result.output
+    assert result.output.endswith(
+        "\nThen read and code the documents in the full-screen workbench (? shows its keys, q quits):\n"
+        f"  gripcode --db sqlite:///{tmp_path / 'demo' / 'gripcode.db'} --coder ana workbench 3\n")
     stats = json.loads(Gripcode(f"sqlite:///{tmp_path / 'demo' / 'gripcode.db'}").ok("stats", "--format", "json").output)
     assert stats["documents"] >= 26 and stats["cases"] == 4
     assert stats["codes"] >= 20 and "Synced it into the project" in result.output

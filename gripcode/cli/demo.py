@@ -22,6 +22,8 @@ def demo(folder: Path) -> None:
                  "gripcode compare --measure share --kind interview", "gripcode matrix --codes export-restrictions",
                  f"gripcode codebook test {folder / 'grip-arm.yaml'}"):
         click.echo(f"  {line}")
+    click.echo("\nThen read and code the documents in the full-screen workbench (? shows its keys, q quits):")
+    click.echo(f"  gripcode --db sqlite:///{db_file} --coder ana workbench 3")
 
 
 COMMANDS = [demo]

@@ -144,7 +144,7 @@ LAZY_COMMANDS = {
     "cooccur": "analysis", "db": "database", "demo": "demo", "docs": "documents", "export": "exchange",
     "import": "imports", "init": "database", "llm": "llm", "log": "integrity", "matrix": "analysis",
     "memo": "memos", "model": "model", "retrieve": "analysis", "review": "review", "show": "documents",
-    "stats": "documents", "validate": "validate",
+    "stats": "documents", "validate": "validate", "workbench": "workbench",
 }
 
 

@@ -8,18 +8,21 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from gripcode.codebook.sync import database_states
-from gripcode.db.models import Code, CodebookVersion, Coding
+from gripcode.db.models import Code, CodebookVersion, Coder, Coding
 
 TREE_COLUMNS = ("id", "name", "parent", "depth", "status", "color", "codings", "suggested", "definition")
 
 
-def code_tree(session: Session, *, include_inactive: bool = True) -> list[dict[str, Any]]:
+def code_tree(session: Session, *, include_inactive: bool = True, coder: str | None = None,
+              details: bool = False) -> list[dict[str, Any]]:
     """Codes in codebook order with their depth; ``codings`` counts those that count in analyses (accepted),
-    ``suggested`` the suggestions still waiting for review."""
-    counts = {slug: (accepted, suggested) for slug, accepted, suggested in session.execute(
-        select(Coding.code_id, func.sum(case((Coding.status == "accepted", 1), else_=0)),
-               func.sum(case((Coding.status == "suggested", 1), else_=0)))
-        .group_by(Coding.code_id)).tuples()}
+    ``suggested`` the suggestions still waiting for review: of every coder, or only of ``coder`` (a blind
+    round). With ``details`` each row also has the code's ``include``, ``exclude``, ``examples`` and ``position``."""
+    count_query = (select(Coding.code_id, func.sum(case((Coding.status == "accepted", 1), else_=0)),
+                          func.sum(case((Coding.status == "suggested", 1), else_=0))).group_by(Coding.code_id))
+    if coder is not None:
+        count_query = count_query.join(Coder, Coding.coder_id == Coder.id).where(Coder.name == coder)
+    counts = {slug: (accepted, suggested) for slug, accepted, suggested in session.execute(count_query).tuples()}
     states = database_states(session)
     ids = dict(session.execute(select(Code.slug, Code.id)).tuples().all())
     children: dict[str | None, list[str]] = {}
@@ -37,6 +40,9 @@ def code_tree(session: Session, *, include_inactive: bool = True) -> list[dict[s
                              "status": state.status if state.status != "merged" else f"merged into {state.merged_into}",
                              "color": state.color, "codings": int(accepted or 0), "suggested": int(suggested or 0),
                              "definition": state.definition})
+                if details:
+                    rows[-1].update(include=state.include, exclude=state.exclude, examples=state.examples,
+                                    position=state.position)
             walk(slug, depth + 1)
 
     walk(None, 0)

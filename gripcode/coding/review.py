@@ -6,21 +6,20 @@ the time on the coding and an audit event with the state before, which is also w
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from gripcode.coding.coders import get_or_create_coder
+from gripcode.coding.coders import find_coder, get_or_create_coder
 from gripcode.coding.service import find_code
+from gripcode.coding.units import reshaped_span, unit_index
 from gripcode.corpus.documents import find_document
 from gripcode.db.audit import record_event
 from gripcode.db.locks import lock_codebook
 from gripcode.db.models import Code, Coding, utcnow
 from gripcode.errors import CodingError, NotFoundError
-from gripcode.nlp.suggestions import UnitIndex, load_unit_indexes
 
 ORDERS = ("position", "confidence", "uncertainty")
 MACHINE_ORIGINS = ("rule", "model", "llm")
@@ -157,25 +156,16 @@ def _rule_term(coding: Coding) -> str | None:
     return ref.split(":", 1)[1] if ref.startswith("term:") else None
 
 
-def reshape(session: Session, coding_id: int, unit: str, *, narrow: bool, reviewer: str) -> Coding:
+def reshape(session: Session, coding_id: int, unit: str, *, narrow: bool, reviewer: str,
+            at: int | None = None) -> Coding:
     """Widen the suggestion to the ``unit``s that cover it, or narrow it to the one ``unit`` inside it that
-    holds the rule's term (the first one otherwise). The suggestion stays open for a decision."""
+    holds offset ``at`` or else the rule's term (the first one otherwise). The suggestion stays open for a
+    decision."""
     coding = find_suggestion(session, coding_id)
-    index: UnitIndex | None = load_unit_indexes(session, [coding.document_id], [unit]).get((coding.document_id, unit))
-    if index is None:
-        raise CodingError(f"document {coding.document_id} has no {unit} units")
+    index = unit_index(session, coding.document_id, unit)
     text = coding.document.text
-    if narrow:
-        inside = [(s, e) for s, e in index.spans if s >= coding.start and e <= coding.end]
-        if not inside:
-            raise CodingError(f"no whole {unit} lies inside this suggestion; widen instead")
-        term = _rule_term(coding)
-        holding = [(s, e) for s, e in inside if term and re.search(re.escape(term), text[s:e], re.IGNORECASE)]
-        start, end = (holding or inside)[0]
-    else:
-        start, end = index.cover(coding.start, coding.end)
-    if (start, end) == (coding.start, coding.end):
-        raise CodingError(f"the suggestion already is that {unit}")
+    start, end = reshaped_span(index, text, coding.start, coding.end, unit, narrow=narrow, term=_rule_term(coding),
+                               at=at, what="suggestion")
     with session.no_autoflush:
         _refuse_clash(session, coding, coding.code_id, start, end)
     before = (coding.start, coding.end)
