@@ -138,7 +138,8 @@ def test_the_review_queue_of_one_machine_coder(project) -> None:
 
         name = session.get(Coder, machine).name
         assert rv.pending(session, coder=name) == everything and len(everything) == 2
-        assert rv.pending(session, coder="ben") == []
+        with pytest.raises(CodingError, match="ben is a person coder, not a machine coder"):
+            rv.pending(session, coder="ben")
         with pytest.raises(NotFoundError, match="no coder 'rules@nothing'; known coders: ben, rules@"):
             rv.pending(session, coder="rules@nothing")
 
