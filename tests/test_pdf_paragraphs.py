@@ -287,6 +287,10 @@ def test_a_pdf_typeset_by_latex_in_two_columns(tmp_path: Path) -> None:
     """TeX's own line breaking and hyphenation, its fonts and its two-column output routine."""
     if shutil.which("pdflatex") is None:
         pytest.skip("pdflatex is not installed (Debian packages texlive-latex-base, texlive-latex-recommended)")
+    found = subprocess.run(["kpsewhich", "lmodern.sty", "fancyhdr.sty"], capture_output=True, text=True, check=False)
+    if len(found.stdout.split()) < 2:
+        pytest.skip("the LaTeX packages lmodern and fancyhdr are not installed (Debian packages lmodern, "
+                    "texlive-latex-recommended)")
     blocks = [("h", "Licensing"), ("p", LICENSING), ("p", PRICES), ("p", COMMUNITIES), ("h", "Partners"),
               ("p", JOINT_VENTURES), ("p", LICENSING.replace("Licences", "Permits")), ("p", COMMUNITIES),
               ("h", "Outlook"), ("p", PRICES.replace("Prices", "Costs")), ("p", JOINT_VENTURES.replace(
