@@ -34,6 +34,9 @@ import textwrap
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from import_bench import run  # noqa: E402  (a script beside this one, not a package)
+
 VOCAB = ("rare earth export quota magnet processing mining province ministry joint venture capital refinery "
          "dysprosium terbium neodymium price control state group licence tailings thorium recycling supply risk "
          "stockpile wind turbine electric vehicle defence investment policy local content subsidy mandate the a of "
@@ -131,27 +134,6 @@ def write_corpus(folder: Path, files: int, per_file: int, words: int, factiva_sh
                 path.write_bytes(b"\xef\xbb\xbf" + nexis_export(items).encode("utf-8"))
             exports.append(path)
     return exports, folder / "articles.csv", total_words
-
-
-# As in import_bench.py: the command runs under a small process of its own, which reports its wall time and the
-# peak resident set of the command and the processes it waited for.
-_MEASURE = """
-import os, subprocess, sys, time
-with open(sys.argv[1], "w") as out:
-    start = time.perf_counter()
-    process = subprocess.Popen(sys.argv[2:], stdout=out, stderr=subprocess.STDOUT)
-    _, status, usage = os.wait4(process.pid, 0)
-    print(time.perf_counter() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status))
-"""
-
-
-def run(command: list[str], log: Path) -> tuple[float, float]:
-    measured = subprocess.run([sys.executable, "-c", _MEASURE, str(log), *command],
-                              check=True, capture_output=True, text=True)
-    elapsed, max_rss_kb, code = measured.stdout.split()
-    if code != "0":
-        sys.exit(f"{' '.join(command)} failed:\n{log.read_text()[-3000:]}")
-    return float(elapsed), int(max_rss_kb) / 1024
 
 
 def read_only(exports: list[Path]) -> tuple[float, int]:

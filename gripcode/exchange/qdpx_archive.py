@@ -19,6 +19,7 @@ from types import TracebackType
 
 from gripcode.corpus.bounded_zip import ZipLimits, check_declared, read_member
 from gripcode.errors import ExchangeError
+from gripcode.export.files import unusable_path
 
 QDE_NAME = "project.qde"
 SOURCES_FOLDER = "sources"
@@ -149,16 +150,8 @@ def write_qdpx_streamed(path: Path, qde: Iterable[str], sources: Iterable[tuple[
     timestamps, so the same project always gives the same bytes. The archive goes to a file beside ``path`` as
     it is made and takes its place when complete: a failure leaves no file, and memory holds one piece."""
     partial = path.with_name(path.name + ".partial")
-    try:
+    with unusable_path(path, ExchangeError):
         handle = partial.open("wb")
-    except IsADirectoryError:
-        raise ExchangeError(f"cannot write {path}: it is a folder; give a file name") from None
-    except FileNotFoundError:
-        raise ExchangeError(f"cannot write {path}: the folder {path.parent} does not exist") from None
-    except NotADirectoryError:
-        raise ExchangeError(f"cannot write {path}: part of the path {path.parent} is not a folder") from None
-    except OSError as exc:
-        raise ExchangeError(f"cannot write {path}: {exc.strerror or exc}") from None
     try:
         with handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
             with archive.open(_member(QDE_NAME), "w") as stream:
