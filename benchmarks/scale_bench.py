@@ -199,7 +199,13 @@ def main() -> None:
     def timed(name: str, command: list[str], bare: float | None = None) -> None:
         if only and name not in only and name.split(" ")[0] not in only:
             return
-        seconds, peak = run(command, folder / f"{name.replace(' ', '_')}.log")
+        try:
+            seconds, peak = run(command, folder / f"{name.replace(' ', '_')}.log")
+        except SystemExit as failed:  # the command failed: say how, and go on with the others
+            last = str(failed.code).strip().splitlines()[-1]
+            print(f"{name:34s} FAILED: {last}", flush=True)
+            results.append((name, float("inf"), float("inf"), bare))
+            return
         results.append((name, seconds, peak, bare))
         ratio = f"  {seconds / bare:5.2f}x bare" if bare else ""
         print(f"{name:34s} {seconds:7.2f} s  peak {peak:7,.0f} MB{ratio}   [{met(name, seconds, peak, bare)}]",
