@@ -53,3 +53,24 @@ def test_a_failed_export_leaves_no_file(tmp_path: Path, monkeypatch: pytest.Monk
     with pytest.raises(OSError, match="disk full"):
         qdpx_archive.write_qdpx_streamed(tmp_path / "out.qdpx", iter(["<Project/>"]), iter([]))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_set_text_by_id_sets_each_row_s_value_and_no_other(grip) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from gripcode.db.bulk import insert_numbered, set_text_by_id
+    from gripcode.db.models import Coder
+
+    engine = make_engine(grip.url)
+    try:
+        with transaction(engine) as session:
+            ids = insert_numbered(session.connection(), Coder.__table__,
+                                  [{"name": f"coder {n}", "kind": "person", "created_at": dt.datetime.now(dt.timezone.utc)}
+                                   for n in range(30)])
+            set_text_by_id(session.connection(), Coder.__table__, "refi_guid",
+                           [(row_id, f"guid {row_id}") for row_id in ids[:20]])
+        with transaction(engine, write=False) as session:
+            stored = dict(session.execute(select(Coder.id, Coder.refi_guid).where(Coder.id.in_(ids))).tuples().all())
+    finally:
+        engine.dispose()
+    assert stored == {row_id: (f"guid {row_id}" if index < 20 else None) for index, row_id in enumerate(ids)}

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, func, select
+from sqlalchemy import Connection, Table, bindparam, func, select
 from sqlalchemy.sql import Select
 
 T = TypeVar("T")
@@ -109,7 +109,8 @@ def fetch_rows(connection: Connection, statement: Select[Any]) -> list[tuple[Any
 
 
 def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
-    """Insert ``rows`` (mappings with the same keys) and return their ids in order.
+    """Insert ``rows`` (mappings with the same keys, every column without a database default among them: column
+    defaults set in Python are not applied) and return their ids in order.
 
     On SQLite the ids are given here, following the largest one, as SQLite itself would: a write transaction
     holds the database's write lock, so nobody numbers rows in between, and the rows then go as multi-row
@@ -130,3 +131,25 @@ def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping
               for number, row in zip(ids, rows)]
     insert_rows(connection, table.name, ["id", *columns], values)
     return ids
+
+
+def set_text_by_id(connection: Connection, table: Table, column: str, pairs: Sequence[tuple[int, str]]) -> None:
+    """Set the text ``column`` of the rows of ``table`` with the given ids (``(id, value)`` pairs). On
+    PostgreSQL the pairs go by COPY into a temporary table and one UPDATE ... FROM sets them all, where an
+    UPDATE per row costs a round trip each; elsewhere one executemany."""
+    if not pairs:
+        return
+    if connection.dialect.driver == "psycopg":
+        staged = f"gripcode_set_{table.name}_{column}"
+        connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {staged} (id integer PRIMARY KEY, value text) "
+                                   "ON COMMIT DROP")
+        with connection.connection.driver_connection.cursor() as cursor:
+            with cursor.copy(f"COPY {staged} (id, value) FROM STDIN") as copy:
+                for pair in pairs:
+                    copy.write_row(pair)
+        connection.exec_driver_sql(f'UPDATE {table.name} SET "{column}" = {staged}.value FROM {staged} '
+                                   f"WHERE {table.name}.id = {staged}.id")
+        connection.exec_driver_sql(f"DROP TABLE {staged}")
+        return
+    connection.execute(table.update().where(table.c.id == bindparam("row_id")).values({column: bindparam("value")}),
+                       [{"row_id": row_id, "value": value} for row_id, value in pairs])

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import bindparam, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from gripcode import __version__
@@ -49,7 +49,7 @@ from gripcode.codebook.refi_common import XSI_NS, derived_guid, escape_attr, esc
     normalise_guid, xml_safe, xml_unsafe_char
 from gripcode.codebook.refi_qdc import describe_code
 from gripcode.codebook.sync import current_codebook, latest_version
-from gripcode.db.bulk import fetch_rows
+from gripcode.db.bulk import fetch_rows, set_text_by_id
 from gripcode.db.models import COUNTED_STATUSES, Case, Code, Coder, Coding, Document, Memo, status_among
 from gripcode.errors import CodebookError, ExchangeError
 from gripcode.exchange.qdpx_archive import INTERNAL_PREFIX, write_qdpx_streamed
@@ -214,12 +214,9 @@ class _Exporter:
                 seen.add(guid)
                 coding.refi_guid = guid
         assigned += _assign(self.codings, seen)
-        # the codings given a GUID now keep it: one executemany, not an UPDATE per object
-        table = Coding.__table__
-        changed = [{"coding_id": c.id, "guid": c.refi_guid} for c in self.codings if c.id in stale]
-        if changed:
-            s.execute(table.update().where(table.c.id == bindparam("coding_id")).values(refi_guid=bindparam("guid")),
-                      changed)
+        # the codings given a GUID now keep it, set all at once rather than by an UPDATE per object
+        set_text_by_id(s.connection(), Coding.__table__, "refi_guid",
+                       [(c.id, c.refi_guid) for c in self.codings if c.id in stale and c.refi_guid is not None])
         assigned += _assign(self.memos, _used(s, Memo))
         s.flush()
         self.coder_guid = {c.id: _stored_guid(c.refi_guid, f"coder {c.name}") for c in self.coders}
