@@ -88,28 +88,19 @@ def _pdf(meta: dict[str, Any]) -> list[str]:
     return parts
 
 
+def _labelled(meta: dict[str, Any], labels: tuple[tuple[str, str], ...]) -> list[str]:
+    """Each present metadata value written into its label (``("byline", "by {}")`` gives ``by A. Sadykova``)."""
+    return [label.format(meta[key]) for key, label in labels if meta.get(key)]
+
+
 def _web_page(meta: dict[str, Any]) -> list[str]:
-    parts = []
-    if meta.get("url"):
-        parts.append(f"saved from {meta['url']}")
-    if meta.get("sitename"):
-        parts.append(f"site {meta['sitename']}")
-    if meta.get("author"):
-        parts.append(f"by {meta['author']}")
-    return parts
+    return _labelled(meta, (("url", "saved from {}"), ("sitename", "site {}"), ("author", "by {}")))
 
 
 def _article(source: str | None, date: dt.date | str | None, meta: dict[str, Any]) -> list[str]:
-    parts = [str(value) for value in (source, date) if value]
-    if meta.get("byline"):
-        parts.append(f"by {meta['byline']}")
-    if meta.get("section"):
-        parts.append(f"section {meta['section']}")
-    if meta.get("word_count"):
-        parts.append(f"{meta['word_count']} words")
-    if meta.get("document_id"):
-        parts.append(f"document {meta['document_id']}")
-    return parts
+    return [str(value) for value in (source, date) if value] + _labelled(
+        meta, (("byline", "by {}"), ("section", "section {}"), ("word_count", "{} words"),
+               ("document_id", "document {}")))
 
 
 def _number(count: int) -> str:
