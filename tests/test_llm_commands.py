@@ -94,6 +94,7 @@ def test_validate_sample_lists_units_blind_and_later_validations_use_it(project:
     rows = [line for line in listing.splitlines() if not line.startswith("#")]
     assert rows[0] == '"unit","document","title","case","kind","text"' and len(rows) == 3
     assert "export" not in rows[0] and "# Note: recorded as sample 1;" in listing
+    assert "in the workbench, `gripcode --coder NAME workbench --sample 1`" in listing
     assert "# Note: stratum (none) / media / machine: a code: 1 of 2" in listing
     ok(project, "coder", "add", "ana")
     ok(project, "coder", "add", "ben")

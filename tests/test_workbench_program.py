@@ -36,10 +36,13 @@ def test_the_help_explains_the_keys_and_serving() -> None:
                  "    c                     code the selection: type letters of a code id or name",
                  "    1 ... 9               apply recent code 1 to 9 (listed at the foot)",
                  "    u ctrl+z              undo the last action (again and again)",
-                 "  Review mode (--review):", "    a                     accept the suggestion"):
+                 "  Review mode (--review):", "    a                     accept the suggestion",
+                 "  Blind sample (--sample N):",
+                 "    space b               the next / previous unit of the sample, selected (c codes it)"):
         assert line + "\n" in out, line
     for option in ("--serve", "--host TEXT", "--port INTEGER RANGE", "--blind", "--review", "--by CODER",
-                   "--order [position|confidence|uncertainty]", "--refresh SECONDS"):
+                   "--order [position|confidence|uncertainty]", "--refresh SECONDS",
+                   "--sample N"):
         assert option in out, option
     assert "ssh -L" in out and "it listens on 127.0.0.1" in out
 
@@ -54,6 +57,10 @@ def test_the_help_explains_the_keys_and_serving() -> None:
     (("workbench", "--code", "price-control", "--by", "ben"), "Error: --code and --by go with --review\n"),
     (("workbench", "--review", "--blind"), "Error: --blind hides other coders' work and --review shows the machine "
                                            "coders' suggestions: use one of them\n"),
+    (("workbench", "--review", "--sample", "1"), "Error: --sample hides other coders' work and --review shows the "
+                                                 "machine coders' suggestions: use one of them\n"),
+    (("workbench", "--sample", "5"), "Error: no validation sample 5 (draw one with `gripcode validate CODER "
+                                     "--against A,B --sample N`)\n"),
 ])
 def test_mistakes_are_answered_before_the_app_starts(project: Gripcode, args: tuple[str, ...], message: str) -> None:
     result = run("--db", project.url, *args)

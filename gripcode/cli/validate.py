@@ -59,8 +59,9 @@ def validate(app: App, coder: str, against: str, unit: str, reference: str | Non
             sample, rows = mu.draw_sample(session, coder, unit, sample_size, seed=seed, actor=app.coder, case=case,
                                           kind=kind, doc=doc, codes=_split(codes))
             notes = [f"recorded as sample {sample.id}; later `gripcode validate {coder} --against ...` runs on it",
-                     "code these units without looking at the machine's suggestions (blind): `gripcode code add "
-                     "DOC CODE --unit KIND:N`, `code import`, or the workbench's blind mode"]
+                     "code these units without looking at the machine's suggestions (blind): in the workbench, "
+                     f"`gripcode --coder NAME workbench --sample {sample.id}`; or `gripcode code add DOC CODE "
+                     "--unit KIND:N`, or `code import`"]
             notes += [f"stratum {name}: {drawn} of {total}" for name, (total, drawn) in sample.strata.items()]
             provenance = project_provenance(session, f"Blind sample of {sample.size} {unit} units for validating "
                                             f"{coder}", filters={"case": case, "kind": kind, "document": doc,

@@ -328,7 +328,9 @@ class CodingActions:
 
     def action_step(self: WorkbenchApp, step: int) -> None:
         review = self.review
-        assert review is not None
+        if review is None:
+            self.step_sample(step)
+            return
         review.position = min(max(review.position + step, 0), len(review.ids))
         self.show_suggestion()
 

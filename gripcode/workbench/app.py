@@ -27,7 +27,7 @@ from textual.timer import Timer
 from textual.widgets import Footer, Static
 
 from gripcode.codebook.views import code_tree
-from gripcode.coding.worklist import coder_documents, document_filters
+from gripcode.coding.worklist import SampleWork, coder_documents, document_filters, sample_work
 from gripcode.coding.workspace import DocumentCodings, Workspace, load_document_codings, load_workspace, recent_codes
 from gripcode.db.engine import transaction
 from gripcode.db.models import COUNTED_STATUSES
@@ -74,6 +74,7 @@ class ProjectView:
 
     documents: list[dict[str, Any]] = field(default_factory=list)
     codes: list[dict[str, Any]] = field(default_factory=list)
+    sample: SampleWork | None = None  # a blind validation sample's units, which of them the coder has coded
 
 
 class WorkbenchApp(CodingActions, App[None]):
@@ -106,9 +107,12 @@ class WorkbenchApp(CodingActions, App[None]):
     ]
 
     def __init__(self, engine: Engine, coder: str, *, doc: str | None = None, blind: bool = False,
-                 review: ReviewQueue | None = None, refresh_seconds: float = 5.0) -> None:
+                 review: ReviewQueue | None = None, sample: int | None = None, refresh_seconds: float = 5.0) -> None:
         super().__init__()
+        blind = blind or sample is not None  # a validation sample is coded blind
         self.engine, self.coder, self.blind, self.review = engine, coder, blind, review
+        self.sample_id = sample
+        self.sample_position = -1  # the sample unit space and b last went to
         self.refresh_seconds = refresh_seconds
         self.start_doc = doc
         self.statuses: tuple[str, ...] = (*COUNTED_STATUSES, "suggested") if review else COUNTED_STATUSES
@@ -166,6 +170,8 @@ class WorkbenchApp(CodingActions, App[None]):
             self.show_suggestion()
         elif self.start_doc is not None:
             self.open_document(self.start_doc)
+        elif self.project.sample is not None and self.project.sample.units:
+            self.step_sample(1)
         elif self.project.documents:
             self.open_document(str(self.project.documents[0]["id"]))
         else:
@@ -218,8 +224,10 @@ class WorkbenchApp(CodingActions, App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Review keys only in review mode; removing and memos on the document only outside it."""
-        if action in ("decide", "step"):
+        if action == "decide":
             return self.review is not None
+        if action == "step":
+            return self.review is not None or self.sample_id is not None
         if action in ("remove", "document_memo"):
             return self.review is None
         return True
@@ -233,8 +241,10 @@ class WorkbenchApp(CodingActions, App[None]):
         """The documents (as the pane's filters choose them) and the codes with their counts. In a worker thread
         the filters come from the caller, read on the app's own thread."""
         filters = self._chosen_filters() if filters is None else filters
-        documents = coder_documents(session, self.coder, others=not self.blind, **filters)
-        return ProjectView(documents, code_tree(session, coder=self.only_coder, details=True))
+        sample = None if self.sample_id is None else sample_work(session, self.sample_id, self.coder)
+        documents = coder_documents(session, self.coder, others=not self.blind,
+                                    only=None if sample is None else sample.doc_ids, **filters)
+        return ProjectView(documents, code_tree(session, coder=self.only_coder, details=True), sample)
 
     def _apply_project(self, project: ProjectView) -> None:
         changed_codes = project.codes != self.project.codes
@@ -245,6 +255,37 @@ class WorkbenchApp(CodingActions, App[None]):
         self.query_one(DocumentsPane).show_rows(project.documents, current)
         if changed_codes:
             self.query_one(CodebookPane).show_codes(project.codes, self.code_colors)
+        self._mark_sample()
+        self._show_status(self.paragraph_number())
+
+    def _mark_sample(self) -> None:
+        """Mark the open document's sample units in the margin (▸ to code, ✓ coded)."""
+        sample, workspace = self.project.sample, self.workspace
+        if sample is None or workspace is None:
+            return
+        self.text_view.mark_units([(u.start, u.end, u.coded) for u in sample.units if u.doc_id == workspace.doc_id])
+
+    def step_sample(self, step: int) -> None:
+        """Go to the next (``step`` 1) or previous (-1) unit of the sample and select it, so that c codes it."""
+        sample = self.project.sample
+        if sample is None or not sample.units:
+            self.say("The sample has no units.")
+            return
+        position = self.sample_position + step
+        if not 0 <= position < len(sample.units):
+            left = len(sample.units) - sample.coded
+            self.say(f"{'No unit after this one' if step > 0 else 'No unit before this one'} in sample "
+                     f"{sample.sample_id}" + (f"; {left} of its units hold none of your codings yet." if left
+                                              else "; every unit holds a coding of yours."))
+            return
+        unit = sample.units[position]
+        if (self.workspace is None or self.workspace.doc_id != unit.doc_id) and not self.open_document(
+                str(unit.doc_id)):
+            return
+        self.sample_position = position
+        self.text_view.select_span(unit.start, unit.end)
+        self.say(f"Sample {sample.sample_id}: {sample.unit} {unit.seq} of document {unit.doc_id}, unit "
+                 f"{position + 1} of {len(sample.units)}" + (" (coded)" if unit.coded else "") + ".")
 
     def code_choices(self) -> list[CodeChoice]:
         return [CodeChoice(row["id"], row["name"], self.code_colors[row["id"]]) for row in self.project.codes
@@ -270,6 +311,7 @@ class WorkbenchApp(CodingActions, App[None]):
         self.query_one("#doc-memos", InfoPane).show(describe_document_memos(self.shown.memos))
         self.query_one("#text").border_title = f"{workspace.doc_id}: {workspace.title}"
         self.query_one(DocumentsPane).show_rows(self.project.documents, workspace.doc_id)
+        self._mark_sample()
         self.update_here()
         # A long document's layout is tens of thousands of objects that live until another document opens: kept
         # out of the cyclic collector's passes, which otherwise scan them all now and then (0.1 s on 100,000 words,
@@ -420,6 +462,10 @@ class WorkbenchApp(CodingActions, App[None]):
         line.append(f"  │ {self.coder}", style="bold")
         if self.blind:
             line.append(" (blind)", style="bold yellow")
+        sample = self.project.sample
+        if sample is not None:
+            line.append(f"  │ sample {sample.sample_id}: {sample.coded} of {len(sample.units)} {sample.unit}s coded",
+                        style="bold")
         selection = text.cursor.selection
         if selection:
             line.append(f"  │ selected {selection[0]}:{selection[1]} ({selection[1] - selection[0]} chars)",

@@ -45,6 +45,10 @@ KEYMAP: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
         ("m", "memo on it"),
         ("space b", "skip to the next suggestion / back"),
     )),
+    ("Blind sample (--sample N)", (
+        ("space b", "the next / previous unit of the sample, selected (c codes it)"),
+        ("", "(in the margin: ▸ a unit to code, ✓ one you have coded)"),
+    )),
     ("Panes", (
         ("tab shift+tab", "next / previous pane: documents (enter opens one),"),
         ("", "codebook (enter applies the code), text"),

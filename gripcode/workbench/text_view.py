@@ -4,6 +4,7 @@ document of 100,000 words opens and scrolls as fast as a short one."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import pairwise
@@ -25,6 +26,8 @@ _NUMBER = Style(color="#8a8a8a")
 _SPEAKER = Style(color="#d7af5f", bold=True)
 _SELECTED = Style(color="#ffffff", bgcolor="#5f00d7", bold=True)  # apart from every pastel of the palette
 _CURSOR = Style(reverse=True)
+_TO_CODE = Style(color="#ffd75f", bold=True)  # a line of a sample unit not coded yet
+_CODED = Style(color="#5faf5f")  # a line of a sample unit coded
 _STRIPES = 4
 _SPEAKER_WIDTH = 12
 
@@ -109,6 +112,8 @@ class TextView(ScrollView, can_focus=True):
         self._speakers: dict[int, str] = {}  # screen line -> the speaker whose turn starts there
         self._hidden_speakers: list[tuple[int, str]] = []  # turns whose text does not name their speaker
         self._speaker_width = 0
+        self.marked: list[tuple[int, int, bool]] = []  # a blind sample's units here: start, end, coded
+        self._marked_starts: list[int] = []
 
     # ------------------------------------------------------------------------------------------ content
 
@@ -140,6 +145,32 @@ class TextView(ScrollView, can_focus=True):
         self.codings = tuple(codings)
         self.highlights = Highlights([(c.start, c.end) for c in self.codings])
         self.refresh()
+
+    def mark_units(self, spans: Sequence[tuple[int, int, bool]]) -> None:
+        """Mark these units (start, end, whether coded) in the margin beside the line numbers: a blind sample's."""
+        marked = sorted(spans)
+        if marked != self.marked:
+            self.marked = marked
+            self._marked_starts = [start for start, _, _ in marked]
+            self.refresh()
+
+    def select_span(self, start: int, end: int) -> None:
+        """Select ``[start, end)`` with the cursor at its end (as s, p and t select a unit)."""
+        if self.workspace is None:
+            return
+        self.selecting = False
+        self.cursor.anchor, self.cursor.offset = start, end
+        self._moved()
+
+    def _mark(self, start: int, end: int) -> Segment:
+        """The margin mark of the line ``[start, end)``: ▸ beside a sample unit to code, ✓ beside one coded. The
+        units of one kind do not overlap, so the last one starting on or before the line's end is the only one
+        that can reach it."""
+        index = bisect_right(self._marked_starts, max(end - 1, start)) - 1
+        if index >= 0 and self.marked[index][1] > start:
+            coded = self.marked[index][2]
+            return Segment("✓" if coded else "▸", _CODED if coded else _TO_CODE)
+        return Segment(" ")
 
     @property
     def gutter_width(self) -> int:
@@ -353,7 +384,10 @@ class TextView(ScrollView, can_focus=True):
             return Strip.blank(width)
         start, end = layout.starts[line], layout.ends[line]
         number = layout.numbers[line]
-        gutter = [Segment(f"{number:>4}  " if number else " " * 6, _NUMBER)]
+        if self.marked and start >= 0:  # a blind sample's unit: its mark beside the number
+            gutter = [Segment(f"{number:>4}" if number else " " * 4, _NUMBER), self._mark(start, end), Segment(" ")]
+        else:
+            gutter = [Segment(f"{number:>4}  " if number else " " * 6, _NUMBER)]
         if self._speaker_width:
             speaker = self._speakers.get(line, "")
             gutter.append(Segment(speaker.ljust(self._speaker_width + 1), _SPEAKER))
