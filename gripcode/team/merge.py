@@ -450,8 +450,8 @@ class _Merge:
                     counts["codings edited"] += 1
                     self.line(f"~ coding {guid[:8]} {self.describe(content)}: {self.changes(ours, content)}")
                     continue
-                self.conflict(f"coding {guid[:8]} was changed both here ({self.describe(ours)}) and in "
-                              f"{self.other.name} ({self.describe(content)}); kept as it is here")
+                self.conflict(f"coding {guid[:8]} ({self.describe(ours)}) was changed both here and in "
+                              f"{self.other.name}, differently ({self.changes(ours, content)}); kept as it is here")
                 continue
             if ("coding", guid) in t.tombstones:
                 if theirs in (t.history.get(guid, set()) | {t.tombstones[("coding", guid)]}):
