@@ -85,7 +85,7 @@ def test_a_project_in_a_folder_with_hash_or_percent_is_backed_up_whole(tmp_path:
     engine = make_engine(f"sqlite:///{folder / 'p.db'}")
     migrate.init_database(engine)
     with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO cases (name, created_at) VALUES ('Brazil', '2026-01-01 00:00:00')")
+        conn.exec_driver_sql("INSERT INTO cases (name, refi_guid, created_at) VALUES ('Brazil', 'b7a6c2e0-0000-4000-8000-000000000001', '2026-01-01 00:00:00')")
     dest = migrate.backup_database(engine, folder / "copy.db")
     engine.dispose()
     import sqlite3

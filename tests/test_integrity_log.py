@@ -195,9 +195,10 @@ def test_inverted_span_from_another_tool(coded: tuple[Gripcode, list[int]]) -> N
 def test_codings_pointing_at_missing_rows(coded: tuple[Gripcode, list[int]]) -> None:
     grip, _ = coded
     insert = ('INSERT INTO codings (document_id, code_id, coder_id, start, "end", quote, origin, status, '
-              "created_at, updated_at) VALUES (:doc, :code, :coder, 2, 7, 'Intro', 'manual', 'accepted', "
-              ":now, :now)")
-    rows = [{"doc": 1, "code": 999, "coder": 1}, {"doc": 1, "code": 1, "coder": 998}, {"doc": 997, "code": 1, "coder": 1}]
+              "created_at, updated_at, refi_guid, version) VALUES (:doc, :code, :coder, 2, 7, 'Intro', 'manual', "
+              "'accepted', :now, :now, :guid, 'v')")
+    rows = [{"doc": 1, "code": 999, "coder": 1, "guid": "g1"}, {"doc": 1, "code": 1, "coder": 998, "guid": "g2"},
+            {"doc": 997, "code": 1, "coder": 1, "guid": "g3"}]
     now = dt.datetime.now(dt.timezone.utc)
     with raw(grip.url) as engine, engine.connect() as conn:
         if engine.dialect.name == "sqlite":

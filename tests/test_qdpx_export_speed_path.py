@@ -61,6 +61,8 @@ def test_set_text_by_id_sets_each_row_s_value_and_no_other(grip) -> None:  # typ
     from gripcode.db.bulk import insert_numbered, set_text_by_id
     from gripcode.db.models import Coder
 
+    from gripcode.db.identity import derived_guid
+
     engine = make_engine(grip.url)
     try:
         with transaction(engine) as session:
@@ -73,4 +75,6 @@ def test_set_text_by_id_sets_each_row_s_value_and_no_other(grip) -> None:  # typ
             stored = dict(session.execute(select(Coder.id, Coder.refi_guid).where(Coder.id.in_(ids))).tuples().all())
     finally:
         engine.dispose()
-    assert stored == {row_id: (f"guid {row_id}" if index < 20 else None) for index, row_id in enumerate(ids)}
+    # the others keep the GUID they were given on insert (derived from the coder's name)
+    assert stored == {row_id: (f"guid {row_id}" if index < 20 else derived_guid("coder", f"coder {index}"))
+                      for index, row_id in enumerate(ids)}

@@ -141,6 +141,7 @@ def _command_position(argv: list[str]) -> int:
 LAZY_COMMANDS = {
     "agreement": "agreement", "autocode": "autocode", "backup": "database", "case": "cases", "check": "integrity",
     "code": "coding", "codebook": "codebook", "coder": "coders", "codings": "coding", "compare": "analysis",
+    "copy-for": "team", "merge": "team",
     "cooccur": "analysis", "db": "database", "demo": "demo", "docs": "documents", "export": "exchange",
     "import": "imports", "init": "database", "llm": "llm", "log": "integrity", "matrix": "analysis",
     "memo": "memos", "model": "model", "retrieve": "analysis", "review": "review", "show": "documents",

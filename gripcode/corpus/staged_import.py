@@ -75,8 +75,8 @@ def _stage(project: str, staging: Path, items: list[ImportItem], actor: str,
             # Only what the import looks at: the fingerprint (to skip a known text), the title (to name it),
             # the id (so new documents are numbered after the project's). Text and metadata stay behind.
             conn.execute("INSERT INTO main.documents (id, title, kind, case_id, language, metadata, text, sha256, "
-                         "word_count, imported_at) SELECT id, title, kind, case_id, language, '{}', '', sha256, 0, "
-                         "imported_at FROM project.documents")
+                         "word_count, refi_guid, imported_at) SELECT id, title, kind, case_id, language, '{}', '', "
+                         "sha256, 0, refi_guid, imported_at FROM project.documents")
             conn.execute("INSERT INTO main.events (id, at, actor, action, details) "
                          "SELECT coalesce(max(id), 0), CURRENT_TIMESTAMP, '', 'seed', '{}' FROM project.events")
             conn.execute("COMMIT")

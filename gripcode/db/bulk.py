@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Table, bindparam, func, select
 from sqlalchemy.sql import Select
 
+from gripcode.db.identity import generated_values
+
 T = TypeVar("T")
 
 # Ids per `IN (...)`: far below the bound values a statement may hold (32,766 on SQLite, 65,535 on PostgreSQL).
@@ -55,6 +57,12 @@ def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows
     if not rows:
         return 0
     fixed = dict(constants or {})
+    generated = generated_values(table, {*columns, *fixed})
+    if generated:
+        # Stable identities (and versions) that a column default would give: bulk inserts bypass those.
+        columns = [*columns, *(column for column, _ in generated)]
+        makers = [make for _, make in generated]
+        rows = [(*row, *(make() for make in makers)) for row in rows]
     quoted = ", ".join(f'"{column}"' for column in (*columns, *fixed))
     same = tuple(fixed.values())
     if connection.dialect.driver == "psycopg":
@@ -121,6 +129,7 @@ def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping
     if connection.dialect.name != "sqlite":
         return list(connection.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True),
                                        list(rows)).scalars().all())
+    rows = _with_defaults(connection, table, rows)
     columns = list(rows[0])
     dialect = connection.dialect
     processors = [table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
@@ -131,6 +140,37 @@ def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping
               for number, row in zip(ids, rows)]
     insert_rows(connection, table.name, ["id", *columns], values)
     return ids
+
+
+class _DefaultContext:
+    """What a context-sensitive column default asks of SQLAlchemy's execution context."""
+
+    def __init__(self, connection: Connection, column: Any, row: Mapping[str, Any]) -> None:
+        self.connection, self.current_column, self._row = connection, column, row
+
+    def get_current_parameters(self) -> Mapping[str, Any]:
+        return self._row
+
+
+def _with_defaults(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]
+                   ) -> Sequence[Mapping[str, Any]]:
+    """``rows`` with the Python-side defaults of the columns they leave out that have one which cannot be
+    skipped (a NOT NULL column without a server default: stable identities), as an INSERT through SQLAlchemy
+    would give them."""
+    given = set(rows[0])
+    missing = [c for c in table.columns if c.name not in given and c.default is not None and not c.nullable
+               and c.server_default is None and not c.primary_key and c.name in ("refi_guid", "version")]
+    if not missing:
+        return rows
+    filled = []
+    for row in rows:
+        values = dict(row)
+        for column in missing:
+            default = column.default
+            values[column.name] = (default.arg(_DefaultContext(connection, column, values))  # type: ignore[union-attr]
+                                   if default.is_callable else default.arg)  # type: ignore[union-attr]
+        filled.append(values)
+    return filled
 
 
 def set_text_by_id(connection: Connection, table: Table, column: str, pairs: Sequence[tuple[int, str]]) -> None:

@@ -34,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from gripcode.db.identity import derived_default, new_guid, new_version
+
 # Named constraints let Alembic's batch mode on SQLite find and alter them.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -113,7 +115,8 @@ class Case(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     description: Mapped[str | None] = mapped_column(Text)
-    refi_guid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    refi_guid: Mapped[str] = mapped_column(String(40), unique=True,
+                                           default=derived_default("case", "name", check_taken=True))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     attributes: Mapped[list[CaseAttribute]] = relationship(
@@ -163,7 +166,7 @@ class Document(Base):
     text: Mapped[str] = mapped_column(Text)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
     word_count: Mapped[int] = mapped_column(Integer, default=0)
-    refi_guid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    refi_guid: Mapped[str] = mapped_column(String(40), unique=True, default=derived_default("document", "sha256"))
     imported_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     case: Mapped[Case | None] = relationship(back_populates="documents")
@@ -224,7 +227,7 @@ class Code(Base):
     status: Mapped[str] = mapped_column(String(10), default="active")
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("codes.id", ondelete="SET NULL"))
     position: Mapped[int] = mapped_column(Integer, default=0)
-    refi_guid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    refi_guid: Mapped[str] = mapped_column(String(40), unique=True, default=derived_default("code", "slug"))
     version_id: Mapped[int | None] = mapped_column(ForeignKey("codebook_versions.id", ondelete="SET NULL"))
 
     parent: Mapped[Code | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
@@ -238,7 +241,8 @@ class Coder(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     kind: Mapped[str] = mapped_column(String(10), default="person")
-    refi_guid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    refi_guid: Mapped[str] = mapped_column(String(40), unique=True,
+                                           default=derived_default("coder", "name", check_taken=True))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
@@ -276,7 +280,9 @@ class Coding(Base):
         ForeignKey("codebook_versions.id", ondelete="SET NULL")
     )
     memo: Mapped[str | None] = mapped_column(Text)
-    refi_guid: Mapped[str | None] = mapped_column(String(40))
+    refi_guid: Mapped[str] = mapped_column(String(40), unique=True, default=new_guid)
+    # A new value at every change of what the coding says (a database trigger sets it; see db/identity.py).
+    version: Mapped[str] = mapped_column(String(32), default=new_version)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("coders.id", ondelete="SET NULL"))
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -300,7 +306,7 @@ class Memo(Base):
     coder_id: Mapped[int] = mapped_column(ForeignKey("coders.id", ondelete="RESTRICT"))
     title: Mapped[str | None] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text)
-    refi_guid: Mapped[str | None] = mapped_column(String(40), unique=True)
+    refi_guid: Mapped[str] = mapped_column(String(40), unique=True, default=new_guid)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     coder: Mapped[Coder] = relationship()
@@ -458,3 +464,36 @@ class Validation(Base):
     results: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)  # code -> statistics
     created_by: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class ProjectInfo(Base):
+    """Facts about the project as a whole (``project_id``: its own identity; ``copied_from``: the project a
+    coder's copy was made from, as JSON), one row per key."""
+
+    __tablename__ = "project_info"
+
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class TeamHistory(Base):
+    """A version a row had before it changed (written by a database trigger), so that a merge can tell that a
+    copy's version is one this project has already moved on from."""
+
+    __tablename__ = "team_history"
+
+    entity: Mapped[str] = mapped_column(String(20), primary_key=True)
+    guid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class TeamTombstone(Base):
+    """A removed coding or memo (written by a database trigger, whoever removed it): the merge removes it in the
+    other copy too, and tells it from a row that copy never had."""
+
+    __tablename__ = "team_tombstones"
+
+    entity: Mapped[str] = mapped_column(String(20), primary_key=True)
+    guid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[str | None] = mapped_column(String(32))
+    removed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

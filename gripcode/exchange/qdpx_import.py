@@ -31,6 +31,7 @@ from gripcode.corpus.normalize import text_sha256
 from gripcode.corpus.parsed import Turn
 from gripcode.db.audit import record_event
 from gripcode.db.bulk import insert_numbered
+from gripcode.db.identity import new_guid
 from gripcode.db.models import Case, CaseAttribute, Coder, Coding, Document, Event, Memo
 from gripcode.errors import DocumentImportError, ExchangeError
 from gripcode.exchange.qdpx_archive import ArchiveLimits, QdpxArchive
@@ -85,9 +86,10 @@ class _Importer:
             coder = get_or_create_coder(self.s, name[:200], actor=self.actor)
             if not existed:
                 self.report.coders_added.append(coder.name)
-            if coder.refi_guid is None and guid is not None and guid in self.users and \
-                    self.s.scalar(select(Coder.id).where(Coder.refi_guid == guid)) is None:
-                coder.refi_guid = guid
+                # A new coder keeps the file's identity for the user, unless another coder holds it.
+                if guid is not None and guid in self.users and \
+                        self.s.scalar(select(Coder.id).where(Coder.refi_guid == guid)) is None:
+                    coder.refi_guid = guid
             self.coders[name] = coder
         return self.coders[name]
 
@@ -115,7 +117,7 @@ class _Importer:
             if case is None:
                 taken = guid is not None and self.s.scalar(select(Case.id).where(Case.refi_guid == guid)) is not None
                 case = Case(name=name[:200], description=description.strip() or None,
-                            refi_guid=None if taken else guid)
+                            **({} if taken or guid is None else {"refi_guid": guid}))
                 self.s.add(case)
                 self.s.flush()
                 record_event(self.s, self.actor, "case.added", "case", case.id, name=case.name, by="qdpx import")
@@ -199,9 +201,9 @@ class _Importer:
                 given = source.x.plain_path or source.x.rich_path or source.title
                 doc.original_name = re.sub(r"^internal://", "", given.strip(), flags=re.IGNORECASE)[:500]
             named.add(digest)
-            if doc.refi_guid is None and self.s.scalar(
+            if digest not in present and source.x.guid and doc.refi_guid != source.x.guid and self.s.scalar(
                     select(Document.id).where(Document.refi_guid == source.x.guid)) is None:
-                doc.refi_guid = source.x.guid
+                doc.refi_guid = source.x.guid  # a new document keeps the file's identity
         self.s.flush()
 
     def _turns(self, source: LoadedSource) -> list[Turn] | None:
@@ -266,6 +268,17 @@ class _Importer:
             self.report.warnings.append(f"{dangling} coding(s) name a code that is not in the file's codebook; "
                                         "they were left out")
         if rows:
+            # Codings keep the file's GUIDs, so that a project exported and read back (or merged) is recognised
+            # by identity; a GUID the file lacks, repeats or that the project holds already gets a new one.
+            given = sorted({row["refi_guid"] for row in rows if row["refi_guid"]})
+            taken: set[str] = set()
+            for at in range(0, len(given), _CHUNK):
+                taken.update(self.s.scalars(select(Coding.refi_guid).where(
+                    Coding.refi_guid.in_(given[at:at + _CHUNK]))))
+            for row in rows:
+                if not row["refi_guid"] or row["refi_guid"] in taken:
+                    row["refi_guid"] = new_guid()
+                taken.add(row["refi_guid"])
             ids = insert_numbered(self.s.connection(), Coding.__table__, rows)
             known.update((key, ids[index]) for key, index in new_row.items())
         self.report.codings_added = len(rows)
@@ -342,7 +355,7 @@ class _Importer:
             kind, object_id = target.get(note.guid, ("project", None))
             if object_id is None and (kind != "project" or note.guid in referenced and note.guid not in target):
                 kind, fallback = "project", fallback + 1
-            memo = Memo(target=kind, text=text, title=note.name[:300] or None, refi_guid=note.guid,
+            memo = Memo(target=kind, text=text, title=note.name[:300] or None, refi_guid=note.guid or new_guid(),
                         coder_id=self.coder(note.user).id,
                         document_id=object_id if kind == "document" else None,
                         code_id=object_id if kind == "code" else None,

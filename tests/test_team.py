@@ -1,0 +1,265 @@
+"""Team work: stable identities, coders' copies (copy-for) and merges, on SQLite and on GRIPCODE_TEST_DB
+(the team project on PostgreSQL; copies are always SQLite files)."""
+
+from __future__ import annotations
+
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from conftest import PROGRAM, Gripcode
+from gripcode.db.engine import make_engine, transaction
+from gripcode.db.models import Case, Code, Coder, Coding, Document, Memo, TeamTombstone
+
+CODEBOOK = "codebook: t\ncodes:\n  - id: quotas\n    name: Quotas\n  - id: prices\n    name: Prices\n"
+TEXT_A = "Export quotas were cut in 2010.\n\nPrices rose sharply after that.\n"
+TEXT_B = "Second text about prices and quotas.\n"
+
+
+@pytest.fixture
+def team(grip: Gripcode, tmp_path: Path) -> Gripcode:
+    (tmp_path / "cb.yaml").write_text(CODEBOOK, encoding="utf-8")
+    (tmp_path / "a.txt").write_text(TEXT_A, encoding="utf-8")
+    (tmp_path / "b.txt").write_text(TEXT_B, encoding="utf-8")
+    grip.ok("codebook", "sync", str(tmp_path / "cb.yaml"))
+    grip.ok("case", "add", "China")
+    grip.ok("import", str(tmp_path / "a.txt"), "--case", "China")
+    grip.ok("import", str(tmp_path / "b.txt"))
+    Gripcode(grip.url, coder="lead").ok("code", "add", "1", "quotas", "--quote", "Export quotas")
+    return grip
+
+
+def as_coder(url: str | Path, coder: str) -> Gripcode:
+    return Gripcode(str(url), coder=coder)
+
+
+def codings(url: str) -> set[tuple[str, str, str, int, int, str, str | None]]:
+    """Every coding by what it says (document text fingerprint, code, coder, span, status, memo)."""
+    engine = make_engine(url if "://" in url else f"sqlite:///{url}")
+    try:
+        with transaction(engine, write=False) as s:
+            rows = s.execute(select(Document.sha256, Code.slug, Coder.name, Coding.start, Coding.end,
+                                    Coding.status, Coding.memo).join(Document, Coding.document_id == Document.id)
+                             .join(Code, Coding.code_id == Code.id).join(Coder, Coding.coder_id == Coder.id)).all()
+    finally:
+        engine.dispose()
+    return {tuple(r) for r in rows}  # type: ignore[misc]
+
+
+def count(url: str, model: type) -> int:
+    engine = make_engine(url)
+    try:
+        with transaction(engine, write=False) as s:
+            return s.scalar(select(func.count()).select_from(model)) or 0
+    finally:
+        engine.dispose()
+
+
+def test_every_row_has_a_guid_from_creation_and_derived_ones_agree_across_projects(team: Gripcode,
+                                                                                     tmp_path: Path) -> None:
+    team.ok("memo", "add", "A note.", "--project")
+    engine = make_engine(team.url)
+    with transaction(engine, write=False) as s:
+        for model in (Case, Document, Code, Coder, Coding, Memo):
+            guids = s.scalars(select(model.refi_guid)).all()
+            assert guids and all(g and len(g) == 36 for g in guids), model
+            assert len(set(guids)) == len(guids)
+        ours = dict(s.execute(select(Code.slug, Code.refi_guid)).tuples().all())
+    engine.dispose()
+    # another project that syncs the same codebook gives its codes the same identities
+    other = as_coder(f"sqlite:///{tmp_path / 'other.db'}", "x")
+    other.ok("init")
+    other.ok("codebook", "sync", str(tmp_path / "cb.yaml"))
+    engine = make_engine(other.url)
+    with transaction(engine, write=False) as s:
+        assert dict(s.execute(select(Code.slug, Code.refi_guid)).tuples().all()) == ours
+    engine.dispose()
+
+
+def test_a_coding_s_version_changes_with_what_it_says_and_removals_leave_a_tombstone(team: Gripcode) -> None:
+    engine = make_engine(team.url)
+
+    def version() -> str:
+        with transaction(engine, write=False) as s:
+            return s.scalar(select(Coding.version).where(Coding.id == 1))  # type: ignore[return-value]
+
+    first = version()
+    team.ok("code", "edit", "1", "--memo", "why")
+    second = version()
+    assert second != first
+    team.ok("code", "rm", "1")
+    with transaction(engine, write=False) as s:
+        stone = s.execute(select(TeamTombstone.entity, TeamTombstone.version)).one()
+        history = s.execute(text("SELECT version FROM team_history")).scalars().all()
+    engine.dispose()
+    assert tuple(stone) == ("coding", second) and first in history
+
+
+def test_copy_for_writes_a_project_with_the_same_identities_and_refuses_an_existing_file(team: Gripcode,
+                                                                                          tmp_path: Path) -> None:
+    out = tmp_path / "ana.db"
+    result = team.ok("copy-for", "ana", str(out), "--case", "China")
+    assert "1 document(s)" in result.output and "1 coding(s)" in result.output
+    with sqlite3.connect(out) as conn:
+        assert conn.execute("SELECT count(*) FROM documents").fetchone() == (1,)
+        assert conn.execute("SELECT count(*) FROM units").fetchone()[0] > 0
+        copied = conn.execute("SELECT refi_guid FROM codings").fetchall()
+        info = dict(conn.execute("SELECT key, value FROM project_info").fetchall())
+    assert '"coder": "ana"' in info["copied_from"]
+    engine = make_engine(team.url)
+    with transaction(engine, write=False) as s:
+        assert copied == [(s.scalar(select(Coding.refi_guid)),)]
+    engine.dispose()
+    as_coder(out, "ana").ok("check")
+    again = team("copy-for", "ana", str(out))
+    assert again.exit_code == 1 and "exists already" in again.output
+    blind = team.ok("copy-for", "ben", str(tmp_path / "ben.db"), "--blind")
+    assert "0 coding(s)" in blind.output
+    assert "team.copy_made" in team.ok("log").output
+
+
+def test_merge_brings_new_edited_and_removed_codings_memos_and_reviews_and_is_idempotent(team: Gripcode,
+                                                                                         tmp_path: Path) -> None:
+    out = tmp_path / "ana.db"
+    team.ok("copy-for", "ana", str(out))
+    ana = as_coder(out, "ana")
+    ana.ok("code", "add", "1", "prices", "--quote", "Prices rose")
+    ana.ok("code", "add", "2", "quotas", "--quote", "quotas")
+    ana.ok("code", "edit", "1", "--span", "0:6")  # the lead's coding, edited in the copy
+    ana.ok("memo", "add", "Check the year.", "--doc", "1")
+    ana.ok("code", "rm", "3")
+    before = codings(team.url)
+    dry = team.ok("merge", str(out), "--dry-run")
+    assert "dry run, nothing was written" in dry.output
+    assert "codings added 1" in dry.output and "codings edited 1" in dry.output and "memos added 1" in dry.output
+    assert "~ coding" in dry.output and "span 0:13 -> 0:6" in dry.output
+    assert codings(team.url) == before
+    merged = team.ok("merge", str(out))
+    assert "codings added 1" in merged.output
+    assert codings(team.url) == codings(str(out))
+    assert count(team.url, Memo) == 1
+    again = team.ok("merge", str(out))
+    assert "nothing new" in again.output
+    assert codings(team.url) == codings(str(out))
+    # removed in the copy after the first merge: removed here on the next
+    ana.ok("code", "rm", "2")
+    assert "codings removed 1" in team.ok("merge", str(out)).output
+    assert codings(team.url) == codings(str(out))
+    log = team.ok("log", "--action", "team.merged").output
+    assert log.count("team.merged") == 3 and "source=" in log and "copied_from=" in log
+
+
+def test_a_coding_the_copy_never_had_is_not_removed_and_one_removed_here_stays_removed(team: Gripcode,
+                                                                                        tmp_path: Path) -> None:
+    out = tmp_path / "ben.db"
+    team.ok("copy-for", "ben", str(out), "--blind")
+    lead = as_coder(team.url, "lead")
+    lead.ok("code", "add", "2", "prices", "--quote", "prices")
+    assert "nothing new" in team.ok("merge", str(out)).output
+    assert count(team.url, Coding) == 2
+    full = tmp_path / "full.db"
+    team.ok("copy-for", "cy", str(full))
+    lead.ok("code", "rm", "1")
+    assert "nothing new" in team.ok("merge", str(full)).output
+    assert count(team.url, Coding) == 1
+
+
+def test_the_same_coding_changed_in_both_is_a_conflict_left_as_it_is_here(team: Gripcode, tmp_path: Path) -> None:
+    out = tmp_path / "ana.db"
+    team.ok("copy-for", "ana", str(out))
+    as_coder(out, "ana").ok("code", "edit", "1", "--memo", "ana's reading")
+    team.ok("code", "edit", "1", "--memo", "the lead's reading")
+    result = team.ok("merge", str(out))
+    assert "changed both here and in ana.db" in result.output and "1 conflict(s)" in result.output
+    assert ("the lead's reading",) in {(c[6],) for c in codings(team.url)}
+    # removed in the copy, changed here: a conflict too
+    as_coder(out, "ana").ok("code", "rm", "1")
+    assert "was removed in ana.db and changed here" in team.ok("merge", str(out)).output
+    assert count(team.url, Coding) == 1
+
+
+def test_merge_refuses_a_codebook_the_project_does_not_have_and_names_renames(team: Gripcode,
+                                                                               tmp_path: Path) -> None:
+    out = tmp_path / "ana.db"
+    team.ok("copy-for", "ana", str(out))
+    (tmp_path / "cb2.yaml").write_text(CODEBOOK.replace("name: Quotas", "name: Export quotas"), encoding="utf-8")
+    (tmp_path / "cb3.yaml").write_text(CODEBOOK.replace("name: Quotas", "name: Quota policy"), encoding="utf-8")
+    as_coder(out, "ana").ok("codebook", "sync", str(tmp_path / "cb2.yaml"))
+    as_coder(out, "ana").ok("code", "add", "2", "quotas", "--quote", "quotas")
+    team.ok("codebook", "sync", str(tmp_path / "cb3.yaml"))
+    refused = team("merge", str(out))
+    assert refused.exit_code == 1
+    assert "Error:" in refused.output and "gripcode codebook sync FILE" in refused.output
+    assert "code 'quotas' is named 'Quota policy' here and 'Export quotas' in ana.db" in refused.output
+    assert count(team.url, Coding) == 1
+    as_coder(out, "ana").ok("codebook", "sync", str(tmp_path / "cb3.yaml"))
+    assert "codings added 1" in team.ok("merge", str(out)).output
+
+
+def test_merge_brings_new_documents_deduplicated_by_text(team: Gripcode, tmp_path: Path) -> None:
+    out = tmp_path / "ana.db"
+    team.ok("copy-for", "ana", str(out), "--docs", "1")
+    ana = as_coder(out, "ana")
+    (tmp_path / "c.txt").write_text("A third text on quotas.\n", encoding="utf-8")
+    ana.ok("import", str(tmp_path / "c.txt"))
+    ana.ok("import", str(tmp_path / "b.txt"))  # the project has this text already
+    ana.ok("code", "add", "c", "quotas", "--quote", "quotas")
+    ana.ok("code", "add", "b", "prices", "--quote", "prices")
+    dry = team.ok("merge", str(out), "--dry-run")
+    assert "documents added 1" in dry.output and "codings added 2" in dry.output
+    team.ok("merge", str(out))
+    assert count(team.url, Document) == 3
+    assert codings(team.url) == codings(str(out)) | {c for c in codings(team.url) if c[0] not in
+                                                       {x[0] for x in codings(str(out))}}
+    team.ok("check")
+
+
+def test_a_project_exported_to_qdpx_and_merged_back_is_recognised_by_identity(team: Gripcode,
+                                                                              tmp_path: Path) -> None:
+    team.ok("export", "qdpx", str(tmp_path / "p.qdpx"))
+    result = team.ok("merge", str(tmp_path / "p.qdpx"))
+    assert "codings added" not in result.output and "documents added" not in result.output
+    assert count(team.url, Coding) == 1
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not a database at all", "is not a gripcode project"),
+    (b"PK\x03\x04broken", ""),
+])
+def test_merge_of_bad_input_is_an_error(team: Gripcode, tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / ("bad.db" if message else "bad.qdpx")
+    path.write_bytes(content)
+    result = team("merge", str(path))
+    assert result.exit_code == 1 and result.output.startswith("Error: ") and message in result.output
+    missing = team("merge", str(tmp_path / "none.db"))
+    assert missing.exit_code == 1 and "there is no file" in missing.output
+    empty = tmp_path / "empty.db"
+    sqlite3.connect(empty).execute("CREATE TABLE t (x)").connection.close()
+    assert "not a gripcode project" in team("merge", str(empty)).output
+    newer = tmp_path / "newer.db"
+    team.ok("copy-for", "zed", str(newer))
+    with sqlite3.connect(newer) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    assert "a newer gripcode made" in team("merge", str(newer)).output
+
+
+def test_copy_for_and_merge_through_the_installed_program(team: Gripcode, tmp_path: Path) -> None:
+    def run(*args: str, db: str, coder: str = "lead") -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(PROGRAM), "--db", db, "--coder", coder, *args], capture_output=True, text=True,
+                              timeout=300)
+
+    out = tmp_path / "ana.db"
+    made = run("copy-for", "ana", str(out), "--blind", db=team.url)
+    assert made.returncode == 0, made.stderr
+    assert run("code", "add", "2", "prices", "--quote", "prices", db=str(out), coder="ana").returncode == 0
+    dry = run("merge", str(out), "--dry-run", db=team.url)
+    assert dry.returncode == 0 and "+ coding" in dry.stdout and "Would change: codings added 1" in dry.stdout
+    done = run("merge", str(out), db=team.url)
+    assert done.returncode == 0 and "Merged: codings added 1" in done.stdout
+    bad = run("merge", str(tmp_path / "missing.db"), db=team.url)
+    assert bad.returncode == 1 and bad.stderr.startswith("Error: ") and "Traceback" not in bad.stderr
+    exists = run("copy-for", "ana", str(out), db=team.url)
+    assert exists.returncode == 1 and "exists already" in exists.stderr
