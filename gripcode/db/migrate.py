@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 SCHEMA_HEAD = "0005"
 # Every revision this program has a script for, oldest first: a database stamped with any other was made by a
 # newer gripcode (a test keeps this equal to the scripts).
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0007")
 
 
 def migrations_dir() -> Path:
