@@ -59,6 +59,9 @@ def list_(app: App, fmt: str) -> None:
 
     with transaction(app.engine(), write=False) as session:
         rows = list_rounds(session)
+    if fmt == "table":
+        rows = [{**r, **{k: f"{r[k]:%Y-%m-%d %H:%M}" for k in ("created_at", "closed_at") if r[k] is not None}}
+                for r in rows]
     emit_rows(rows, LIST_COLUMNS, fmt, empty="No rounds yet: gripcode round start NAME --coders A,B --docs ...")
 
 
