@@ -68,3 +68,20 @@ def test_a_coding_made_in_the_round_stays_the_coders_own(project: Gripcode) -> N
 
     run_app(project.url, "ana", code, doc="1")
     assert seen == [["ana"]]
+
+
+def test_review_in_a_round_shows_the_suggestions_but_not_the_other_coders(grip: Gripcode, tmp_path: Path) -> None:
+    from gripcode.workbench.app import ReviewQueue
+
+    build_project(grip, tmp_path, autocode=True)  # ben's coding 1 and the rules' suggestions 2 and 3 in document 1
+    grip.ok("coder", "add", "ana")
+    grip.ok("round", "start", "pilot", "--coders", "ana,ben", "--docs", "1")
+    seen: list[tuple[list[str], str]] = []
+
+    async def look(app, pilot) -> None:
+        seen.append(([c.coder[:6] for c in app.text_view.codings], screen_text(app)))
+
+    run_app(grip.url, "ana", look, review=ReviewQueue([2, 3]))
+    coders, screen = seen[0]
+    assert coders == ["rules@", "rules@"] and "ben" not in screen
+    assert "round pilot (blind)" in screen

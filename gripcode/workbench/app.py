@@ -280,7 +280,8 @@ class WorkbenchApp(CodingActions, App[None]):
     def open_document(self, doc_ref: str, *, at: int | None = None) -> bool:
         def load(session: Session) -> Workspace:
             doc_id = find_document(session, doc_ref).id
-            return load_workspace(session, str(doc_id), statuses=self.statuses, only_coder=self.only_coder_for(doc_id))
+            return load_workspace(session, str(doc_id), statuses=self.statuses, only_coder=self.only_coder_for(doc_id),
+                                  waiting_too=self.review is not None)
 
         workspace = self.read(load)
         if workspace is None:
@@ -305,7 +306,8 @@ class WorkbenchApp(CodingActions, App[None]):
         self.generation += 1
         doc_id = self.workspace.doc_id
         shown = self.read(lambda session: load_document_codings(session, doc_id, statuses=self.statuses,
-                                                                only_coder=self.only_coder_for(doc_id)))
+                                                                only_coder=self.only_coder_for(doc_id),
+                                                                waiting_too=self.review is not None))
         if shown is not None:
             self._show_codings(shown, focus=focus)
 
@@ -316,9 +318,9 @@ class WorkbenchApp(CodingActions, App[None]):
             return
         self.generation += 1
         doc_id = self.workspace.doc_id
-        fresh = self.read(lambda session: load_document_codings(session, doc_id, statuses=self.statuses,
-                                                                only_coder=self.only_coder_for(doc_id),
-                                                                coding_ids=changed))
+        fresh = self.read(lambda session: load_document_codings(
+            session, doc_id, statuses=self.statuses, only_coder=self.only_coder_for(doc_id), coding_ids=changed,
+            waiting_too=self.review is not None))
         if fresh is None:
             return
         gone = set(changed)
@@ -362,7 +364,7 @@ class WorkbenchApp(CodingActions, App[None]):
                 project = self._read_project(session, filters)
                 shown = None if workspace is None else load_document_codings(
                     session, workspace.doc_id, statuses=self.statuses,
-                    only_coder=self.only_coder_for(workspace.doc_id))
+                    only_coder=self.only_coder_for(workspace.doc_id), waiting_too=self.review is not None)
         except (GripcodeError, SQLAlchemyError) as exc:  # the server away for a moment: the next refresh tries again
             self.call_from_thread(self._refreshed, None, None, None, f"Refresh failed: {problem(exc)}")
             return
