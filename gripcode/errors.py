@@ -50,6 +50,10 @@ class AnalysisError(GripcodeError):
     """A comparison, reliability or export request that cannot be computed."""
 
 
+class RoundError(GripcodeError):
+    """A reliability round cannot be started, closed or adjudicated as asked."""
+
+
 class ExchangeError(GripcodeError):
     """A REFI-QDA file that cannot be read or written safely."""
 

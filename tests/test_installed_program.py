@@ -43,6 +43,8 @@ def test_codebook_validate_lists_every_problem_with_its_line_in_one_run(tmp_path
 
 
 def test_db_downgrade_declined_changes_nothing_and_accepted_backs_up_first(tmp_path: Path) -> None:
+    from gripcode.db.migrate import SCHEMA_HEAD as head
+
     db = tmp_path / "p.db"
     assert run("init", db=str(db)).returncode == 0
     assert run("case", "add", "Brazil", db=str(db)).returncode == 0
@@ -51,13 +53,13 @@ def test_db_downgrade_declined_changes_nothing_and_accepted_backs_up_first(tmp_p
         declined = run("db", "downgrade", "0003", input=answer, db=str(db))
         assert declined.returncode == 1 and "Aborted!" in declined.stderr, declined
         assert db.read_bytes() == before and list(tmp_path.iterdir()) == [db]
-    assert "0006 (newest: 0006, up to date)" in run("db", "current", db=str(db)).stdout
+    assert f"{head} (newest: {head}, up to date)" in run("db", "current", db=str(db)).stdout
     done = run("db", "downgrade", "0003", "--yes", db=str(db))
-    assert done.returncode == 0 and "Schema: 0006 -> 0003" in done.stdout
+    assert done.returncode == 0 and f"Schema: {head} -> 0003" in done.stdout
     backups = [p for p in tmp_path.iterdir() if p != db]
-    assert len(backups) == 1 and backups[0].name.startswith("p.db.0006.")
+    assert len(backups) == 1 and backups[0].name.startswith(f"p.db.{head}.")
     with sqlite3.connect(backups[0]) as conn:  # the copy is the database as it was before the downgrade
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [("0006",)]
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [(head,)]
         assert conn.execute("SELECT name FROM cases").fetchall() == [("Brazil",)]
     assert run("db", "current", db=str(db)).stdout.startswith("0003 ")
 
@@ -69,6 +71,8 @@ def test_db_downgrade_declined_changes_nothing_and_accepted_backs_up_first(tmp_p
 def test_db_downgrade_to_an_unknown_revision_is_an_error_with_no_backup_and_no_change(
     tmp_path: Path, revision: str, message: str
 ) -> None:
+    from gripcode.db.migrate import SCHEMA_HEAD
+
     db = tmp_path / "p.db"
     assert run("init", db=str(db)).returncode == 0
     assert run("case", "add", "Brazil", db=str(db)).returncode == 0
@@ -76,10 +80,10 @@ def test_db_downgrade_to_an_unknown_revision_is_an_error_with_no_backup_and_no_c
     for confirm in (["--yes"], []):  # and without --yes it fails before asking
         result = run("db", "downgrade", *confirm, "--", revision, db=str(db))
         assert result.returncode == 1 and "Traceback" not in result.stderr, result
-        assert result.stderr == f"Error: cannot downgrade from schema 0006 to '{revision}': {message}\n"
+        assert result.stderr == f"Error: cannot downgrade from schema {SCHEMA_HEAD} to '{revision}': {message}\n"
         assert "Continue?" not in result.stdout
         assert db.read_bytes() == before and list(tmp_path.iterdir()) == [db]
-    assert run("db", "current", db=str(db)).stdout.startswith("0006 ")
+    assert run("db", "current", db=str(db)).stdout.startswith(f"{SCHEMA_HEAD} ")
 
 
 def test_codebook_export_without_output_writes_to_stdout(tmp_path: Path) -> None:

@@ -101,11 +101,18 @@ def session_(app: App, doc: str, unit: str, start_at: int) -> None:
     """Walk through DOC unit by unit, typing code ids to apply; every action is saved at once.
 
     At the prompt: code ids (space or comma separated), Enter or s to skip, b back, g N go to unit N,
-    m TEXT memo, u undo, ? help, q quit.
+    m TEXT memo, u undo, ? help, q quit. In an open reliability round the --coder codes in, only their own
+    codings and memos are shown.
     """
     from gripcode.coding.session import HELP, CodingSession
+    from gripcode.corpus.documents import find_document
+    from gripcode.team.rounds_access import blind_documents
 
-    walk = CodingSession(app.engine(), doc, unit=unit, coder=app.coder, start_at=start_at)
+    with transaction(app.engine(), write=False) as session:
+        doc_id = find_document(session, doc).id
+        blind_round = blind_documents(session, app.coder, [doc_id]).get(doc_id)
+    walk = CodingSession(app.engine(), str(doc_id), unit=unit, coder=app.coder, start_at=start_at,
+                         blind_round=blind_round)
     _enable_completion(walk.codes)
     click.echo(f"Coding as {app.coder}. Type ? for help.\n{HELP}\n")
     while not walk.done:
@@ -157,9 +164,20 @@ def codings_group() -> None:
 @pass_app
 def list_(app: App, doc: str | None, code: str | None, coder_name: str | None, case: str | None,
           status: str | None, origin: str | None, fmt: str) -> None:
-    """List codings with their document, code, coder, offsets, quote, origin, status and memo."""
+    """List codings with their document, code, coder, offsets, quote, origin, status and memo.
+
+    On the documents of an open reliability round that the --coder codes in, only their own codings are listed.
+    """
+    from gripcode.team.rounds_access import blind_documents
+
     with transaction(app.engine(), write=False) as session:
-        rows = list_codings(session, doc=doc, code=code, coder=coder_name, case=case, status=status, origin=origin)
+        blind = blind_documents(session, app.coder)
+        rows = list_codings(session, doc=doc, code=code, coder=coder_name, case=case, status=status, origin=origin,
+                            blind_for=app.coder, blind_documents=list(blind))
+    if blind:
+        rounds = ", ".join(sorted(set(blind.values())))
+        click.echo(f"Note: round {rounds} is open and {app.coder} codes in it: other coders' codings of its "
+                   f"{len(blind)} document(s) are not listed.", err=True)
     columns = list(LIST_COLUMNS)
     if fmt == "table":
         rows = [{**r, "quote": r["quote"][:60] + ("…" if len(r["quote"]) > 60 else "")} for r in rows]

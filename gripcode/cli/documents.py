@@ -16,6 +16,7 @@ from gripcode.db.engine import transaction
 from gripcode.export.document_view import render_html, render_terminal
 from gripcode.export.files import write_output
 from gripcode.db.models import COUNTED_STATUSES, DOCUMENT_KINDS
+from gripcode.errors import GripcodeError
 
 
 @click.group("docs")
@@ -52,15 +53,22 @@ def show(app: App, doc: str, codes: bool, fmt: str, output: Path | None, coders:
     """Print document DOC (an id or a unique title) with paragraph numbers, optionally with its codings."""
     if fmt == "html" and output is None:
         raise click.UsageError("--format html needs -o FILE")
+    from gripcode.team.rounds_access import blind_documents
+
     statuses = (*COUNTED_STATUSES, "suggested") if suggestions else COUNTED_STATUSES
     with transaction(app.engine(), write=False) as session:
         document = find_document(session, doc)
+        round_name = blind_documents(session, app.coder, [document.id]).get(document.id)
+        blind_for = app.coder if round_name is not None else None
+        if blind_for is not None and set(coders) - {app.coder}:
+            raise GripcodeError(f"document {document.id} is in round {round_name}, open, in which {app.coder} codes "
+                                "blind: only your own codings are shown until the round is closed")
         case = document.case.name if document.case else "-"
         meta = (f"{document.kind}, case {case}, {document.language}, {document.date or 'no date'}, "
                 f"{document.word_count} words")
         origin = describe_origin(document.original_name, document.source, document.date, document.meta)
         if fmt == "html" or codes:
-            view = document_view(session, document, statuses=statuses, coders=coders)
+            view = document_view(session, document, statuses=statuses, coders=coders, blind_for=blind_for)
         else:
             numbered = paragraphs(session, document)
         title, text = f"{document.id}: {document.title}", document.text
@@ -70,6 +78,8 @@ def show(app: App, doc: str, codes: bool, fmt: str, output: Path | None, coders:
         click.echo(f"Wrote {output} ({len(view.spans)} codings, {len(view.memos)} memos)")
         return
     click.echo(f"# {title}\n# {meta}\n# {origin}")
+    if blind_for is not None and codes:
+        click.echo(f"# round {round_name} (blind): only {blind_for}'s codings and memos are shown")
     if codes:
         use_color = color if color is not None else sys.stdout.isatty()
         click.echo("\n" + render_terminal(text, view.spans, view.paragraphs, color=use_color), color=use_color)

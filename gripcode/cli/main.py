@@ -146,6 +146,7 @@ LAZY_COMMANDS = {
     "import": "imports", "init": "database", "llm": "llm", "log": "integrity", "matrix": "analysis",
     "memo": "memos", "model": "model", "retrieve": "analysis", "review": "review", "show": "documents",
     "stats": "documents", "validate": "validate", "workbench": "workbench",
+    "round": "rounds",
 }
 
 

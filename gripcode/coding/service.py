@@ -7,10 +7,11 @@ at the resulting offsets, so `gripcode check` can always prove it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session
 
 from gripcode.coding.coders import get_or_create_coder
@@ -182,9 +183,14 @@ def codings_query(*, doc_id: int | None = None, code: str | None = None, coder: 
 
 
 def list_codings(session: Session, *, doc: str | None = None, code: str | None = None, coder: str | None = None,
-                 case: str | None = None, status: str | None = None, origin: str | None = None) -> list[dict[str, Any]]:
+                 case: str | None = None, status: str | None = None, origin: str | None = None,
+                 blind_for: str | None = None, blind_documents: Collection[int] = ()) -> list[dict[str, Any]]:
+    """Codings with the filters given; in ``blind_documents`` (an open reliability round's, coded by ``blind_for``)
+    only ``blind_for``'s own."""
     doc_id = find_document(session, doc).id if doc else None
     if code:
         find_code(session, code, for_coding=False)
-    return [dict(row._mapping) for row in session.execute(
-        codings_query(doc_id=doc_id, code=code, coder=coder, case=case, status=status, origin=origin))]
+    query = codings_query(doc_id=doc_id, code=code, coder=coder, case=case, status=status, origin=origin)
+    if blind_for is not None and blind_documents:
+        query = query.where(or_(Coder.name == blind_for, Document.id.not_in(list(blind_documents))))
+    return [dict(row._mapping) for row in session.execute(query)]

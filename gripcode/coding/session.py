@@ -35,10 +35,12 @@ class _Action:
 
 class CodingSession:
     def __init__(self, engine: Engine, doc_ref: str, *, unit: str = "paragraph", coder: str,
-                 start_at: int = 1) -> None:
+                 start_at: int = 1, blind_round: str | None = None) -> None:
+        """``blind_round``: the open reliability round in which ``coder`` codes this document; then only the
+        coder's own codings and memos are shown."""
         if unit not in UNIT_KINDS:
             raise CodingError(f"unit {unit!r} is not one of {', '.join(UNIT_KINDS)}")
-        self.engine, self.kind, self.coder = engine, unit, coder
+        self.engine, self.kind, self.coder, self.blind_round = engine, unit, coder, blind_round
         with transaction(engine, write=False) as session:
             doc = find_document(session, doc_ref)
             self.doc_id, self.title, self.text = doc.id, doc.title, doc.text
@@ -61,6 +63,9 @@ class CodingSession:
             return ""
         seq, start, end, speaker = self.units[self.position]
         head = f"{self.kind} {seq}/{len(self.units)} of document {self.doc_id}: {self.title}"
+        if self.blind_round is not None:
+            head += f"  [round {self.blind_round} (blind)]"
+        own = [Coder.name == self.coder] if self.blind_round is not None else []
         who = f"{speaker}: " if speaker else ""
         body = "\n".join(textwrap.fill(line, 100, initial_indent="  ", subsequent_indent="  ") or ""
                          for line in (who + self.text[start:end]).splitlines())
@@ -68,10 +73,10 @@ class CodingSession:
             coded = session.execute(
                 select(Code.slug, Coder.name, Coding.status).join(Coding.code).join(Coding.coder)
                 .where(Coding.document_id == self.doc_id, Coding.start < end, Coding.end > start,
-                       Coding.status != "rejected")
+                       Coding.status != "rejected", *own)
                 .order_by(Code.position, Coder.name)).all()
-            memos = session.scalars(select(Memo.text).where(
-                Memo.document_id == self.doc_id, Memo.title == self._memo_title())).all()
+            memos = session.scalars(select(Memo.text).join(Coder, Coder.id == Memo.coder_id).where(
+                Memo.document_id == self.doc_id, Memo.title == self._memo_title(), *own)).all()
         lines = [head, body]
         if coded:
             lines.append("  coded: " + ", ".join(f"{slug} ({name}{', suggested' if status == 'suggested' else ''})"

@@ -23,7 +23,11 @@ class DocumentView:
 
 
 def document_view(session: Session, doc: Document, *, statuses: tuple[str, ...] = COUNTED,
-                  coders: tuple[str, ...] = ()) -> DocumentView:
+                  coders: tuple[str, ...] = (), blind_for: str | None = None) -> DocumentView:
+    """``blind_for``: a coder of an open reliability round on this document, who sees only their own codings and
+    memos."""
+    if blind_for is not None:
+        coders = (blind_for,)
     query = (select(Coding.start, Coding.end, Code.slug, Code.name, Code.color, Coder.name, Coding.memo)
              .join(Coding.code).join(Coding.coder)
              .where(Coding.document_id == doc.id, status_among(Coding.status, statuses))
@@ -34,7 +38,8 @@ def document_view(session: Session, doc: Document, *, statuses: tuple[str, ...] 
     coding_ids = select(Coding.id).where(Coding.document_id == doc.id)
     memo_rows = session.execute(
         select(Memo, Coder.name).join(Memo.coder)
-        .where(or_(Memo.document_id == doc.id, Memo.coding_id.in_(coding_ids)))
+        .where(or_(Memo.document_id == doc.id, Memo.coding_id.in_(coding_ids)),
+               *([Coder.name == blind_for] if blind_for is not None else []))
         .order_by(Memo.created_at)).all()
     memos = [MemoNote(m.title, m.text, name, f"coding {m.coding_id}" if m.coding_id else "document")
              for m, name in memo_rows]

@@ -75,7 +75,7 @@ class Workspace:
 
 
 def load_workspace(session: Session, doc_ref: str, *, statuses: tuple[str, ...] = COUNTED_STATUSES,
-                   only_coder: str | None = None) -> Workspace:
+                   only_coder: str | None = None, waiting_too: bool = False) -> Workspace:
     """Document ``doc_ref`` (id or title) with its units, codings and memos."""
     doc = find_document(session, doc_ref)
     units: dict[str, list[UnitSpan]] = {"paragraph": [], "sentence": [], "turn": []}
@@ -86,20 +86,25 @@ def load_workspace(session: Session, doc_ref: str, *, statuses: tuple[str, ...] 
     case = session.scalar(select(Case.name).where(Case.id == doc.case_id)) if doc.case_id else None
     return Workspace(doc.id, doc.title, case, doc.kind, doc.language, doc.word_count, doc.text,
                      tuple(units["paragraph"]), tuple(units["sentence"]), tuple(units["turn"]),
-                     load_document_codings(session, doc.id, statuses=statuses, only_coder=only_coder))
+                     load_document_codings(session, doc.id, statuses=statuses, only_coder=only_coder,
+                                           waiting_too=waiting_too))
 
 
 def load_document_codings(session: Session, doc_id: int, *, statuses: tuple[str, ...] = COUNTED_STATUSES,
-                          only_coder: str | None = None, coding_ids: Sequence[int] | None = None) -> DocumentCodings:
+                          only_coder: str | None = None, coding_ids: Sequence[int] | None = None,
+                          waiting_too: bool = False) -> DocumentCodings:
     """The codings shown on document ``doc_id`` (in text order; only those of ``coding_ids`` if given, for a front
-    end that knows which ones it changed) and the memos on it and on its codings."""
+    end that knows which ones it changed) and the memos on it and on its codings. With ``only_coder`` and
+    ``waiting_too``, suggestions waiting for review are shown besides that coder's own (a reviewer in a blind
+    round: machine suggestions are nobody's independent coding)."""
     query = (select(Coding.id, Coding.start, Coding.end, Code.slug, Code.name, Code.color, Coder.name, Coding.status,
                     Coding.origin, Coding.confidence, func.coalesce(Coding.rule_ref, Coding.model_ref), Coding.memo)
              .join(Code, Coding.code_id == Code.id).join(Coder, Coding.coder_id == Coder.id)
              .where(Coding.document_id == doc_id, status_among(Coding.status, statuses))
              .order_by(Coding.start, Coding.end, Code.position, Coder.name, Coding.id))
     if only_coder is not None:
-        query = query.where(Coder.name == only_coder)
+        query = query.where(or_(Coder.name == only_coder, Coding.status == "suggested") if waiting_too
+                            else Coder.name == only_coder)
     if coding_ids is not None:
         query = query.where(Coding.id.in_(list(coding_ids)))
     colors: dict[tuple[str, str | None], str] = {}

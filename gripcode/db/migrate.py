@@ -29,10 +29,10 @@ if TYPE_CHECKING:
 # The newest migration. Every command checks the database against it, so it is a constant rather than read
 # from the scripts, which would load Alembic (half a second) at every start; a test keeps it equal to the
 # newest script's revision.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 # Every revision this program has a script for, oldest first: a database stamped with any other was made by a
 # newer gripcode (a test keeps this equal to the scripts).
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
 
 
 def migrations_dir() -> Path:

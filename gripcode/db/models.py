@@ -497,3 +497,76 @@ class TeamTombstone(Base):
     guid: Mapped[str] = mapped_column(String(40), primary_key=True)
     version: Mapped[str | None] = mapped_column(String(32))
     removed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+ROUND_UNITS = ("paragraph", "sentence", "turn", "document")
+ROUND_STATUSES = ("open", "closed")
+ROUND_DECISIONS = ("apply", "reject")
+
+
+class Round(Base):
+    """A reliability round: named coders code the same documents blind, then agreement is computed at its unit.
+
+    While it is open its coders see only their own codings and memos on its documents; closing it stores the
+    agreement (``agreement``: the rows and notes of ``gripcode agreement``) and the disagreements to adjudicate.
+    """
+
+    __tablename__ = "rounds"
+    __table_args__ = (
+        CheckConstraint(_in("unit", ROUND_UNITS), name="unit"),
+        CheckConstraint(_in("status", ROUND_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    unit: Mapped[str] = mapped_column(String(12))
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_by: Mapped[str | None] = mapped_column(String(200))
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    agreement: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class RoundCoder(Base):
+    __tablename__ = "round_coders"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coders.id", ondelete="RESTRICT"), primary_key=True,
+                                          index=True)
+
+
+class RoundDocument(Base):
+    __tablename__ = "round_documents"
+
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True,
+                                             index=True)
+
+
+class RoundDisagreement(Base):
+    """One unit and code on which a closed round's coders differed, and how it was adjudicated: whether the code
+    applies (``apply``: a coding by the round's adjudication coder, ``coding_id``) or not, by whom and when."""
+
+    __tablename__ = "round_disagreements"
+    __table_args__ = (
+        UniqueConstraint("round_id", "seq", name="uq_round_disagreements_round_seq"),
+        CheckConstraint(_in("decision", ROUND_DECISIONS), name="decision"),
+        CheckConstraint("start >= 0 AND \"end\" > start", name="span"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)  # 1-based within the round: what researchers type
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    unit_seq: Mapped[int] = mapped_column(Integer)  # the unit's number in its document (1 for a whole document)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    code_id: Mapped[int] = mapped_column(ForeignKey("codes.id", ondelete="RESTRICT"))
+    applied_by: Mapped[list[str]] = mapped_column(JSON, default=list)
+    not_applied_by: Mapped[list[str]] = mapped_column(JSON, default=list)
+    decision: Mapped[str | None] = mapped_column(String(10))
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    note: Mapped[str | None] = mapped_column(Text)
+    coding_id: Mapped[int | None] = mapped_column(ForeignKey("codings.id", ondelete="SET NULL"))

@@ -14,6 +14,7 @@ these against the statistics module on expanded data.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,8 +165,10 @@ def _by_characters(session: Session, selection: Selection, result: AgreementResu
 
 
 def compute_agreement(session: Session, coders: list[str], unit: str, *, codes: list[str] | None = None,
-                      case: str | None = None, kind: str | None = None, doc: str | None = None) -> AgreementResult:
-    selection = select_documents(session, coders, unit, codes=codes, case=case, kind=kind, doc=doc)
+                      case: str | None = None, kind: str | None = None, doc: str | None = None,
+                      among: Collection[int] | None = None) -> AgreementResult:
+    """Agreement of ``coders`` at ``unit``; ``among`` keeps to those documents (a reliability round's)."""
+    selection = select_documents(session, coders, unit, codes=codes, case=case, kind=kind, doc=doc, among=among)
     result = AgreementResult(selection)
     if unit == "character":
         _by_characters(session, selection, result)

@@ -9,6 +9,7 @@ or more. Only documents that every named coder worked on (made at least one coun
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from sqlalchemy import and_, func, select
@@ -36,7 +37,9 @@ class Selection:
 
 
 def select_documents(session: Session, coders: list[str], unit: str, *, codes: list[str] | None = None,
-                     case: str | None = None, kind: str | None = None, doc: str | None = None) -> Selection:
+                     case: str | None = None, kind: str | None = None, doc: str | None = None,
+                     among: Collection[int] | None = None) -> Selection:
+    """The documents every coder worked on (within the filters, and within ``among`` if given: a round's)."""
     if unit not in UNIT_CHOICES:
         raise AnalysisError(f"unit {unit!r} is not one of {', '.join(UNIT_CHOICES)}")
     names = list(dict.fromkeys(c.strip() for c in coders if c.strip()))
@@ -44,6 +47,9 @@ def select_documents(session: Session, coders: list[str], unit: str, *, codes: l
         raise AnalysisError("agreement needs at least two coders: --coders A,B")
     coder_ids = [find_coder(session, name).id for name in names]
     in_scope = document_ids(session, case=case, kind=kind, doc=doc)
+    if among is not None:
+        allowed = set(among)
+        in_scope = [d for d in in_scope if d in allowed]
     worked = defaultdict(set)
     for doc_id, coder_id in session.execute(
             select(Coding.document_id, Coding.coder_id).where(Coding.status == COUNTED,

@@ -29,9 +29,11 @@ from textual.widgets import Footer, Static
 from gripcode.codebook.views import code_tree
 from gripcode.coding.worklist import SampleWork, coder_documents, document_filters, sample_work
 from gripcode.coding.workspace import DocumentCodings, Workspace, load_document_codings, load_workspace, recent_codes
+from gripcode.corpus.documents import find_document
 from gripcode.db.engine import transaction
 from gripcode.db.models import COUNTED_STATUSES
 from gripcode.errors import GripcodeError
+from gripcode.team.rounds_access import blind_documents
 from gripcode.export.document_view import code_color
 from gripcode.workbench.actions import CodingActions, problem
 from gripcode.workbench.matching import CodeChoice
@@ -75,6 +77,7 @@ class ProjectView:
     documents: list[dict[str, Any]] = field(default_factory=list)
     codes: list[dict[str, Any]] = field(default_factory=list)
     sample: SampleWork | None = None  # a blind validation sample's units, which of them the coder has coded
+    rounds: dict[int, str] = field(default_factory=dict)  # documents the coder codes blind -> their open round
 
 
 class WorkbenchApp(CodingActions, App[None]):
@@ -116,7 +119,9 @@ class WorkbenchApp(CodingActions, App[None]):
         self.refresh_seconds = refresh_seconds
         self.start_doc = doc
         self.statuses: tuple[str, ...] = (*COUNTED_STATUSES, "suggested") if review else COUNTED_STATUSES
-        self.only_coder = coder if blind else None
+        # Blind: everywhere with --blind, and on the documents of the open rounds the coder codes in (read again at
+        # every refresh, so a round opened or closed meanwhile takes effect with the next one).
+        self.round_documents: dict[int, str] = {}
         self.workspace: Workspace | None = None
         self.shown = DocumentCodings((), ())
         self.project = ProjectView()
@@ -135,13 +140,24 @@ class WorkbenchApp(CodingActions, App[None]):
         with transaction(engine, write=False) as session:
             self.filter_choices = document_filters(session)
             self.recent = recent_codes(session, coder, limit=RECENT)
+            self.round_documents = blind_documents(session, coder)
+        # Counts of other coders' work are left out for the whole session once the coder codes in a round.
+        self.counts_blind = blind or bool(self.round_documents)
+
+    @property
+    def only_coder(self) -> str | None:
+        """Whose codings the open document shows: the coder's own in blind mode or in a round; else everyone's."""
+        return self.only_coder_for(self.workspace.doc_id) if self.workspace is not None else None
+
+    def only_coder_for(self, doc_id: int) -> str | None:
+        return self.coder if self.blind or doc_id in self.round_documents else None
 
     # ------------------------------------------------------------------------------------------ layout
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="main"):
             with Vertical(id="left"):
-                yield DocumentsPane(self.filter_choices, blind=self.blind, id="documents")
+                yield DocumentsPane(self.filter_choices, blind=self.counts_blind, id="documents")
                 yield CodebookPane(id="codebook")
             yield TextView(self.coder, id="text")
             with Vertical(id="right"):
@@ -242,13 +258,15 @@ class WorkbenchApp(CodingActions, App[None]):
         the filters come from the caller, read on the app's own thread."""
         filters = self._chosen_filters() if filters is None else filters
         sample = None if self.sample_id is None else sample_work(session, self.sample_id, self.coder)
-        documents = coder_documents(session, self.coder, others=not self.blind,
+        documents = coder_documents(session, self.coder, others=not self.counts_blind,
                                     only=None if sample is None else sample.doc_ids, **filters)
-        return ProjectView(documents, code_tree(session, coder=self.only_coder, details=True), sample)
+        return ProjectView(documents, code_tree(session, coder=self.coder if self.counts_blind else None, details=True),
+                           sample, blind_documents(session, self.coder))
 
     def _apply_project(self, project: ProjectView) -> None:
         changed_codes = project.codes != self.project.codes
         self.project = project
+        self.round_documents = project.rounds
         self.code_colors = {row["id"]: code_color(row["id"], row["color"]) for row in project.codes}
         self.code_order = {row["id"]: row["position"] for row in project.codes}
         current = self.workspace.doc_id if self.workspace else None
@@ -301,8 +319,12 @@ class WorkbenchApp(CodingActions, App[None]):
             return None
 
     def open_document(self, doc_ref: str, *, at: int | None = None) -> bool:
-        workspace = self.read(lambda session: load_workspace(session, doc_ref, statuses=self.statuses,
-                                                             only_coder=self.only_coder))
+        def load(session: Session) -> Workspace:
+            doc_id = find_document(session, doc_ref).id
+            return load_workspace(session, str(doc_id), statuses=self.statuses, only_coder=self.only_coder_for(doc_id),
+                                  waiting_too=self.review is not None)
+
+        workspace = self.read(load)
         if workspace is None:
             return False
         self.generation += 1
@@ -326,7 +348,8 @@ class WorkbenchApp(CodingActions, App[None]):
         self.generation += 1
         doc_id = self.workspace.doc_id
         shown = self.read(lambda session: load_document_codings(session, doc_id, statuses=self.statuses,
-                                                                only_coder=self.only_coder))
+                                                                only_coder=self.only_coder_for(doc_id),
+                                                                waiting_too=self.review is not None))
         if shown is not None:
             self._show_codings(shown, focus=focus)
 
@@ -337,8 +360,9 @@ class WorkbenchApp(CodingActions, App[None]):
             return
         self.generation += 1
         doc_id = self.workspace.doc_id
-        fresh = self.read(lambda session: load_document_codings(session, doc_id, statuses=self.statuses,
-                                                                only_coder=self.only_coder, coding_ids=changed))
+        fresh = self.read(lambda session: load_document_codings(
+            session, doc_id, statuses=self.statuses, only_coder=self.only_coder_for(doc_id), coding_ids=changed,
+            waiting_too=self.review is not None))
         if fresh is None:
             return
         gone = set(changed)
@@ -381,7 +405,8 @@ class WorkbenchApp(CodingActions, App[None]):
             with transaction(self.engine, write=False) as session:
                 project = self._read_project(session, filters)
                 shown = None if workspace is None else load_document_codings(
-                    session, workspace.doc_id, statuses=self.statuses, only_coder=self.only_coder)
+                    session, workspace.doc_id, statuses=self.statuses,
+                    only_coder=self.only_coder_for(workspace.doc_id), waiting_too=self.review is not None)
         except (GripcodeError, SQLAlchemyError) as exc:  # the server away for a moment: the next refresh tries again
             self.call_from_thread(self._refreshed, None, None, None, f"Refresh failed: {problem(exc)}")
             return
@@ -460,7 +485,10 @@ class WorkbenchApp(CodingActions, App[None]):
             if paragraph:
                 line.append(f" · ¶{paragraph}", style="dim")
         line.append(f"  │ {self.coder}", style="bold")
-        if self.blind:
+        round_name = self.round_documents.get(ws.doc_id) if ws is not None else None
+        if round_name is not None:
+            line.append(f" round {round_name} (blind)", style="bold yellow")
+        elif self.blind:
             line.append(" (blind)", style="bold yellow")
         sample = self.project.sample
         if sample is not None:
