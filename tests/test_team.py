@@ -58,6 +58,15 @@ def count(url: str, model: type) -> int:
         engine.dispose()
 
 
+def max_memo_id(url: str) -> int:
+    engine = make_engine(url)
+    try:
+        with transaction(engine, write=False) as s:
+            return s.scalar(select(func.max(Memo.id))) or 0
+    finally:
+        engine.dispose()
+
+
 def test_every_row_has_a_guid_from_creation_and_derived_ones_agree_across_projects(team: Gripcode,
                                                                                      tmp_path: Path) -> None:
     team.ok("memo", "add", "A note.", "--project")
@@ -148,8 +157,15 @@ def test_merge_brings_new_edited_and_removed_codings_memos_and_reviews_and_is_id
     ana.ok("code", "rm", "2")
     assert "codings removed 1" in team.ok("merge", str(out)).output
     assert codings(team.url) == codings(str(out))
+    # a memo removed in the copy is removed here; one removed here is not brought back
+    ana.ok("memo", "rm", "1")
+    assert "memos removed 1" in team.ok("merge", str(out)).output and count(team.url, Memo) == 0
+    team.ok("memo", "add", "The lead's note.", "--project")
+    team.ok("copy-for", "dee", str(tmp_path / "dee.db"))
+    team.ok("memo", "rm", str(max_memo_id(team.url)))
+    assert "nothing new" in team.ok("merge", str(tmp_path / "dee.db")).output and count(team.url, Memo) == 0
     log = team.ok("log", "--action", "team.merged").output
-    assert log.count("team.merged") == 3 and "source=" in log and "copied_from=" in log
+    assert log.count("team.merged") == 5 and "source=" in log and "copied_from=" in log
 
 
 def test_a_coding_the_copy_never_had_is_not_removed_and_one_removed_here_stays_removed(team: Gripcode,

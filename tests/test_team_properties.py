@@ -112,7 +112,7 @@ def apply_ops(path: Path, coder: str, ops: list[tuple[Any, ...]], rename: str | 
                     before = (coding.start, coding.end, coding.status, coding.memo)
                     if kind == "span":
                         key = (coding.document_id, coding.code_id, coding.coder_id, coding.start, step[2])
-                        if key in keys:
+                        if key in keys or step[2] <= coding.start:
                             continue
                         text = s.get(Document, coding.document_id).text  # type: ignore[union-attr]
                         coding.end, coding.quote = step[2], text[coding.start:step[2]]

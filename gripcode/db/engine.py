@@ -151,7 +151,9 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
         if _violates(exc, "uq_cases_name", "cases.name"):
             raise DatabaseError("another command added a case of the same name at the same moment; nothing was "
                                 "changed by this one: run it again") from exc
-        if _violates(exc, "uq_documents_sha256", "documents.sha256"):
+        # A document's GUID is derived from its text's fingerprint, so the same text stops at either key.
+        if _violates(exc, "uq_documents_sha256", "documents.sha256") or \
+                _violates(exc, "uq_documents_refi_guid", "documents.refi_guid"):
             raise DocumentImportError("another import stored one of these texts at the same moment; nothing was "
                                       "imported: run the import again (texts already in the project are skipped)") \
                 from exc

@@ -66,22 +66,30 @@ POSTGRESQL_TRIGGERS = [
                         old=", ".join(f'OLD."{c}"' for c in CODING_CONTENT)),
     """CREATE TRIGGER team_codings_changed BEFORE UPDATE ON codings FOR EACH ROW
        EXECUTE FUNCTION team_codings_changed()""",
-    """CREATE FUNCTION team_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+    """CREATE FUNCTION team_coding_removed() RETURNS trigger LANGUAGE plpgsql AS $$
        BEGIN
          INSERT INTO team_tombstones (entity, guid, version, removed_at)
-         VALUES (TG_ARGV[0], OLD.refi_guid, CASE WHEN TG_ARGV[0] = 'coding' THEN OLD.version END, now())
+         VALUES ('coding', OLD.refi_guid, OLD.version, now())
+         ON CONFLICT (entity, guid) DO UPDATE SET version = EXCLUDED.version, removed_at = EXCLUDED.removed_at;
+         RETURN OLD;
+       END $$""",
+    """CREATE FUNCTION team_memo_removed() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         INSERT INTO team_tombstones (entity, guid, version, removed_at)
+         VALUES ('memo', OLD.refi_guid, NULL, now())
          ON CONFLICT (entity, guid) DO UPDATE SET version = EXCLUDED.version, removed_at = EXCLUDED.removed_at;
          RETURN OLD;
        END $$""",
     """CREATE TRIGGER team_codings_removed AFTER DELETE ON codings FOR EACH ROW
-       EXECUTE FUNCTION team_removed('coding')""",
+       EXECUTE FUNCTION team_coding_removed()""",
     """CREATE TRIGGER team_memos_removed AFTER DELETE ON memos FOR EACH ROW
-       EXECUTE FUNCTION team_removed('memo')""",
+       EXECUTE FUNCTION team_memo_removed()""",
 ]
 POSTGRESQL_DROP = ["DROP TRIGGER IF EXISTS team_codings_changed ON codings",
                    "DROP TRIGGER IF EXISTS team_codings_removed ON codings",
                    "DROP TRIGGER IF EXISTS team_memos_removed ON memos",
-                   "DROP FUNCTION IF EXISTS team_codings_changed()", "DROP FUNCTION IF EXISTS team_removed()"]
+                   "DROP FUNCTION IF EXISTS team_codings_changed()", "DROP FUNCTION IF EXISTS team_coding_removed()",
+                   "DROP FUNCTION IF EXISTS team_memo_removed()"]
 SQLITE_DROP = ["DROP TRIGGER IF EXISTS team_codings_changed", "DROP TRIGGER IF EXISTS team_codings_removed",
                "DROP TRIGGER IF EXISTS team_memos_removed"]
 
