@@ -94,7 +94,7 @@ def copy_for(engine: Engine, coder: str, out: Path, *, actor: str, docs: Sequenc
                             query = query.where(where)
                         if part is not None and of is not None:
                             query = query.where(of(part))
-                        result = conn.execution_options(yield_per=ROWS_PER_BATCH).execute(query)
+                        result = conn.execute(query.execution_options(yield_per=ROWS_PER_BATCH))
                         for rows in result.partitions():
                             count += write_rows(into, table, names, [tuple(r) for r in rows])
                     report.counts[table.name] = report.counts.get(table.name, 0) + count
