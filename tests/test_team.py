@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select, text
@@ -279,3 +280,206 @@ def test_copy_for_and_merge_through_the_installed_program(team: Gripcode, tmp_pa
     assert bad.returncode == 1 and bad.stderr.startswith("Error: ") and "Traceback" not in bad.stderr
     exists = run("copy-for", "ana", str(out), db=team.url)
     assert exists.returncode == 1 and "exists already" in exists.stderr
+
+
+# ------------------------------------------------------------------------------------ review findings
+
+
+def in_copy(path: Path, work: "Any") -> Any:
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with transaction(engine) as s:
+            return work(s)
+    finally:
+        engine.dispose()
+
+
+def test_an_undone_removal_clears_its_tombstone_and_no_merge_removes_the_coding(team: Gripcode,
+                                                                                tmp_path: Path) -> None:
+    from gripcode.coding.service import remove_coding
+    from gripcode.coding.undo import copy_coding, restore_coding
+
+    team.ok("memo", "add", "The lead's memo.", "--coding", "1")
+    out = tmp_path / "ana.db"
+    team.ok("copy-for", "ana", str(out))
+
+    def remove_and_undo(s: Any) -> None:
+        kept = copy_coding(s, 1)
+        remove_coding(s, 1, actor="ana")
+        restore_coding(s, kept, actor="ana")
+
+    in_copy(out, remove_and_undo)
+    with sqlite3.connect(out) as conn:
+        assert conn.execute("SELECT count(*) FROM team_tombstones").fetchone() == (0,)
+    merged = team.ok("merge", str(out))
+    assert "removed" not in merged.output
+    assert count(team.url, Coding) == 1 and count(team.url, Memo) == 1
+    # and the other way: the project undoes a removal, then the project is merged into a copy
+    other = tmp_path / "ben.db"
+    team.ok("copy-for", "ben", str(other))
+    engine = make_engine(team.url)
+    with transaction(engine) as s:
+        coding_id = s.scalar(select(Coding.id))
+        kept = copy_coding(s, coding_id)  # type: ignore[arg-type]
+        remove_coding(s, coding_id, actor="lead")  # type: ignore[arg-type]
+        restore_coding(s, kept, actor="lead")
+    engine.dispose()
+    project = tmp_path / "lead.db"
+    team.ok("copy-for", "lead", str(project))  # the project as a file to merge into ben's copy
+    as_coder(other, "ben").ok("merge", str(project))
+    assert count(f"sqlite:///{other}", Coding) == 1 and count(f"sqlite:///{other}", Memo) == 1
+
+
+def test_a_tombstone_of_a_coding_live_in_the_source_is_ignored(team: Gripcode, tmp_path: Path) -> None:
+    out = tmp_path / "ana.db"
+    team.ok("copy-for", "ana", str(out))
+    with sqlite3.connect(out) as conn:  # a stale tombstone beside the live coding (made before the trigger)
+        guid, version = conn.execute("SELECT refi_guid, version FROM codings").fetchone()
+        conn.execute("INSERT INTO team_tombstones (entity, guid, version, removed_at) VALUES "
+                     "('coding', ?, ?, '2026-01-01 00:00:00')", (guid, version))
+    assert "nothing new" in team.ok("merge", str(out)).output
+    assert count(team.url, Coding) == 1
+
+
+def test_the_memo_of_a_coding_a_conflict_keeps_is_kept(team: Gripcode, tmp_path: Path) -> None:
+    team.ok("memo", "add", "The lead's long memo.", "--coding", "1")
+    out = tmp_path / "ana.db"
+    team.ok("copy-for", "ana", str(out))
+    as_coder(out, "ana").ok("code", "rm", "1")
+    team.ok("code", "edit", "1", "--span", "0:20")
+    merged = team.ok("merge", str(out))
+    assert "removed in ana.db and changed here; kept here" in merged.output
+    assert "kept here with the coding" in merged.output and "memos removed" not in merged.output
+    assert count(team.url, Coding) == 1 and count(team.url, Memo) == 1
+
+
+def test_a_coding_already_here_is_linked_memos_edits_and_removal_follow_it(team: Gripcode,
+                                                                           tmp_path: Path) -> None:
+    out = tmp_path / "ana.db"
+    team.ok("copy-for", "ana", str(out), "--blind")
+    as_coder(team.url, "ana").ok("code", "add", "1", "quotas", "--quote", "Export quotas")
+    ana = as_coder(out, "ana")
+    ana.ok("code", "add", "1", "quotas", "--quote", "Export quotas")
+    ana.ok("memo", "add", "Ana's memo.", "--coding", "1")
+    dry = team.ok("merge", str(out), "--dry-run")
+    assert "codings already here 1" in dry.output and "memos added 1" in dry.output
+    merged = team.ok("merge", str(out))
+    assert "codings already here 1" in merged.output and "memos added 1" in merged.output
+    assert count(team.url, Memo) == 1 and count(team.url, Coding) == 2
+    assert "nothing new" in team.ok("merge", str(out)).output
+    ana.ok("code", "edit", "1", "--span", "0:20")
+    edited = team.ok("merge", str(out))
+    assert "codings edited 1" in edited.output and "codings added" not in edited.output
+    assert count(team.url, Coding) == 2
+    assert ("ana", 0, 20) in {(c[2], c[3], c[4]) for c in codings(team.url)}
+    ana.ok("code", "rm", "1")
+    assert "codings removed 1" in team.ok("merge", str(out)).output
+    assert count(team.url, Coding) == 1 and count(team.url, Memo) == 0
+
+
+def test_codings_on_a_code_merged_away_here_go_to_the_code_that_took_its_codings(team: Gripcode,
+                                                                                 tmp_path: Path) -> None:
+    out = tmp_path / "ana.db"
+    team.ok("copy-for", "ana", str(out), "--blind")
+    ana = as_coder(out, "ana")
+    ana.ok("code", "add", "2", "prices", "--quote", "prices")
+    ana.ok("code", "add", "1", "prices", "--quote", "Export quotas")
+    as_coder(team.url, "ana").ok("code", "add", "1", "quotas", "--quote", "Export quotas")
+    (tmp_path / "cb2.yaml").write_text(
+        CODEBOOK + "    merged_into: quotas\n", encoding="utf-8")
+    synced = team("codebook", "sync", str(tmp_path / "cb2.yaml"))
+    assert synced.exit_code == 0, synced.output
+    merged = team.ok("merge", str(out))
+    assert "codings added 1" in merged.output and "codings combined 1" in merged.output
+    assert {c[1] for c in codings(team.url)} == {"quotas"}
+
+
+def test_a_project_exported_to_qdpx_merges_back_without_conflicts_and_takes_edits_made_elsewhere(
+        team: Gripcode, tmp_path: Path) -> None:
+    team.ok("code", "edit", "1", "--memo", "why")
+    team.ok("export", "qdpx", str(tmp_path / "p.qdpx"))
+    dry = team.ok("merge", str(tmp_path / "p.qdpx"), "--dry-run")
+    assert "conflict" not in dry.output and "nothing new" in dry.output
+    assert "does not carry removals" in dry.output
+    # edited in another project that read the file, written again: the edit is taken
+    other = as_coder(f"sqlite:///{tmp_path / 'elsewhere.db'}", "x")
+    other.ok("init")
+    other.ok("import", "qdpx", str(tmp_path / "p.qdpx"))
+    other.ok("code", "edit", "1", "--span", "0:20")
+    other.ok("export", "qdpx", str(tmp_path / "q.qdpx"))
+    merged = team.ok("merge", str(tmp_path / "q.qdpx"))
+    assert "conflict" not in merged.output and "codings edited 1" in merged.output
+    assert {(c[3], c[4], c[6]) for c in codings(team.url)} == {(0, 20, "why")}
+
+
+def test_codebook_sync_gives_a_new_code_on_a_slug_a_rename_freed_a_guid_of_its_own(team: Gripcode,
+                                                                                    tmp_path: Path) -> None:
+    (tmp_path / "cb2.yaml").write_text(CODEBOOK.replace("id: quotas", "id: export-quotas\n    renamed_from: "
+                                                        "[quotas]"), encoding="utf-8")
+    team.ok("codebook", "sync", str(tmp_path / "cb2.yaml"))
+    (tmp_path / "cb3.yaml").write_text(
+        CODEBOOK.replace("id: quotas", "id: export-quotas") + "  - id: quotas\n    name: New quotas\n",
+        encoding="utf-8")
+    result = team("codebook", "sync", str(tmp_path / "cb3.yaml"))
+    assert result.exit_code == 0, result.output
+    engine = make_engine(team.url)
+    with transaction(engine, write=False) as s:
+        guids = dict(s.execute(select(Code.slug, Code.refi_guid)).tuples().all())
+    engine.dispose()
+    assert len(set(guids.values())) == len(guids) == 3
+
+
+def test_a_file_copy_of_a_project_is_merged_by_identity_and_the_database_itself_is_refused(
+        team: Gripcode, tmp_path: Path) -> None:
+    import shutil
+
+    first = tmp_path / "first.db"
+    team.ok("copy-for", "ana", str(first))
+    laptop = tmp_path / "laptop.db"
+    shutil.copy(first, laptop)
+    as_coder(laptop, "ana").ok("code", "add", "2", "prices", "--quote", "prices")
+    merged = as_coder(first, "ana").ok("merge", str(laptop))
+    assert "file copy of this project" in merged.output and "codings added 1" in merged.output
+    itself = as_coder(first, "ana")("merge", str(first))
+    assert itself.exit_code == 1 and "own database" in itself.output
+
+
+def test_edits_moving_codings_across_each_other_s_spans_apply_in_any_order(team: Gripcode, tmp_path: Path) -> None:
+    lead = as_coder(team.url, "lead")
+    lead.ok("code", "add", "1", "quotas", "--span", "0:20")
+    out = tmp_path / "ana.db"
+    team.ok("copy-for", "ana", str(out))
+    ana = as_coder(out, "ana")
+    ana.ok("code", "edit", "2", "--span", "0:25")  # B: 0:20 -> 0:25
+    ana.ok("code", "edit", "1", "--span", "0:20")  # A: 0:13 -> 0:20, the span B left
+    merged = team.ok("merge", str(out))
+    assert "conflict" not in merged.output and "codings edited 2" in merged.output
+    assert codings(team.url) == codings(str(out))
+
+
+def test_the_same_edit_merged_one_way_leaves_later_edits_free_of_conflicts(team: Gripcode, tmp_path: Path) -> None:
+    out = tmp_path / "ana.db"
+    team.ok("copy-for", "ana", str(out))
+    ana = as_coder(out, "ana")
+    ana.ok("code", "edit", "1", "--memo", "same")
+    team.ok("code", "edit", "1", "--memo", "same")
+    assert "conflict" not in team.ok("merge", str(out)).output
+    ana.ok("code", "edit", "1", "--memo", "ana again")
+    merged = team.ok("merge", str(out))
+    assert "conflict" not in merged.output and "codings edited 1" in merged.output
+
+
+def test_copy_for_in_small_batches_copies_everything(team: Gripcode, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    import gripcode.team.copy as copy
+
+    monkeypatch.setattr(copy, "DOCUMENTS_PER_BATCH", 1)
+    monkeypatch.setattr(copy, "ROWS_PER_BATCH", 1)
+    team.ok("memo", "add", "On the coding.", "--coding", "1")
+    as_coder(team.url, "lead").ok("code", "add", "2", "prices", "--quote", "prices")
+    engine = make_engine(team.url)
+    copy.copy_for(engine, "ana", tmp_path / "ana.db", actor="lead")
+    engine.dispose()
+    assert codings(str(tmp_path / "ana.db")) == codings(team.url)
+    assert count(f"sqlite:///{tmp_path / 'ana.db'}", Memo) == 1
+    assert count(f"sqlite:///{tmp_path / 'ana.db'}", Document) == 2

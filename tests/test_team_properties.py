@@ -68,6 +68,7 @@ op = st.one_of(
     st.tuples(st.just("memo"), st.integers(0, 9), st.sampled_from(["", "why", "check"])),
     st.tuples(st.just("review"), st.integers(0, 9), st.sampled_from(STATUSES)),
     st.tuples(st.just("remove"), st.integers(0, 9)),
+    st.tuples(st.just("undo"), st.integers(0, 9)),  # removed and restored under its GUID (the workbench's undo)
     st.tuples(st.just("note"), st.sampled_from(["a", "b"])),
     st.tuples(st.just("unnote"), st.integers(0, 3)),
 )
@@ -107,6 +108,15 @@ def apply_ops(path: Path, coder: str, ops: list[tuple[Any, ...]], rename: str | 
                     if (doc.id, codes[step[2]], me.id, start, end) not in keys:
                         s.add(Coding(document_id=doc.id, code_id=codes[step[2]], coder_id=me.id, start=start,
                                      end=end, quote=doc.text[start:end]))
+                elif kind == "undo" and rows:
+                    from gripcode.coding.service import remove_coding
+                    from gripcode.coding.undo import copy_coding, restore_coding
+
+                    coding = rows[step[1] % len(rows)]
+                    touched.add(coding.refi_guid)
+                    kept = copy_coding(s, coding.id)
+                    remove_coding(s, coding.id, actor=coder)
+                    restore_coding(s, kept, actor=coder)
                 elif kind in ("span", "memo", "review", "remove") and rows:
                     coding = rows[step[1] % len(rows)]
                     before = (coding.start, coding.end, coding.status, coding.memo)
@@ -183,6 +193,8 @@ def expected(base: dict[str, Any], mine: dict[str, Any], theirs: dict[str, Any],
 @example(ops_a=[("remove", 0)], ops_b=[("memo", 0, "why")], rename=None)  # removed in one, changed in the other
 @example(ops_a=[("span", 1, 20)], ops_b=[("span", 1, 20)], rename="a")  # the same edit in both: no conflict
 @example(ops_a=[("review", 0, "rejected"), ("review", 0, "accepted")], ops_b=[], rename=None)  # back and forth
+@example(ops_a=[("undo", 0)], ops_b=[], rename=None)  # an undone removal is not a removal
+@example(ops_a=[("undo", 0)], ops_b=[("memo", 0, "why")], rename=None)  # undone in one, changed in the other
 def test_merging_two_copies_gives_the_union_of_their_histories(base: Path, ops_a: list[Any], ops_b: list[Any],
                                                                rename: str | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:

@@ -50,7 +50,8 @@ def merge(app: App, other: Path, dry_run: bool) -> None:
     head = f"Merge of {other}" + (f" (copy for {origin.get('coder')} made {origin.get('made_at')})"
                                    if isinstance(origin, dict) else "")
     click.echo(head + (": dry run, nothing was written" if dry_run else ""))
-    for line in (report.lines if dry_run else [line for line in report.lines if line.startswith("!")]):
+    shown = report.lines if dry_run else [line for line in report.lines if line.startswith(("!", "note:"))]
+    for line in shown:
         click.echo(f"  {line}")
     counts = {k: v for k, v in report.counts.items() if v}
     summary = ", ".join(f"{k} {v}" for k, v in counts.items()) or "nothing new"

@@ -41,8 +41,9 @@ def derived_guid(kind: str, key: str) -> str:
 
 def derived_default(kind: str, column: str, *, check_taken: bool = False) -> Callable[[Any], str]:
     """A column default (SQLAlchemy's context-sensitive form) deriving the GUID from ``column`` of the row.
-    ``check_taken`` for keys that can be given up (names of cases and coders): one look-up per new row, which
-    only tables that grow a row at a time can afford. Texts and slugs are never given to another row."""
+    ``check_taken`` for keys that can be given up (names of cases and coders, and slugs, which a codebook rename
+    frees for a new code while the renamed code keeps its GUID): one look-up per new row, which only tables that
+    grow a row at a time can afford. Texts are never given to another row."""
 
     def default(context: Any) -> str:
         key = context.get_current_parameters().get(column)

@@ -227,7 +227,9 @@ class Code(Base):
     status: Mapped[str] = mapped_column(String(10), default="active")
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("codes.id", ondelete="SET NULL"))
     position: Mapped[int] = mapped_column(Integer, default=0)
-    refi_guid: Mapped[str] = mapped_column(String(40), unique=True, default=derived_default("code", "slug"))
+    # a slug a rename gave up can be taken by a new code: the derived GUID is checked (codes are few)
+    refi_guid: Mapped[str] = mapped_column(String(40), unique=True,
+                                           default=derived_default("code", "slug", check_taken=True))
     version_id: Mapped[int | None] = mapped_column(ForeignKey("codebook_versions.id", ondelete="SET NULL"))
 
     parent: Mapped[Code | None] = relationship(remote_side=[id], foreign_keys=[parent_id])
@@ -497,6 +499,20 @@ class TeamTombstone(Base):
     guid: Mapped[str] = mapped_column(String(40), primary_key=True)
     version: Mapped[str | None] = mapped_column(String(32))
     removed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class TeamAlias(Base):
+    """A coding another copy holds under its own GUID that a merge found here already (same document, code,
+    coder and span) under ``target``; ``version``/``target_version``: the two versions when they were linked.
+    Later merges take that copy's memos, edits and removal of the coding through it."""
+
+    __tablename__ = "team_aliases"
+
+    entity: Mapped[str] = mapped_column(String(20), primary_key=True)
+    guid: Mapped[str] = mapped_column(String(40), primary_key=True)
+    target: Mapped[str] = mapped_column(String(40))
+    version: Mapped[str | None] = mapped_column(String(32))
+    target_version: Mapped[str | None] = mapped_column(String(32))
 
 
 ROUND_UNITS = ("paragraph", "sentence", "turn", "document")

@@ -6,7 +6,7 @@ it came from (``project_info.copied_from``) and the project records that it was 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ from gripcode.db.models import (
     Coding,
     Document,
     Memo,
+    TeamAlias,
     TeamHistory,
     TeamTombstone,
     Unit,
@@ -37,6 +38,12 @@ from gripcode.team.identity import project_id, write_info
 from gripcode.team.tables import write_rows
 
 __all__ = ["CopyReport", "copy_for"]
+
+# Documents are copied a batch at a time (with their units, codings and memos), as the merge reads them, and
+# every read is streamed and written a fixed number of rows at a time: the memory a copy takes does not grow
+# with the corpus.
+DOCUMENTS_PER_BATCH = 200
+ROWS_PER_BATCH = 2_000
 
 
 @dataclass
@@ -73,37 +80,42 @@ def copy_for(engine: Engine, coder: str, out: Path, *, actor: str, docs: Sequenc
                 conn, into = session.connection(), copy.connection()
                 into.exec_driver_sql("PRAGMA defer_foreign_keys=ON")
 
-                def move(model: Any, where: Any = None, ids: Sequence[int] | None = None, column: Any = None
-                         ) -> int:
+                def move(model: Any, where: Any = None, ids: Sequence[int] | None = None,
+                         of: Callable[[Sequence[int]], Any] | None = None) -> int:
+                    """Copy the rows of ``model`` (``where``; for ``ids``, a batch of documents at a time, those
+                    ``of(batch)`` selects), streamed and written a fixed number of rows at a time."""
                     table = _table(model)
                     names = [c.name for c in table.columns]
                     count = 0
-                    parts = [None] if ids is None else list(chunks(list(ids)))
+                    parts = [None] if ids is None else list(chunks(list(ids), DOCUMENTS_PER_BATCH))
                     for part in parts:
                         query = select(*table.columns)
                         if where is not None:
                             query = query.where(where)
-                        if part is not None:
-                            query = query.where(column.in_(part))
-                        count += write_rows(into, table, names, [tuple(r) for r in conn.execute(query)])
+                        if part is not None and of is not None:
+                            query = query.where(of(part))
+                        result = conn.execute(query.execution_options(yield_per=ROWS_PER_BATCH))
+                        for rows in result.partitions():
+                            count += write_rows(into, table, names, [tuple(r) for r in rows])
                     report.counts[table.name] = report.counts.get(table.name, 0) + count
                     return count
 
                 move(Case)
                 move(CaseAttribute)
-                move(Document, ids=doc_ids, column=Document.id)
-                move(Unit, ids=doc_ids, column=Unit.document_id)
+                move(Document, ids=doc_ids, of=Document.id.in_)
+                move(Unit, ids=doc_ids, of=Unit.document_id.in_)
                 move(CodebookVersion)
                 move(Code)
                 move(Coder)
                 if not blind:
-                    move(Coding, ids=doc_ids, column=Coding.document_id)
-                    coding_ids = list(into.execute(select(Coding.id)).scalars())
+                    move(Coding, ids=doc_ids, of=Coding.document_id.in_)
                     move(Memo, Memo.target.in_(("project", "code")))
-                    move(Memo, Memo.target == "document", ids=doc_ids, column=Memo.document_id)
-                    move(Memo, Memo.target == "coding", ids=coding_ids, column=Memo.coding_id)
+                    move(Memo, Memo.target == "document", ids=doc_ids, of=Memo.document_id.in_)
+                    move(Memo, Memo.target == "coding", ids=doc_ids, of=lambda part: Memo.coding_id.in_(
+                        select(Coding.id).where(Coding.document_id.in_(part)).scalar_subquery()))
                 move(TeamHistory)
                 move(TeamTombstone)
+                move(TeamAlias)
                 made_at = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
                 origin = {"project_id": source_id, "database": engine.url.render_as_string(hide_password=True),
                           "coder": person.name, "blind": blind, "made_at": made_at, "made_by": actor,

@@ -15,6 +15,7 @@ made before anything is written, so a dry run prints exactly what the merge woul
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
@@ -39,6 +40,7 @@ from gripcode.db.models import (
     Coding,
     Document,
     Memo,
+    TeamAlias,
     TeamHistory,
     TeamTombstone,
     Unit,
@@ -52,6 +54,8 @@ __all__ = ["MergeReport", "merge_project", "open_other"]
 # What a coding says; a difference in any of these is an edit.
 CONTENT = ("document_id", "code_id", "coder_id", "start", "end", "quote", "origin", "status", "confidence", "memo",
            "reviewed_by_id")
+# What a REFI-QDA file says of a coding: a .qdpx is compared on these only (it has no origin, status or version).
+QDPX_CONTENT = ("document_id", "code_id", "coder_id", "start", "end", "memo")
 _CODING_COLUMNS = ("id", "refi_guid", "version", *CONTENT, "rule_ref", "model_ref", "codebook_version_id",
                    "reviewed_at", "created_at", "updated_at")
 _MEMO_COLUMNS = ("id", "refi_guid", "target", "document_id", "code_id", "coding_id", "coder_id", "title", "text",
@@ -130,6 +134,8 @@ class _Side:
     memos: dict[str, tuple[Any, ...]] = field(default_factory=dict)  # guid -> row in _MEMO_COLUMNS order
     history: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # coding guid -> versions
     tombstones: dict[tuple[str, str], str | None] = field(default_factory=dict)  # (entity, guid) -> version
+    # another copy's coding GUID -> (GUID here, its version then, the version here then): see TeamAlias
+    aliases: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
 
 
 def _read_common(conn: Connection, side: _Side) -> None:
@@ -160,14 +166,9 @@ def _read_source(conn: Connection) -> _Side:
     return side
 
 
-def _read_target(conn: Connection, source: _Side) -> _Side:
-    """This project's rows that the source names (by GUID), read a few thousand GUIDs at a time."""
-    side = _Side()
-    _read_common(conn, side)
+def _read_codings(conn: Connection, side: _Side, guids: list[str]) -> None:
     table = Coding.__table__
-    coding_guids = sorted({*source.codings, *(g for e, g in source.tombstones if e == "coding")})
-    memo_guids = sorted({*source.memos, *(g for e, g in source.tombstones if e == "memo")})
-    for part in chunks(coding_guids):
+    for part in chunks(guids):
         for row in conn.execute(select(*(table.c[c] for c in _CODING_COLUMNS)).where(table.c.refi_guid.in_(part))):
             side.codings[row[1]] = tuple(row)
         for guid, version in fetch_rows(conn, select(TeamHistory.guid, TeamHistory.version).where(
@@ -176,6 +177,22 @@ def _read_target(conn: Connection, source: _Side) -> _Side:
         for guid, version in fetch_rows(conn, select(TeamTombstone.guid, TeamTombstone.version).where(
                 TeamTombstone.entity == "coding", TeamTombstone.guid.in_(part))):
             side.tombstones[("coding", guid)] = version
+
+
+def _read_target(conn: Connection, source: _Side) -> _Side:
+    """This project's rows that the source names (by GUID, or by an alias a merge recorded), read a few thousand
+    GUIDs at a time."""
+    side = _Side()
+    _read_common(conn, side)
+    coding_guids = sorted({*source.codings, *(g for e, g in source.tombstones if e == "coding")})
+    memo_guids = sorted({*source.memos, *(g for e, g in source.tombstones if e == "memo")})
+    _read_codings(conn, side, coding_guids)
+    for part in chunks(coding_guids):
+        for guid, target, version, target_version in fetch_rows(conn, select(
+                TeamAlias.guid, TeamAlias.target, TeamAlias.version, TeamAlias.target_version).where(
+                TeamAlias.entity == "coding", TeamAlias.guid.in_(part))):
+            side.aliases[guid] = (target, version, target_version)
+    _read_codings(conn, side, sorted({a[0] for a in side.aliases.values()} - set(side.codings)))
     memos = Memo.__table__
     for part in chunks(memo_guids):
         for row in conn.execute(select(*(memos.c[c] for c in _MEMO_COLUMNS)).where(memos.c.refi_guid.in_(part))):
@@ -238,8 +255,14 @@ class _Merge:
             info = read_info(sconn)
             self.report.source_project = info.get("project_id")
             self.report.copied_from = info.get("copied_from")
+            if self.same_database():
+                raise GripcodeError(f"{self.other.name} is this project's own database; nothing to merge")
             if self.report.source_project is not None and self.report.source_project == project_id(self.t):
-                raise GripcodeError(f"{self.other.name} is this project itself; nothing to merge")
+                self.line(f"note: {self.other.name} is a file copy of this project (the same project id); its "
+                          "work is merged by identity like a coder's copy")
+            if self.kind == "qdpx":
+                self.line(f"note: a .qdpx does not carry removals; codings and memos removed in "
+                          f"{self.other.name} are not removed here")
             self.tg = _read_target(self.t, self.s)
             _check_codebooks(self.s, self.tg, self.kind, self.other)
             self.map_codes()
@@ -250,11 +273,47 @@ class _Merge:
         if not dry_run:
             self.apply()
 
+    def same_database(self) -> bool:
+        """Whether the other file is the very database this project is stored in (not a copy of it)."""
+        if self.kind != "project":
+            return False
+        url = self.t.engine.url
+        if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+            return False
+        try:
+            return os.path.samefile(self.other, url.database)
+        except OSError:
+            return False
+
     # identities of the rows codings refer to --------------------------------------------------------------
 
     def map_codes(self) -> None:
+        """Codes by GUID; a code a codebook sync merged into another here is followed to the code that took its
+        codings (as the sync moved them), and codings on a code retired here are reported."""
         by_guid = {guid: i for i, (guid, _, _) in self.tg.codes.items()}
-        self.code_id = {i: by_guid.get(guid) for i, (guid, _, _) in self.s.codes.items()}
+        state = {i: (status, into) for i, status, into in self.t.execute(
+            select(Code.id, Code.status, Code.merged_into_id)).tuples()}
+        self.retired: set[int] = set()
+
+        def follow(i: int | None) -> int | None:
+            seen = set()
+            while i is not None and state.get(i, ("active", None))[0] == "merged" and i not in seen:
+                seen.add(i)
+                into = state[i][1]
+                if into is None:
+                    break
+                i = into
+            return i
+
+        self.code_id = {}
+        for i, (guid, _, _) in self.s.codes.items():
+            here = by_guid.get(guid)
+            followed = follow(here)
+            self.code_id[i] = followed
+            if followed is not None and state.get(followed, ("active", None))[0] == "retired":
+                self.retired.add(followed)
+        self.followed = {i for i, (guid, _, _) in self.s.codes.items()
+                         if self.code_id[i] is not None and self.code_id[i] != by_guid.get(guid)}
         self.version_id = {}
         ours = {h: i for i, h, _, _ in self.tg.versions}
         for i, h, _, _ in self.s.versions:
@@ -386,88 +445,204 @@ class _Merge:
 
     def plan_codings(self) -> None:
         s, t = self.s, self.tg
+        qdpx = self.kind == "qdpx"
         self.inserts: list[tuple[Any, ...]] = []
-        self.updates: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = []  # guid, source row, content
+        self.updates: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = []  # GUID here, source row, content
         self.removals: list[int] = []
+        self.removed: set[str] = set()  # GUIDs here of the codings removed
+        self.kept: set[str] = set()  # GUIDs here of codings the copy removed and a conflict keeps
         self.history_rows: set[tuple[str, str]] = set()
         self.tombstone_rows: list[tuple[str, str, str | None]] = []
+        self.alias_rows: dict[str, tuple[str, str, str]] = {}  # source GUID -> GUID here, versions then
+        self.here_guid: dict[str, str] = {}  # source coding GUID -> the GUID it has here after the merge
         # spans each coder holds here, for the documents the merge touches: a coding may not repeat one
         touched = sorted(i for i in {self.doc_id[r[3]] for r in s.codings.values()} if i > 0)
         spans: dict[tuple[Any, ...], str] = {}
+        version_here: dict[str, str] = {}
         for part in chunks(touched):
-            for guid, *key in fetch_rows(self.t, select(Coding.refi_guid, Coding.document_id, Coding.code_id,
-                                                         Coding.coder_id, Coding.start, Coding.end)
-                                         .where(Coding.document_id.in_(part))):
+            for guid, version, *key in fetch_rows(self.t, select(
+                    Coding.refi_guid, Coding.version, Coding.document_id, Coding.code_id, Coding.coder_id,
+                    Coding.start, Coding.end).where(Coding.document_id.in_(part))):
                 spans[tuple(key)] = guid
+                version_here[guid] = version
+        # a .qdpx edited elsewhere is taken for codings not changed here since the file was written
+        written = (dt.datetime.fromtimestamp(self.other.stat().st_mtime, dt.timezone.utc) if qdpx else None)
 
         def key_of(content: tuple[Any, ...]) -> tuple[Any, ...]:
             return content[:5]
 
+        def here_of(guid: str) -> str:
+            """The GUID this project holds the source's coding under (its own, or an alias's target)."""
+            if guid in t.codings or ("coding", guid) in t.tombstones or guid not in t.aliases:
+                return guid
+            return t.aliases[guid][0]
+
+        def follows(guid: str, ours: str, line: set[str]) -> bool:
+            """Whether the copy's line of versions ``line`` went through our version ``ours``."""
+            if ours in line:
+                return True
+            alias = t.aliases.get(guid)
+            return alias is not None and alias[2] == ours and alias[1] in line
+
+        def compared(content: tuple[Any, ...]) -> tuple[Any, ...]:
+            if not qdpx:
+                return content
+            values = dict(zip(CONTENT, content))
+            return tuple(values[c] for c in QDPX_CONTENT)
+
         counts = self.report.counts
-        # removals first: the copy removed a coding this project has
+        # removals first: the copy removed a coding this project has (not one it has stored again since)
         for (entity, guid), version in s.tombstones.items():
-            if entity != "coding":
+            if entity != "coding" or guid in s.codings:
                 continue
-            here = t.codings.get(guid)
+            hg = here_of(guid)
+            here = t.codings.get(hg)
             if here is None:
-                if ("coding", guid) not in t.tombstones:
+                if hg == guid and ("coding", guid) not in t.tombstones:
                     self.tombstone_rows.append(("coding", guid, version))
+                continue
+            if hg in self.removed or hg in self.kept:
                 continue
             known = s.history.get(guid, set()) | {version}
             content = here[3:3 + len(CONTENT)]
-            if here[2] in known:
+            if follows(guid, here[2], known):
                 self.removals.append(here[0])
+                self.removed.add(hg)
                 spans.pop(key_of(content), None)
                 counts["codings removed"] += 1
-                self.line(f"- coding {guid[:8]} {self.describe(content)}")
+                self.line(f"- coding {hg[:8]} {self.describe(content)}")
             else:
-                self.conflict(f"coding {guid[:8]} ({self.describe(content)}) was removed in {self.other.name} "
+                self.kept.add(hg)
+                self.conflict(f"coding {hg[:8]} ({self.describe(content)}) was removed in {self.other.name} "
                               "and changed here; kept here")
+        candidates: list[tuple[str, tuple[Any, ...], tuple[Any, ...], tuple[Any, ...], set[str]]] = []
+        new: list[tuple[str, tuple[Any, ...], tuple[Any, ...]]] = []
         for guid, row in s.codings.items():
             content = self.mapped(row)
-            here = t.codings.get(guid)
+            hg = here_of(guid)
+            here = t.codings.get(hg)
             theirs, their_history = row[2], s.history.get(guid, set())
             if here is not None:
+                if hg in self.removed:
+                    continue
+                self.here_guid[guid] = hg
                 ours = here[3:3 + len(CONTENT)]
-                known_here = t.history.get(guid, set()) | {here[2]}
-                if ours == content:
-                    for version in ({theirs} | their_history) - known_here:
-                        self.history_rows.add((guid, version))
+                known_here = t.history.get(hg, set()) | {here[2]}
+                if compared(ours) == compared(content):
+                    if not qdpx:
+                        for version in ({theirs} | their_history) - known_here:
+                            self.history_rows.add((hg, version))
+                        # the same content under two unrelated versions (the same edit made in both): kept
+                        # as equal (an alias of the coding to itself), so that the copy's later edits of it
+                        # follow from this project's version
+                        if theirs not in known_here and here[2] not in their_history:
+                            self.alias_rows[guid] = (hg, theirs, here[2])
+                    continue
+                if qdpx:
+                    values = dict(zip(CONTENT, ours))
+                    values.update(zip(QDPX_CONTENT, compared(content)))
+                    text = dict(zip(_CODING_COLUMNS, row))["quote"]
+                    values["quote"] = text
+                    updated = dict(zip(_CODING_COLUMNS, here))["updated_at"]
+                    if updated is not None and updated.tzinfo is None:
+                        updated = updated.replace(tzinfo=dt.timezone.utc)
+                    if written is not None and updated is not None and updated <= written:
+                        candidates.append((hg, row, tuple(values[c] for c in CONTENT), ours, set()))
+                    else:
+                        self.conflict(f"coding {hg[:8]} ({self.describe(ours)}) was changed here after "
+                                      f"{self.other.name} was written, and differs in it "
+                                      f"({self.changes(ours, tuple(values[c] for c in CONTENT))}); kept as it is "
+                                      "here")
                     continue
                 if theirs in known_here:
                     continue  # this project has moved on from the copy's version
-                if here[2] in their_history:
-                    old_key, new_key = key_of(ours), key_of(content)
-                    if new_key != old_key and new_key in spans:
-                        self.conflict(f"coding {guid[:8]} was changed in {self.other.name} to a span that coding "
-                                      f"{spans[new_key][:8]} holds here; kept as it is here")
-                        continue
-                    spans.pop(old_key, None)
-                    spans[new_key] = guid
-                    self.updates.append((guid, row, content))
-                    for version in their_history - known_here:
-                        self.history_rows.add((guid, version))
-                    counts["codings edited"] += 1
-                    self.line(f"~ coding {guid[:8]} {self.describe(content)}: {self.changes(ours, content)}")
+                if follows(guid, here[2], their_history):
+                    candidates.append((hg, row, content, ours, their_history - known_here))
                     continue
-                self.conflict(f"coding {guid[:8]} ({self.describe(ours)}) was changed both here and in "
+                self.conflict(f"coding {hg[:8]} ({self.describe(ours)}) was changed both here and in "
                               f"{self.other.name}, differently ({self.changes(ours, content)}); kept as it is here")
                 continue
-            if ("coding", guid) in t.tombstones:
-                if theirs in (t.history.get(guid, set()) | {t.tombstones[("coding", guid)]}):
+            if ("coding", hg) in t.tombstones:
+                if theirs in (t.history.get(hg, set()) | {t.tombstones[("coding", hg)]}):
                     continue  # removed here after the copy's version
-                self.conflict(f"coding {guid[:8]} ({self.describe(content)}) was removed here and changed in "
+                self.conflict(f"coding {hg[:8]} ({self.describe(content)}) was removed here and changed in "
                               f"{self.other.name}; left removed")
                 continue
-            if key_of(content) in spans:
-                counts["codings already here"] += 1
+            new.append((guid, row, content))
+        # edits: the spans they leave are free for the others; one that lands on a span still held is a conflict
+        accepted = list(candidates)
+        while True:
+            held = dict(spans)
+            for hg, _, content, ours, _ in accepted:
+                if held.get(key_of(ours)) == hg:
+                    del held[key_of(ours)]
+            clash = None
+            for number, (hg, _, content, ours, _) in enumerate(accepted):
+                key = key_of(content)
+                if key in held:
+                    clash = number
+                    break
+                held[key] = hg
+            if clash is None:
+                spans = held
+                break
+            hg, _, content, _, _ = accepted.pop(clash)
+            self.conflict(f"coding {hg[:8]} was changed in {self.other.name} to a span that coding "
+                          f"{held[key_of(content)][:8]} holds here; kept as it is here")
+        # written one at a time, each onto a span no edit still to come holds; edits that move in a ring
+        # (two codings swapping spans) cannot be and are conflicts
+        pending = {hg: (key_of(ours), key_of(content)) for hg, _, content, ours, _ in accepted}
+        order: list[str] = []
+        while pending:
+            held_by = {old: hg for hg, (old, _) in pending.items()}
+            ready = [hg for hg, (_, new_key) in pending.items() if held_by.get(new_key, hg) == hg]
+            if not ready:
+                for hg in pending:
+                    self.conflict(f"coding {hg[:8]} was moved in {self.other.name} onto the span of another "
+                                  "coding that moved onto its own (a swap); kept as it is here")
+                break
+            order += ready
+            for hg in ready:
+                del pending[hg]
+        rank = {hg: number for number, hg in enumerate(order)}
+        accepted = sorted((a for a in accepted if a[0] in rank), key=lambda a: rank[a[0]])
+        for hg, row, content, ours, versions in accepted:
+            self.updates.append((hg, row, content))
+            if not qdpx:
+                version_here[hg] = row[2]
+            self.history_rows.update((hg, v) for v in versions)
+            counts["codings edited"] += 1
+            self.line(f"~ coding {hg[:8]} {self.describe(content)}: {self.changes(ours, content)}")
+        for guid, row, content in new:
+            key = key_of(content)
+            values = dict(zip(_CODING_COLUMNS, row))
+            if key in spans:  # the same coder's coding of this span is here: linked, not added
+                hg = spans[key]
+                self.here_guid[guid] = hg
+                if not qdpx:
+                    self.alias_rows[guid] = (hg, row[2], version_here.get(hg, ""))
+                    if row[2] != version_here.get(hg):
+                        self.history_rows.add((hg, row[2]))
+                if values["code_id"] in self.followed:
+                    counts["codings combined"] += 1
+                    self.line(f"= coding {guid[:8]} {self.describe(content)}: its code was merged here into one "
+                              f"that has it already; combined with coding {hg[:8]}")
+                else:
+                    counts["codings already here"] += 1
+                    self.line(f"= coding {guid[:8]} {self.describe(content)}: already here as {hg[:8]}")
                 continue
-            spans[key_of(content)] = guid
+            spans[key] = guid
+            version_here[guid] = row[2]
+            self.here_guid[guid] = guid
             self.inserts.append(row)
-            for version in their_history:
-                self.history_rows.add((guid, version))
+            if not qdpx:
+                for version in s.history.get(guid, set()):
+                    self.history_rows.add((guid, version))
             counts["codings added"] += 1
             self.line(f"+ coding {guid[:8]} {self.describe(content)}")
+            if content[1] in self.retired:
+                counts["codings on retired codes"] += 1
+                self.line(f"! coding {guid[:8]} {self.describe(content)} is on a code retired here")
 
     def conflict(self, text: str) -> None:
         self.report.conflicts.append(text)
@@ -476,15 +651,23 @@ class _Merge:
     # memos --------------------------------------------------------------------------------------------
 
     def plan_memos(self) -> None:
+        """Memos by GUID; a memo on a coding goes to the coding's GUID here (its own or the one it was linked
+        to), and one whose coding is not here after the merge is reported, not written."""
         s, t = self.s, self.tg
-        self.memo_inserts: list[tuple[Any, ...]] = []
+        self.memo_inserts: list[tuple[tuple[Any, ...], str | None]] = []  # source row, coding GUID here
         self.memo_removals: list[int] = []
         counts = self.report.counts
+        coding_here = {row[0]: guid for guid, row in t.codings.items()}
         for (entity, guid), _ in s.tombstones.items():
-            if entity != "memo":
+            if entity != "memo" or guid in s.memos:
                 continue
             here = t.memos.get(guid)
             if here is not None:
+                on = coding_here.get(here[5]) if here[2] == "coding" else None
+                if on is not None and on in self.kept:
+                    self.line(f"! memo {guid[:8]} on coding {on[:8]} was removed with it in {self.other.name}; "
+                              "kept here with the coding (see the conflict)")
+                    continue
                 self.memo_removals.append(here[0])
                 counts["memos removed"] += 1
                 self.line(f"- memo {guid[:8]} ({here[2]}): {self.short(here[8])}")
@@ -494,9 +677,15 @@ class _Merge:
         for guid, row in s.memos.items():
             if guid in t.memos or ("memo", guid) in t.tombstones:
                 continue
-            if row[2] == "coding" and coding_guid.get(row[5]) is None:
-                continue
-            self.memo_inserts.append(row)
+            target = None
+            if row[2] == "coding":
+                target = self.here_guid.get(coding_guid.get(row[5], ""))
+                if target is None:
+                    counts["memos not brought"] += 1
+                    self.line(f"! memo {guid[:8]} on a coding this project does not keep (removed here): "
+                              f"{self.short(row[8])}; not brought")
+                    continue
+            self.memo_inserts.append((row, target))
             counts["memos added"] += 1
             self.line(f"+ memo {guid[:8]} ({row[2]}): {self.short(row[8])}")
 
@@ -517,7 +706,10 @@ class _Merge:
             values = []
             for guid, row, content in self.updates:
                 source = dict(zip(_CODING_COLUMNS, row))
-                values.append({"row_id": self.tg.codings[guid][0], **dict(zip(CONTENT, content)),
+                here = dict(zip(_CODING_COLUMNS, self.tg.codings[guid]))
+                if self.kind == "qdpx":  # the version is this project's: the trigger gives a new one
+                    source.update(version=here["version"], reviewed_at=here["reviewed_at"], updated_at=now)
+                values.append({"row_id": here["id"], **dict(zip(CONTENT, content)),
                                "version": source["version"], "reviewed_at": source["reviewed_at"],
                                "updated_at": source["updated_at"] or now})
             conn.execute(codings.update().where(codings.c.id == bindparam("row_id"))
@@ -538,27 +730,29 @@ class _Merge:
             now = dt.datetime.now(dt.timezone.utc)
             write_rows(conn, TeamTombstone.__table__, ["entity", "guid", "version", "removed_at"],
                        [(*row, now) for row in self.tombstone_rows])
+        if self.alias_rows:
+            aliases = TeamAlias.__table__
+            for part in chunks(sorted(self.alias_rows)):
+                conn.execute(aliases.delete().where(aliases.c.entity == "coding", aliases.c.guid.in_(part)))
+            write_rows(conn, TeamAlias.__table__, ["entity", "guid", "target", "version", "target_version"],
+                       [("coding", guid, *link) for guid, link in sorted(self.alias_rows.items())])
         memos = Memo.__table__
         for part in chunks(self.memo_removals):
             conn.execute(memos.delete().where(memos.c.id.in_(part)))
         if self.memo_inserts:
-            coding_guid = {row[0]: guid for guid, row in self.s.codings.items()}
-            wanted = sorted({coding_guid[r[5]] for r in self.memo_inserts if r[5] is not None})
+            wanted = sorted({target for _, target in self.memo_inserts if target is not None})
             coding_id: dict[str, int] = {}
             for part in chunks(wanted):
                 coding_id.update((g, i) for g, i in conn.execute(
                     select(Coding.refi_guid, Coding.id).where(Coding.refi_guid.in_(part))).tuples())
             memo_columns = [c for c in _MEMO_COLUMNS if c != "id"]
             rows = []
-            for row in self.memo_inserts:
+            for row, target in self.memo_inserts:
                 values = dict(zip(_MEMO_COLUMNS, row))
                 values["document_id"] = self.doc_id.get(values["document_id"]) if values["document_id"] else None
                 values["code_id"] = self.code_id.get(values["code_id"]) if values["code_id"] else None
-                values["coding_id"] = coding_id.get(coding_guid.get(values["coding_id"], "")) \
-                    if values["coding_id"] else None
+                values["coding_id"] = coding_id[target] if target is not None else None
                 values["coder_id"] = self.coder_id.get(values["coder_id"])
-                if values["target"] == "coding" and values["coding_id"] is None:
-                    continue
                 rows.append(tuple(values[c] for c in memo_columns))
             write_rows(conn, memos, memo_columns, rows)
 

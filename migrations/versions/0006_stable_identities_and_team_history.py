@@ -1,9 +1,11 @@
 """stable identities for team work: every case, document, code, coder, coding and memo has a GUID; codings
-have a version; the versions rows moved on from and the rows removed are kept for merges
+have a version; the versions rows moved on from and the rows removed are kept for merges, and the codings a
+merge found already here under another GUID
 
 Existing rows get their GUIDs here (derived from a name, slug or text fingerprint where there is one, as new
 rows are; random for codings and memos; a coding GUID that repeats is replaced). Triggers keep the version and
-history of codings and the tombstones of codings and memos, whoever changes them.
+history of codings and the tombstones of codings and memos, whoever changes them; a row stored again under its
+GUID (an undone removal) clears its tombstone, the removed version joining the coding's history.
 
 Note for later migrations: SQLite batch operations rebuild a table without its triggers; a migration that
 alters `codings` or `memos` in batch mode must create the triggers again (``create_triggers``).
@@ -50,6 +52,17 @@ SQLITE_TRIGGERS = [
          INSERT OR REPLACE INTO team_tombstones (entity, guid, version, removed_at)
          VALUES ('memo', OLD.refi_guid, NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
        END""",
+    """CREATE TRIGGER team_codings_added AFTER INSERT ON codings FOR EACH ROW
+       BEGIN
+         INSERT OR IGNORE INTO team_history (entity, guid, version)
+         SELECT 'coding', guid, version FROM team_tombstones
+         WHERE entity = 'coding' AND guid = NEW.refi_guid AND version IS NOT NULL AND version <> NEW.version;
+         DELETE FROM team_tombstones WHERE entity = 'coding' AND guid = NEW.refi_guid;
+       END""",
+    """CREATE TRIGGER team_memos_added AFTER INSERT ON memos FOR EACH ROW
+       BEGIN
+         DELETE FROM team_tombstones WHERE entity = 'memo' AND guid = NEW.refi_guid;
+       END""",
 ]
 POSTGRESQL_TRIGGERS = [
     """CREATE FUNCTION team_codings_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -84,14 +97,32 @@ POSTGRESQL_TRIGGERS = [
        EXECUTE FUNCTION team_coding_removed()""",
     """CREATE TRIGGER team_memos_removed AFTER DELETE ON memos FOR EACH ROW
        EXECUTE FUNCTION team_memo_removed()""",
+    """CREATE FUNCTION team_row_added() RETURNS trigger LANGUAGE plpgsql AS $$
+       BEGIN
+         IF TG_ARGV[0] = 'coding' THEN
+           INSERT INTO team_history (entity, guid, version)
+           SELECT 'coding', guid, version FROM team_tombstones
+           WHERE entity = 'coding' AND guid = NEW.refi_guid AND version IS NOT NULL AND version <> NEW.version
+           ON CONFLICT DO NOTHING;
+         END IF;
+         DELETE FROM team_tombstones WHERE entity = TG_ARGV[0] AND guid = NEW.refi_guid;
+         RETURN NULL;
+       END $$""",
+    """CREATE TRIGGER team_codings_added AFTER INSERT ON codings FOR EACH ROW
+       EXECUTE FUNCTION team_row_added('coding')""",
+    """CREATE TRIGGER team_memos_added AFTER INSERT ON memos FOR EACH ROW
+       EXECUTE FUNCTION team_row_added('memo')""",
 ]
 POSTGRESQL_DROP = ["DROP TRIGGER IF EXISTS team_codings_changed ON codings",
                    "DROP TRIGGER IF EXISTS team_codings_removed ON codings",
                    "DROP TRIGGER IF EXISTS team_memos_removed ON memos",
+                   "DROP TRIGGER IF EXISTS team_codings_added ON codings",
+                   "DROP TRIGGER IF EXISTS team_memos_added ON memos", "DROP FUNCTION IF EXISTS team_row_added()",
                    "DROP FUNCTION IF EXISTS team_codings_changed()", "DROP FUNCTION IF EXISTS team_coding_removed()",
                    "DROP FUNCTION IF EXISTS team_memo_removed()"]
 SQLITE_DROP = ["DROP TRIGGER IF EXISTS team_codings_changed", "DROP TRIGGER IF EXISTS team_codings_removed",
-               "DROP TRIGGER IF EXISTS team_memos_removed"]
+               "DROP TRIGGER IF EXISTS team_memos_removed", "DROP TRIGGER IF EXISTS team_codings_added",
+               "DROP TRIGGER IF EXISTS team_memos_added"]
 
 
 def create_triggers() -> None:
@@ -150,6 +181,14 @@ def upgrade() -> None:
     sa.Column('removed_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('entity', 'guid', name=op.f('pk_team_tombstones'))
     )
+    op.create_table('team_aliases',
+    sa.Column('entity', sa.String(length=20), nullable=False),
+    sa.Column('guid', sa.String(length=40), nullable=False),
+    sa.Column('target', sa.String(length=40), nullable=False),
+    sa.Column('version', sa.String(length=32), nullable=True),
+    sa.Column('target_version', sa.String(length=32), nullable=True),
+    sa.PrimaryKeyConstraint('entity', 'guid', name=op.f('pk_team_aliases'))
+    )
     with op.batch_alter_table('codings', schema=None) as batch_op:
         batch_op.add_column(sa.Column('version', sa.String(length=32), nullable=True))
     _fill_guids()
@@ -177,6 +216,7 @@ def downgrade() -> None:
                 batch_op.drop_constraint(batch_op.f('uq_codings_refi_guid'), type_='unique')
                 batch_op.drop_column('version')
             batch_op.alter_column('refi_guid', existing_type=sa.String(length=40), nullable=True)
+    op.drop_table('team_aliases')
     op.drop_table('team_tombstones')
     op.drop_table('team_history')
     op.drop_table('project_info')
