@@ -28,8 +28,13 @@ def _passphrase(key: Path) -> str:
     if value:
         return value
     new = not key.exists()
-    return click.prompt(f"Passphrase for {'the new key file ' if new else ''}{key}", hide_input=True,
-                        confirmation_prompt=new, err=True)
+    try:
+        return click.prompt(f"Passphrase for {'the new key file ' if new else ''}{key}", hide_input=True,
+                            confirmation_prompt=new, err=True)
+    except click.Abort:
+        from gripcode.privacy.keyfile import KeyFileError
+
+        raise KeyFileError(f"no passphrase: set {_PASSPHRASE_ENV} or type it when asked") from None
 
 
 @click.group("pseudonymise")
