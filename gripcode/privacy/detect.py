@@ -87,7 +87,14 @@ class EntityFinder:
         self.names = dict(pipelines)
         self.kinds = kinds
         self.loaded: dict[str, Any] = {}
-        self.warnings: list[str] = []
+        self.notes: list[str] = []
+        self.without: list[str] = []
+
+    @property
+    def warnings(self) -> list[str]:
+        missing = (["no trained pipeline is configured for " + ", ".join(sorted(self.without)) + ": names there "
+                    "are found only from name lists and the informant metadata"] if self.without else [])
+        return self.notes + missing
 
     def _pipeline(self, language: str) -> Any | None:
         from gripcode.nlp.languages import spacy_lang  # the project's mapping of languages to spaCy classes
@@ -99,13 +106,12 @@ class EntityFinder:
             if name:
                 from gripcode.nlp.pipelines import load_trained
 
-                nlp = load_trained(name, key, self.warnings)
+                nlp = load_trained(name, key, self.notes)
                 if nlp is not None and not nlp.has_pipe("ner") and not nlp.has_pipe("entity_ruler"):
-                    self.warnings.append(f"the pipeline {name!r} for {key} finds no entities (no ner component)")
+                    self.notes.append(f"the pipeline {name!r} for {key} finds no entities (no ner component)")
                     nlp = None
-            elif not any(w.startswith(f"no trained pipeline for {key}") for w in self.warnings):
-                self.warnings.append(f"no trained pipeline for {key} is configured: names in {key} documents are "
-                                     "found only from name lists")
+            else:
+                self.without.append(key)
             self.loaded[key] = nlp
         return self.loaded[key]
 
