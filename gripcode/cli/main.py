@@ -143,7 +143,8 @@ LAZY_COMMANDS = {
     "code": "coding", "codebook": "codebook", "coder": "coders", "codings": "coding", "compare": "analysis",
     "cooccur": "analysis", "db": "database", "demo": "demo", "docs": "documents", "export": "exchange",
     "import": "imports", "init": "database", "llm": "llm", "log": "integrity", "matrix": "analysis",
-    "memo": "memos", "model": "model", "pseudonymise": "privacy", "retrieve": "analysis", "review": "review", "show": "documents",
+    "memo": "memos", "model": "model", "pseudonymise": "privacy", "retrieve": "analysis", "review": "review",
+    "show": "documents",
     "stats": "documents", "validate": "validate", "workbench": "workbench",
 }
 
