@@ -14,6 +14,7 @@ from typing import Any
 
 from gripcode.errors import GripcodeError
 from gripcode.privacy.review import KINDS, check_kind
+from gripcode.privacy.spans import normal
 
 EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}(?![\w-])")
 URL = re.compile(r"(?:\bhttps?://|\bwww\.)[^\s<>\"'()\[\]{}]+", re.IGNORECASE)
@@ -56,18 +57,22 @@ def read_name_list(path: Path) -> list[tuple[str, str]]:
         raise DetectionError(f"there is no name list {path}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DetectionError(f"cannot read the name list {path}: {exc}") from None
+    return parse_name_list(text, str(path))
+
+
+def parse_name_list(text: str, where: str, default: str = "person") -> list[tuple[str, str]]:
     names = []
     for number, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        kind, value = "person", line
+        kind, value = default, line
         head, sep, rest = line.partition(":")
         if sep and head.strip().lower() in KINDS:
             kind, value = head.strip().lower(), rest.strip()
         if len(value) < 2:
-            raise DetectionError(f"{path}, line {number}: a value needs at least two characters")
-        names.append((check_kind(kind), value))
+            raise DetectionError(f"{where}, line {number}: a value needs at least two characters")
+        names.append((check_kind(kind), normal(value)))
     return names
 
 
@@ -77,7 +82,7 @@ def informants(meta: Any) -> list[str]:
         return []
     value = meta.get("informant")
     values = value if isinstance(value, list) else [value]
-    return [v.strip() for v in values if isinstance(v, str) and len(v.strip()) >= 2]
+    return [normal(v) for v in values if isinstance(v, str) and len(v.strip()) >= 2]
 
 
 class EntityFinder:

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from gripcode.errors import GripcodeError
+from gripcode.privacy.spans import normal, value_pattern
 
 KINDS = ("person", "organisation", "place", "email", "phone", "url")
 STATUSES = ("proposed", "accepted", "rejected")
@@ -95,7 +96,8 @@ def renumber(state: dict[str, Any]) -> None:
 
 
 def _key(kind: str, value: str) -> tuple[str, str]:
-    return kind, " ".join(value.split())
+    """Values are the same whatever their letter case or Unicode form (they match the same text)."""
+    return kind, normal(value).casefold()
 
 
 def add_findings(state: dict[str, Any], findings: dict[tuple[str, str], dict[str, Any]]) -> list[dict[str, Any]]:
@@ -107,7 +109,7 @@ def add_findings(state: dict[str, Any], findings: dict[tuple[str, str], dict[str
     for (kind, value), found in sorted(findings.items(), key=lambda item: (item[1]["first"], item[0])):
         entity = known.get(_key(kind, value))
         if entity is None:
-            entity = {"id": next_id, "kind": kind, "value": " ".join(value.split()), "pseudonym": "",
+            entity = {"id": next_id, "kind": kind, "value": normal(value), "pseudonym": "",
                       "status": "proposed", "edited": False, "sources": [], "occurrences": 0, "documents": 0}
             next_id += 1
             state["entities"].append(entity)
@@ -180,7 +182,7 @@ def add_value(state: dict[str, Any], value: str, kind: str = "person", pseudonym
               status: str = "accepted") -> dict[str, Any]:
     """A value the detectors missed, added by the researcher (accepted unless said otherwise)."""
     check_kind(kind)
-    value = " ".join(value.split())
+    value = normal(value)
     if len(value) < 2:
         raise ReviewError("a value to replace needs at least two characters")
     if status not in STATUSES:
@@ -210,7 +212,7 @@ def accepted(state: dict[str, Any]) -> list[dict[str, Any]]:
                               f"and {e['id']}); reject one or give both the same pseudonym")
     for e in chosen:
         for other in chosen:
-            if re.search(r"(?<!\w)" + re.escape(other["value"]) + r"(?!\w)", e["pseudonym"]):
+            if re.search(value_pattern(other["value"]), e["pseudonym"], re.IGNORECASE):
                 raise ReviewError(f"the pseudonym {e['pseudonym']!r} (proposal {e['id']}) contains the value "
                                   f"{other['value']!r} it should hide; edit it")
     return chosen
@@ -270,7 +272,7 @@ def from_csv(state: dict[str, Any], text: str, where: str = "the CSV file") -> d
                 if number in seen:
                     raise ReviewError(f"proposal {number} is given twice")
                 seen.add(number)
-                if " ".join(entity(state, number)["value"].split()) != " ".join(row["value"].split()):
+                if _key("", entity(state, number)["value"]) != _key("", row["value"]):
                     raise ReviewError(f"the value of proposal {number} was changed; add a new row without an id for "
                                       "a different value")
             elif len(row["value"]) < 2:
