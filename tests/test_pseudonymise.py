@@ -28,6 +28,17 @@ from privacy_project import (INFLECTED, NAMED, OTHERS, PASSPHRASE, PEOPLE, SURNA
 ORIGINALS = PEOPLE + SURNAMES + OTHERS + INFLECTED
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _cheap_key_files() -> Any:
+    """Key files written with a lower scrypt cost so the tests run quickly (test_pseudonymise_leaks checks the
+    real cost)."""
+    from gripcode.privacy import keyfile
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(keyfile, "SCRYPT_N", 2**12)
+        yield
+
+
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> Engine:
     """The sample project, built once for the module: the tests only read it (they write new projects)."""

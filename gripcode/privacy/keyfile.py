@@ -20,9 +20,10 @@ from gripcode.errors import GripcodeError
 MAGIC = "gripcode-pseudonym-key"
 FORMAT_VERSION = 1
 PASSPHRASE_ENV = "GRIPCODE_KEY_PASSPHRASE"
-# scrypt with n=2**15, r=8 (32 MiB, about a tenth of a second): OWASP's minimum for interactive use is 2**17 with
-# r=8 and p=1 for passwords stored online; a key file is attacked offline, so the passphrase's length matters more.
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+# scrypt with n=2**17, r=8, p=1 (128 MiB, under a second): OWASP's minimum. The cost is what slows someone who
+# has the file and guesses passphrases offline. The parameters are in each file's header, so files written with
+# other costs (2**15 before) still open; they are written with these the next time they change.
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**17, 8, 1
 MIN_PASSPHRASE = 8
 
 
@@ -134,3 +135,11 @@ def write_key(path: Path, state: dict[str, Any], passphrase: str) -> None:
             raise
     except OSError as exc:
         raise KeyFileError(f"cannot write the key file {path}: {exc.strerror}") from None
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a file only its owner can read (mode 0600 from the start, also when it existed before)."""
+    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(handle, "wb") as out:
+        os.fchmod(out.fileno(), 0o600)
+        out.write(data)

@@ -8,6 +8,7 @@ event, and records in the key file how to undo it.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -26,9 +27,9 @@ from gripcode.db.models import Case, Document, Event
 from gripcode.errors import GripcodeError
 from gripcode.privacy import review
 from gripcode.privacy.detect import EntityFinder, informants, pattern_findings, read_name_list
-from gripcode.privacy.keyfile import read_key, write_key
-from gripcode.privacy.rewrite import ProjectRewriter, RewriteResult
-from gripcode.privacy.spans import Replacement, ValueMatcher
+from gripcode.privacy.keyfile import read_key, write_key, write_private
+from gripcode.privacy.rewrite import GuidCipher, ProjectRewriter, RewriteResult
+from gripcode.privacy.spans import Replacement, SlugMatcher, ValueMatcher, normal
 
 APPLY_ACTION = "pseudonymise"
 REVERSE_ACTION = "pseudonymise reverse"
@@ -91,7 +92,7 @@ def propose(engine: Engine, key: Path, passphrase: str, *, docs: Sequence[str] =
 
     def note(kind: str, value: str, source: str) -> None:
         nonlocal position
-        entry = found.setdefault((kind, " ".join(value.split())), {"sources": set(), "first": position})
+        entry = found.setdefault((kind, normal(value)), {"sources": set(), "first": position})
         entry["sources"].add(source)
         position += 1
 
@@ -154,6 +155,16 @@ def _new_target(target: str) -> Engine:
     return engine
 
 
+def _drop_tables(engine: Engine) -> None:
+    """Drop every table of a database that was empty before this command made them (a failed copy)."""
+    from sqlalchemy import MetaData
+
+    made = MetaData()
+    with engine.begin() as conn:
+        made.reflect(conn)
+        made.drop_all(conn)
+
+
 def _same_database(a: Engine, b: Engine) -> bool:
     pa, pb = sqlite_path(a), sqlite_path(b)
     if pa is not None or pb is not None:
@@ -177,6 +188,8 @@ def _write_project(source: Engine, target: str, rewriter: ProjectRewriter, actor
             raise PseudonymError("the new project must be another database than the original")
         created_file = sqlite_path(engine)
         try:
+            # PostgreSQL: the schema is made (and committed) before the copy; if the copy fails, every table
+            # made here is dropped again below, so the empty database can be given again.
             init_database(engine)
             with transaction(source, write=False) as reading, transaction(engine) as writing:
                 result = rewriter.copy(reading.connection(), writing.connection())
@@ -185,13 +198,16 @@ def _write_project(source: Engine, target: str, rewriter: ProjectRewriter, actor
                              codings=result.codings, left_out=result.left_out, **details)
                 writing.flush()
                 before_commit(result)
-        except IntegrityError as exc:
-            raise PseudonymError(f"the new project could not be written: two rows would become the same once the "
-                                 f"values are replaced ({exc.orig}); nothing was written") from None
-        except BaseException:
+        except BaseException as exc:
             engine.dispose()
             if created_file:
                 Path(created_file).unlink(missing_ok=True)
+            else:
+                _drop_tables(engine)
+            if isinstance(exc, IntegrityError) or isinstance(exc.__cause__, IntegrityError):
+                raise PseudonymError("the new project could not be written: two rows would become the same once "
+                                     f"the values are replaced ({getattr(exc.__cause__, 'orig', exc)}); nothing was "
+                                     "written") from None
             raise
         return _shown(engine.url), result
     finally:
@@ -206,15 +222,18 @@ def apply(source: Engine, target: str, key: Path, passphrase: str, actor: str) -
     if not chosen:
         raise PseudonymError("no proposal is accepted yet; review them with `gripcode pseudonymise list` and "
                              "`accept`")
-    matcher = ValueMatcher([(e["value"], e["pseudonym"], e["id"]) for e in chosen])
+    values = [(e["value"], e["pseudonym"], e["id"]) for e in chosen]
+    matcher = ValueMatcher(values)
     record_id = uuid.uuid4().hex
-    rewriter = ProjectRewriter(lambda _id, body: list(matcher.find(body)), scrub=matcher.replace)
+    guid_key = os.urandom(32)
+    rewriter = ProjectRewriter(lambda _id, body: list(matcher.find(body)), scrub=matcher.replace,
+                               scrub_slug=SlugMatcher(values).replace, guids=GuidCipher(guid_key))
 
     def keep(result: RewriteResult) -> None:
         state["applied"].append({
             "id": record_id, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "spans": result.spans, "units": result.snapped_units, "codings": result.snapped_codings,
-            "cells": result.cells})
+            "cells": result.cells, "guid_key": guid_key.hex()})
         write_key(key, state, passphrase)
 
     shown, result = _write_project(source, target, rewriter, actor, APPLY_ACTION,
@@ -252,8 +271,9 @@ def reverse(source: Engine, target: str, key: Path, passphrase: str, actor: str)
         return [Replacement(start, end, old, entity) for start, end, _new, old, entity in spans.get(str(doc_id), [])]
 
     cells = {(t, k, c): v for t, k, c, v in record["cells"]}
+    guids = GuidCipher(bytes.fromhex(record["guid_key"]), decrypt=True) if record.get("guid_key") else None
     rewriter = ProjectRewriter(replacements, restore_cells=cells,
-                               restore_spans={"units": record["units"], "codings": record["codings"]})
+                               restore_spans={"units": record["units"], "codings": record["codings"]}, guids=guids)
     shown, result = _write_project(source, target, rewriter, actor, REVERSE_ACTION,
                                    {"key_record": record_id}, lambda _result: None)
     return ApplyReport(shown, result, 0)
@@ -271,7 +291,7 @@ def change_key(key: Path, passphrase: str, change: Any) -> Any:
 def export_csv(key: Path, passphrase: str, destination: Path) -> int:
     state = load_state(key, passphrase)
     try:
-        Path(destination).write_text(review.to_csv(state), encoding="utf-8")
+        write_private(Path(destination), review.to_csv(state).encode("utf-8"))
     except OSError as exc:
         raise PseudonymError(f"cannot write {destination}: {exc.strerror}") from None
     return len(state["entities"])
