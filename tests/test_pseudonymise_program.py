@@ -29,7 +29,8 @@ def test_the_whole_workflow_through_the_program(tmp_path: Path) -> None:
     ok("--db", db, "codebook", "sync", str(REPO / "codebooks" / "grip-arm.yaml"), cwd=tmp_path)
     ok("--db", db, "code", "import", str(NAMED / "codings.csv"), cwd=tmp_path)
 
-    proposed = ok("--db", db, "pseudonymise", "propose", "--key", key, "--kind", "interview", "--names",
+    # The form: the command itself with --key proposes.
+    proposed = ok("--db", db, "pseudonymise", "--kind", "interview", "--key", key, "--names",
                   str(NAMED / "names.txt"), "--emails", "--phones", "--urls",
                   "--pattern", "person=[Informant {n}]", env=PASSPHRASE, cwd=tmp_path)
     assert "wait for review" in proposed.stdout and "Nothing is replaced" in proposed.stdout
@@ -44,12 +45,14 @@ def test_the_whole_workflow_through_the_program(tmp_path: Path) -> None:
     ok("pseudonymise", "accept", "--kind", "phone", "--key", key, env=PASSPHRASE)
     ok("pseudonymise", "edit", str(ids["Ольга Петренко"]), "--pseudonym", "[Official, Ministry A]", "--key", key,
        env=PASSPHRASE)
-    added = ok("pseudonymise", "add", "Касымов", "--key", key, env=PASSPHRASE).stdout
+    # A value read from standard input stays out of the shell's history.
+    added = ok("pseudonymise", "add", "--from-file", "-", "--key", key, env=PASSPHRASE, input="Касымов\n").stdout
     new_id = added.split()[2]
     ok("pseudonymise", "edit", new_id, "--same-as", str(ids["Ержан Касымов"]), "--key", key, env=PASSPHRASE)
     # The rest through a CSV, as in a spreadsheet: accept every waiting name, then read it back.
     csv_file = tmp_path / "review.csv"
     ok("pseudonymise", "export", str(csv_file), "--key", key, env=PASSPHRASE)
+    assert csv_file.stat().st_mode & 0o777 == 0o600
     csv_file.write_text(csv_file.read_text(encoding="utf-8").replace(",proposed,", ",accepted,"), encoding="utf-8")
     assert "changed" in ok("pseudonymise", "import", str(csv_file), "--key", key, env=PASSPHRASE).stdout
     ok("pseudonymise", "add", "Ellison", "--key", key, env=PASSPHRASE)
@@ -74,7 +77,8 @@ def test_the_whole_workflow_through_the_program(tmp_path: Path) -> None:
                          and "generated" not in line.lower()]
 
     restored = str(tmp_path / "restored.db")
-    ok("--db", new, "pseudonymise", "reverse", "--key", key, "--to", restored, env=PASSPHRASE)
+    # The form: --reverse.
+    ok("--db", new, "pseudonymise", "--reverse", "--key", key, "--to", restored, env=PASSPHRASE)
     assert "all good" in ok("--db", restored, "check").stdout
     assert "Ержан Касымов" in ok("--db", restored, "show", "Интервью с заместителем директора комбината").stdout
 
@@ -88,6 +92,12 @@ def test_the_whole_workflow_through_the_program(tmp_path: Path) -> None:
     assert "no passphrase" in fails("pseudonymise", "list", "--key", key, input="")
     assert "no proposal 999" in fails("pseudonymise", "edit", "999", "--pseudonym", "x", "--key", key, env=PASSPHRASE)
     assert not (tmp_path / "x.db").exists()
+    assert "--reverse needs --to" in fails("--db", new, "pseudonymise", "--reverse", "--key", key, env=PASSPHRASE)
+    assert "after the subcommand" in fails("pseudonymise", "--key", key, "list", "--key", key, env=PASSPHRASE)
+    assert "either a VALUE or --from-file" in fails("pseudonymise", "add", "--key", key, env=PASSPHRASE)
+    helped = ok("pseudonymise", "--help").stdout
+    assert "--reverse" in helped and "Without a subcommand" in helped
+    assert "Usage:" in ok("pseudonymise").stdout
 
 
 def test_the_passphrase_can_be_typed_when_asked(tmp_path: Path) -> None:

@@ -37,36 +37,86 @@ def _passphrase(key: Path) -> str:
         raise KeyFileError(f"no passphrase: set {_PASSPHRASE_ENV} or type it when asked") from None
 
 
-@click.group("pseudonymise")
-def pseudonymise_group() -> None:
+def _propose_options(fn):  # type: ignore[no-untyped-def]
+    """The options of `propose`, also taken by `gripcode pseudonymise --key KEYFILE ...` without a subcommand."""
+    options = [
+        click.option("--docs", "docs", multiple=True, metavar="DOC", help="Only this document (id or title; "
+                                                                          "repeatable)."),
+        click.option("--case", "cases", multiple=True, help="Only documents of this case (repeatable)."),
+        click.option("--kind", "kinds", multiple=True, type=click.Choice(DOCUMENT_KINDS),
+                     help="Only documents of this kind (repeatable), e.g. interview."),
+        click.option("--language", "languages", multiple=True, help="Only documents in this language (repeatable)."),
+        click.option("--names", "names_file", type=click.Path(dir_okay=False, path_type=Path),
+                     help="A file of names to replace, one a line (`organisation: NAME` for other kinds)."),
+        click.option("--no-informants", is_flag=True, help="Do not take the documents' informant metadata as "
+                                                           "names."),
+        click.option("--organisations", is_flag=True, help="Also propose organisations (needs a trained "
+                                                           "pipeline)."),
+        click.option("--places", is_flag=True, help="Also propose places (needs a trained pipeline)."),
+        click.option("--emails", is_flag=True, help="Also propose e-mail addresses."),
+        click.option("--phones", is_flag=True, help="Also propose phone numbers."),
+        click.option("--urls", is_flag=True, help="Also propose web addresses."),
+        click.option("--all-kinds", is_flag=True, help="Propose every kind: names, organisations, places, e-mail "
+                                                       "addresses, phone numbers and URLs."),
+        click.option("--pattern", "patterns", multiple=True, metavar="KIND=PATTERN",
+                     help="Pseudonyms for a kind, with {n} or {letter}: person='[Informant {n}]' (repeatable)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+_PROPOSE_PARAMS = ("docs", "cases", "kinds", "languages", "names_file", "no_informants", "organisations", "places",
+                   "emails", "phones", "urls", "all_kinds", "patterns")
+
+
+@click.group("pseudonymise", invoke_without_command=True)
+@click.option("--key", "key", type=click.Path(dir_okay=False, path_type=Path), metavar="KEYFILE",
+              help="Without a subcommand: the key file to propose into (or, with --reverse, to restore with).")
+@_propose_options
+@click.option("--reverse", is_flag=True, help="Without a subcommand: restore the original values, as `reverse` "
+                                              "(needs --key and --to).")
+@click.option("--to", "target", metavar="NEW", help="With --reverse: the restored project to write.")
+@click.pass_context
+def pseudonymise_group(ctx: click.Context, key: Path | None, reverse: bool, target: str | None,
+                       **propose_options) -> None:  # type: ignore[no-untyped-def]
     """Replace names and other identifying values with pseudonyms in a new copy of the project.
 
     `propose` finds candidates and keeps them in an encrypted KEYFILE; `list`, `accept`, `reject`, `edit`,
     `add`, `export` and `import` are the review; `apply --to NEW` writes a new project with the accepted values
     replaced and every coding remapped; `reverse --to NEW` puts the original values back. The original project
     is never changed, and the key (pseudonym to real value) is only in KEYFILE.
+
+    Without a subcommand: `gripcode pseudonymise [--docs ... --case ... --kind interview] --key KEYFILE` is
+    `propose` with those options, and `gripcode pseudonymise --reverse --key KEYFILE --to NEW` is `reverse`.
     """
+    given = key is not None or reverse or target is not None or any(
+        value not in (None, False, ()) for value in propose_options.values())
+    if ctx.invoked_subcommand is not None:
+        if given:
+            raise click.UsageError(f"give the options after the subcommand: gripcode pseudonymise "
+                                   f"{ctx.invoked_subcommand} --key ...")
+        return
+    if not given:
+        click.echo(ctx.get_help())
+        return
+    if key is None:
+        raise click.UsageError("give --key KEYFILE (the encrypted key file to propose into, or to restore with)")
+    if reverse:
+        if target is None:
+            raise click.UsageError("--reverse needs --to NEW, the restored project to write")
+        if any(value not in (None, False, ()) for value in propose_options.values()):
+            raise click.UsageError("--reverse takes only --key and --to")
+        ctx.invoke(reverse_command, key=key, target=target)
+        return
+    if target is not None:
+        raise click.UsageError("--to is for --reverse (or `gripcode pseudonymise apply --to NEW`)")
+    ctx.invoke(propose_command, key=key, **propose_options)
 
 
 @pseudonymise_group.command("propose")
 @_key_option
-@click.option("--docs", "docs", multiple=True, metavar="DOC", help="Only this document (id or title; repeatable).")
-@click.option("--case", "cases", multiple=True, help="Only documents of this case (repeatable).")
-@click.option("--kind", "kinds", multiple=True, type=click.Choice(DOCUMENT_KINDS),
-              help="Only documents of this kind (repeatable), e.g. interview.")
-@click.option("--language", "languages", multiple=True, help="Only documents in this language (repeatable).")
-@click.option("--names", "names_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="A file of names to replace, one a line (`organisation: NAME` for other kinds).")
-@click.option("--no-informants", is_flag=True, help="Do not take the documents' informant metadata as names.")
-@click.option("--organisations", is_flag=True, help="Also propose organisations (needs a trained pipeline).")
-@click.option("--places", is_flag=True, help="Also propose places (needs a trained pipeline).")
-@click.option("--emails", is_flag=True, help="Also propose e-mail addresses.")
-@click.option("--phones", is_flag=True, help="Also propose phone numbers.")
-@click.option("--urls", is_flag=True, help="Also propose web addresses.")
-@click.option("--all-kinds", is_flag=True, help="Propose every kind: names, organisations, places, e-mail "
-                                                "addresses, phone numbers and URLs.")
-@click.option("--pattern", "patterns", multiple=True, metavar="KIND=PATTERN",
-              help="Pseudonyms for a kind, with {n} or {letter}: person='[Informant {n}]' (repeatable).")
+@_propose_options
 @pass_app
 def propose_command(app: App, key: Path, docs: tuple[str, ...], cases: tuple[str, ...], kinds: tuple[str, ...],
                     languages: tuple[str, ...], names_file: Path | None, no_informants: bool, organisations: bool,
@@ -152,15 +202,32 @@ def edit_command(entity_id: int, key: Path, pseudonym: str | None, same_as: int 
 
 
 @pseudonymise_group.command("add")
-@click.argument("value")
+@click.argument("value", required=False)
 @_key_option
 @click.option("--kind", type=click.Choice(_KINDS), default="person", show_default=True, help="What the value is.")
 @click.option("--pseudonym", help="Its pseudonym (default: from the kind's pattern).")
-def add_command(value: str, key: Path, kind: str, pseudonym: str | None) -> None:
-    """Add a VALUE the detection missed; it is accepted at once."""
+@click.option("--from-file", "from_file", type=click.File("r", encoding="utf-8-sig"), metavar="FILE",
+              help="Read the values from FILE (- for standard input), one a line as in a --names list, so that "
+                   "no real name goes into the shell's history or the process list.")
+def add_command(value: str | None, key: Path, kind: str, pseudonym: str | None, from_file) -> None:  # type: ignore[no-untyped-def]
+    """Add a VALUE the detection missed (or the values of --from-file); it is accepted at once. A VALUE typed
+    on the command line stays in the shell's history: prefer --from-file - and type or paste it."""
     from gripcode.privacy import review
+    from gripcode.privacy.detect import parse_name_list
     from gripcode.privacy.service import change_key
 
+    if (value is None) == (from_file is None):
+        raise click.UsageError("give either a VALUE or --from-file FILE")
+    if from_file is not None:
+        if pseudonym is not None:
+            raise click.UsageError("--pseudonym is for one VALUE; edit the pseudonyms after adding the values")
+        listed = parse_name_list(from_file.read(), getattr(from_file, "name", "the input"), default=kind)
+        passphrase = _passphrase(key)
+        added = change_key(key, passphrase,
+                           lambda state: [review.add_value(state, v, k, None) for k, v in listed])
+        for entity in added:
+            click.echo(f"Added proposal {entity['id']} ({entity['kind']}, accepted): {entity['pseudonym']}")
+        return
     entity = change_key(key, _passphrase(key), lambda state: review.add_value(state, value, kind, pseudonym))
     click.echo(f"Added proposal {entity['id']} ({entity['kind']}, accepted): {entity['pseudonym']}")
 
@@ -223,9 +290,10 @@ def _report(report, headline: str) -> None:  # type: ignore[no-untyped-def]
     click.echo(f"{headline}; {result.replacements} replacement(s) in {result.documents_changed} of "
                f"{result.documents} document(s); {result.codings} coding(s) and {result.units} unit(s) remapped, "
                f"{len(result.snapped_codings)} coding(s) moved to the edges of a replaced value")
+    from gripcode.privacy.rewrite import LEFT_OUT
+
     for table, n in result.left_out.items():
-        click.echo(f"Left out {n} row(s) of {table}: a trained model keeps words of its texts; train it again "
-                   "on the new project")
+        click.echo(f"Left out {n} row(s) of {table}: {LEFT_OUT[table]}")
 
 
 pseudonymise_group.add_command(_decision_command("accept", "accepted", "accepted"))
