@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -209,7 +210,8 @@ def edit_command(entity_id: int, key: Path, pseudonym: str | None, same_as: int 
 @click.option("--from-file", "from_file", type=click.File("r", encoding="utf-8-sig"), metavar="FILE",
               help="Read the values from FILE (- for standard input), one a line as in a --names list, so that "
                    "no real name goes into the shell's history or the process list.")
-def add_command(value: str | None, key: Path, kind: str, pseudonym: str | None, from_file) -> None:  # type: ignore[no-untyped-def]
+def add_command(value: str | None, key: Path, kind: str, pseudonym: str | None,
+                from_file: TextIO | None) -> None:
     """Add a VALUE the detection missed (or the values of --from-file); it is accepted at once. A VALUE typed
     on the command line stays in the shell's history: prefer --from-file - and type or paste it."""
     from gripcode.privacy import review

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 # Case endings that Russian (and Russified Kazakh) names take; a name ending in one of the vowels or soft signs
 # below changes its last letter (Мария, Марии, Марию).
-_CYRILLIC_ENDINGS = ("ыми", "ими", "ами", "ями", "ого", "его", "ому", "ему", "ой", "ей", "ом", "ем", "ым", "им", "ую", "юю", "ая", "ий", "ых", "их",
+_CYRILLIC_ENDINGS = ("ыми", "ими", "ами", "ями", "ого", "его", "ому", "ему", "ой", "ей", "ом", "ем", "ым", "им", "ую",
+                     "юю", "ая", "ий", "ых", "их",
                      "а", "я", "у", "ю", "е", "и", "ы", "й", "ь")
 _CYRILLIC_STEM_LAST = "аяйь"
 _ENDING_PATTERN = "(?:" + "|".join(_CYRILLIC_ENDINGS) + ")"
