@@ -144,7 +144,8 @@ LAZY_COMMANDS = {
     "copy-for": "team", "merge": "team",
     "cooccur": "analysis", "db": "database", "demo": "demo", "docs": "documents", "export": "exchange",
     "import": "imports", "init": "database", "llm": "llm", "log": "integrity", "matrix": "analysis",
-    "memo": "memos", "model": "model", "retrieve": "analysis", "review": "review", "show": "documents",
+    "memo": "memos", "model": "model", "pseudonymise": "privacy", "retrieve": "analysis", "review": "review",
+    "show": "documents",
     "stats": "documents", "validate": "validate", "workbench": "workbench",
     "round": "rounds",
 }
