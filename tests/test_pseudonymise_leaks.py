@@ -227,7 +227,7 @@ def test_no_value_survives_in_any_case_form_and_everything_comes_back(source: En
     try:
         before, after = dump(source), dump(back)
         for name in before:
-            if name in ("events", "llm_answers"):
+            if name in ("events", "llm_answers", "project_info"):  # a new project has an identity of its own
                 continue
             assert before[name] == after[name], name
     finally:

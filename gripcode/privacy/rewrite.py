@@ -36,7 +36,12 @@ BATCH = 1000
 # Tables whose rows are not copied, and why.
 LEFT_OUT = {"trained_models": "a trained model keeps words of its texts; train it again on the new project",
             "llm_answers": "the cache of language-model answers is keyed by a hash of the original unit texts; "
-                           "run the model again on the new project"}
+                           "run the model again on the new project",
+            **{table: "a pseudonymised project is a project of its own, not a coder's copy: the past versions, "
+                      "removals and links to other copies that merges read stay behind"
+               for table in ("team_history", "team_tombstones", "team_aliases")}}
+# Tables the new project fills itself: its own identity (a new project id), never the original's.
+OWN_TABLES = {"project_info"}
 # Text columns that name things of the project itself (hashes, vocabularies, coders), not what the documents
 # say; they are copied as they are (GUIDs and codes' slugs have their own rules).
 KEEP_COLUMNS = {"refi_guid", "sha256", "content_hash", "prompt_hash", "text_hash", "data_hash", "kind",
@@ -58,6 +63,7 @@ class RewriteResult:
     codings: int = 0
     snapped_units: dict[str, list[int]] = field(default_factory=dict)  # id -> the old [start, end]
     snapped_codings: dict[str, list[int]] = field(default_factory=dict)
+    snapped_disagreements: dict[str, list[int]] = field(default_factory=dict)  # reliability rounds' spans
     cells: list[list[Any]] = field(default_factory=list)  # [table, key, column, value before]
     spans: dict[str, list[list[Any]]] = field(default_factory=dict)  # document id -> [[start, end, new, old]]
     left_out: dict[str, int] = field(default_factory=dict)
@@ -196,6 +202,8 @@ class ProjectRewriter:
     def copy(self, source: Connection, target: Connection) -> RewriteResult:
         self._plan_slugs(source)
         for table in Base.metadata.sorted_tables:
+            if table.name in OWN_TABLES:
+                continue
             if table.name in LEFT_OUT:
                 left = source.execute(select(func.count()).select_from(table)).scalar_one()
                 if left:
@@ -220,6 +228,8 @@ class ProjectRewriter:
                 rows = [self._document(row) for row in rows]
             elif table.name == "units":
                 rows = [self._spanned(row, "units") for row in rows]
+            elif table.name == "round_disagreements":
+                rows = [self._spanned(row, "disagreements") for row in rows]
             elif table.name == "codings":
                 rows = self._codings(target, rows)
             for names in uniques:
@@ -315,8 +325,9 @@ class ProjectRewriter:
         elif offsets:
             start, end, snapped = offsets.span(row["start"], row["end"])
             if snapped:
-                (self.result.snapped_units if kind == "units" else self.result.snapped_codings)[str(row["id"])] = [
-                    row["start"], row["end"]]
+                kept = {"units": self.result.snapped_units, "codings": self.result.snapped_codings,
+                        "disagreements": self.result.snapped_disagreements}[kind]
+                kept[str(row["id"])] = [row["start"], row["end"]]
             row["start"], row["end"] = start, end
         if kind == "units":
             self.result.units += 1

@@ -233,6 +233,7 @@ def apply(source: Engine, target: str, key: Path, passphrase: str, actor: str) -
         state["applied"].append({
             "id": record_id, "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "spans": result.spans, "units": result.snapped_units, "codings": result.snapped_codings,
+            "disagreements": result.snapped_disagreements,
             "cells": result.cells, "guid_key": guid_key.hex()})
         write_key(key, state, passphrase)
 
@@ -273,7 +274,8 @@ def reverse(source: Engine, target: str, key: Path, passphrase: str, actor: str)
     cells = {(t, k, c): v for t, k, c, v in record["cells"]}
     guids = GuidCipher(bytes.fromhex(record["guid_key"]), decrypt=True) if record.get("guid_key") else None
     rewriter = ProjectRewriter(replacements, restore_cells=cells,
-                               restore_spans={"units": record["units"], "codings": record["codings"]}, guids=guids)
+                               restore_spans={"units": record["units"], "codings": record["codings"],
+                                              "disagreements": record.get("disagreements", {})}, guids=guids)
     shown, result = _write_project(source, target, rewriter, actor, REVERSE_ACTION,
                                    {"key_record": record_id}, lambda _result: None)
     return ApplyReport(shown, result, 0)
