@@ -11,11 +11,11 @@ as long as the connection allows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import chain
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, bindparam, func, select
+from sqlalchemy import Connection, DateTime, Table, bindparam, func, select
 from sqlalchemy.sql import Select
 
 T = TypeVar("T")
@@ -123,7 +123,9 @@ def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping
                                        list(rows)).scalars().all())
     columns = list(rows[0])
     dialect = connection.dialect
-    processors = [table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+    processors = [_remembered(process) if _is_timestamp(table.c[column].type) else process
+                  for column in columns
+                  for process in [table.c[column].type.dialect_impl(dialect).bind_processor(dialect)]]
     first = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
     ids = list(range(first, first + len(rows)))
     values = [(number, *(process(row[column]) if process and row[column] is not None else row[column]
@@ -131,6 +133,26 @@ def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping
               for number, row in zip(ids, rows)]
     insert_rows(connection, table.name, ["id", *columns], values)
     return ids
+
+
+def _is_timestamp(kind: Any) -> bool:
+    return isinstance(kind, DateTime) or isinstance(getattr(kind, "impl", None), DateTime)
+
+
+def _remembered(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """``process`` for a column of timestamps, each distinct value processed once: rows imported together
+    share a few timestamps, and SQLite's processor formats each one in Python."""
+    if process is None:
+        return None
+    done: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        found = done.get(value, done)
+        if found is done:
+            found = done[value] = process(value)
+        return found
+
+    return remembered
 
 
 def set_text_by_id(connection: Connection, table: Table, column: str, pairs: Sequence[tuple[int, str]]) -> None:
