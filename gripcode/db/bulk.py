@@ -128,9 +128,14 @@ def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping
                   for process in [table.c[column].type.dialect_impl(dialect).bind_processor(dialect)]]
     first = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
     ids = list(range(first, first + len(rows)))
-    values = [(number, *(process(row[column]) if process and row[column] is not None else row[column]
-                         for column, process in zip(columns, processors)))
-              for number, row in zip(ids, rows)]
+    processed = [(place + 1, process) for place, process in enumerate(processors) if process is not None]
+    values: list[tuple[Any, ...]] = []
+    for number, row in zip(ids, rows):
+        value = [number, *(row[column] for column in columns)]
+        for place, process in processed:  # only the columns whose type changes the value (timestamps, JSON)
+            if value[place] is not None:
+                value[place] = process(value[place])
+        values.append(tuple(value))
     insert_rows(connection, table.name, ["id", *columns], values)
     return ids
 

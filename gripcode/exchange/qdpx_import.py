@@ -32,7 +32,7 @@ from itertools import chain
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from gripcode.codebook.sync import latest_version
@@ -187,6 +187,7 @@ class _Importer:
         # Across batches: digests in the project before the import, queued for import, and named in the report.
         self.present: set[str] = set()
         self.named: set[str] = set()
+        self.case_ids: dict[str, int] | None = None
         self.dangling = 0
         # Memo targets found while codings are inserted, in the order the memos claim them.
         self.coding_claims: list[tuple[str, int]] = []
@@ -293,32 +294,53 @@ class _Importer:
             import_items(self.s, items, actor=self.actor)
 
     def documents(self, sources: list[LoadedSource], digests: list[str], case_of: dict[str, str]) -> None:
-        """Give a batch of sources their documents (imported or already present) and their fields."""
+        """Give a batch of sources their documents (imported or already present) and their fields: the
+        documents read in one statement per 500 and changed by one executemany per field."""
         ids = self._ids_by_digest(set(digests))
+        doc_ids = sorted(set(ids.values()))
+        docs: dict[int, list[Any]] = {}  # id -> [title, case_id, refi_guid]
+        for at in range(0, len(doc_ids), _CHUNK):
+            for doc_id, title, case_id, refi_guid in self.s.execute(
+                    select(Document.id, Document.title, Document.case_id, Document.refi_guid)
+                    .where(Document.id.in_(doc_ids[at:at + _CHUNK]))):
+                docs[doc_id] = [title, case_id, refi_guid]
+        guids = sorted({source.x.guid for source in sources})
+        taken: set[str] = set()
+        for at in range(0, len(guids), _CHUNK):
+            taken.update(self.s.scalars(select(Document.refi_guid).where(Document.refi_guid.in_(guids[at:at + _CHUNK]))))
+        if self.case_ids is None:
+            self.case_ids = dict(self.s.execute(select(Case.name, Case.id)).tuples().all())
+        changes: dict[str, dict[int, Any]] = {"case_id": {}, "original_name": {}, "refi_guid": {}}
         named = self.named
         for source, digest in zip(sources, digests):
             source.doc_id = ids[digest]
-            doc = self.s.get(Document, source.doc_id)
-            assert doc is not None
+            doc = docs[source.doc_id]
             if digest in self.present:
                 if digest not in named:
-                    self.report.documents_reused.append(doc.title)
+                    self.report.documents_reused.append(doc[0])
                 case_name = case_of.get(source.x.guid)
-                case_id = self.s.scalar(select(Case.id).where(Case.name == case_name)) if case_name else None
-                if doc.case_id is None:
-                    doc.case_id = case_id
-                elif case_id is not None and case_id != doc.case_id:
-                    self.report.warnings.append(f"document {doc.title!r} is already in another case; kept there, "
+                case_id = self.case_ids.get(case_name) if case_name else None
+                if doc[1] is None:
+                    if case_id is not None:
+                        doc[1] = changes["case_id"][source.doc_id] = case_id
+                elif case_id is not None and case_id != doc[1]:
+                    self.report.warnings.append(f"document {doc[0]!r} is already in another case; kept there, "
                                                 f"not moved to {case_name}")
             elif digest not in named:
-                self.report.documents_added.append(doc.title)
+                self.report.documents_added.append(doc[0])
                 given = source.x.plain_path or source.x.rich_path or source.title
-                doc.original_name = re.sub(r"^internal://", "", given.strip(), flags=re.IGNORECASE)[:500]
+                changes["original_name"][source.doc_id] = re.sub(r"^internal://", "", given.strip(),
+                                                                 flags=re.IGNORECASE)[:500]
             named.add(digest)
-            if doc.refi_guid is None and self.s.scalar(
-                    select(Document.id).where(Document.refi_guid == source.x.guid)) is None:
-                doc.refi_guid = source.x.guid
-        self.s.flush()
+            if doc[2] is None and source.x.guid not in taken:
+                doc[2] = changes["refi_guid"][source.doc_id] = source.x.guid
+                taken.add(source.x.guid)
+        table = Document.__table__
+        for column, values in changes.items():
+            if values:
+                self.s.execute(table.update().where(table.c.id == bindparam("doc_id"))
+                               .values({column: bindparam("value")}),
+                               [{"doc_id": doc_id, "value": value} for doc_id, value in values.items()])
 
     def _turns(self, header: _Header) -> list[Turn] | None:
         """The speaker turns gripcode wrote in a note on the source, when it did and they fit its text."""
