@@ -65,9 +65,15 @@ def project(grip: Gripcode, tmp_path: Path) -> Gripcode:
     return grip
 
 
+@pytest.mark.parametrize("batch", [2, 500])
 @pytest.mark.parametrize("coders", [["ana", "ben"], ["ana", "ben", "cy"]])
 @pytest.mark.parametrize("unit", ["sentence", "paragraph", "document"])
-def test_closed_form_equals_the_matrix_statistics(project: Gripcode, coders: list[str], unit: str) -> None:
+def test_closed_form_equals_the_matrix_statistics(project: Gripcode, coders: list[str], unit: str, batch: int,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted a batch of documents at a time (two, or all six at once), against the matrix of every unit."""
+    from gripcode.reliability import units as units_module
+
+    monkeypatch.setattr(units_module, "DOCUMENTS_PER_BATCH", batch)
     engine = make_engine(project.url)
     try:
         with transaction(engine, write=False) as session:
