@@ -168,3 +168,17 @@ def test_a_project_file_that_inflates_like_a_zip_bomb_is_refused(grip: Gripcode,
                 import_qdpx(session, path, actor="t")
     finally:
         engine.dispose()
+
+
+def test_the_cycle_collector_runs_again_after_an_import_that_failed(grip: Gripcode, tmp_path: Path) -> None:
+    import gc
+
+    path = project_zip(tmp_path / "bad.qdpx", b"<Project xmlns='urn:QDA-XML:project:1.0'><Users>", b"x")
+    engine = make_engine(grip.url)
+    try:
+        with pytest.raises(ExchangeError, match="not well-formed"):
+            with transaction(engine) as session:
+                import_qdpx(session, path, actor="t")
+    finally:
+        engine.dispose()
+    assert gc.isenabled()
