@@ -223,3 +223,19 @@ def test_an_import_after_a_refused_one_on_the_same_connection(project: Gripcode,
                 assert report.added + report.skipped == 1
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_a_sheet_read_as_it_is_parsed_or_decoded_whole_gives_the_same_codings(project: Gripcode, tmp_path: Path,
+                                                                             encoding: str) -> None:
+    """UTF-8 (with or without a byte-order mark) is read as it is parsed; other encodings are decoded whole.
+    The memo's accented letters must come through either way."""
+    from gripcode.coding import csv_import
+
+    text = "document,code,start,end,coder,memo\nDocument 0,quotas,0,5,ana,Préface à revoir\n"
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_bytes(text.encode(encoding))
+    assert csv_import._is_utf8(sheet) == (encoding in ("utf-8", "utf-8-sig"))
+    result = import_or_error(project.url, sheet, 1_000)
+    assert not isinstance(result, str), result
+    assert [row[6] for row in result[1]] == ["Préface à revoir"]

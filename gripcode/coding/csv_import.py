@@ -7,12 +7,14 @@ counted, so importing the same sheet twice changes nothing.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TextIO, TypeVar
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
@@ -115,7 +117,47 @@ def import_codings_csv(session: Session, path: str | Path, *, default_coder: str
     path = Path(path)
     if not path.is_file():
         raise CodingError(f"{path} does not exist")
-    reader = csv.DictReader(io.StringIO(decode_bytes(path.read_bytes(), name=str(path)), newline=""))
+    with _sheet(path) as sheet:
+        return _import(session, path, csv.DictReader(sheet), default_coder=default_coder, actor=actor,
+                       chunk_rows=chunk_rows)
+
+
+def _is_utf8(path: Path) -> bool:
+    """Whether the file is UTF-8 (after a UTF-8 byte-order mark, if any) without a NUL, read in pieces: what
+    ``decode_bytes`` decodes as it stands."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as handle:
+        start = handle.read(4)
+        if any(start.startswith(bom) for bom in (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE,
+                                                  codecs.BOM_UTF16_BE)):
+            return False
+        piece = start[len(codecs.BOM_UTF8):] if start.startswith(codecs.BOM_UTF8) else start
+        try:
+            while piece:
+                if b"\x00" in piece:
+                    return False
+                decoder.decode(piece)
+                piece = handle.read(1 << 20)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+@contextmanager
+def _sheet(path: Path) -> Iterator[TextIO]:
+    """The sheet as text: read as it is parsed when it is UTF-8 (the usual case, checked in a first pass), so
+    memory never holds it; otherwise decoded whole by the rule of ``corpus.decode`` (a byte-order mark, mostly
+    UTF-8, a legacy encoding)."""
+    if _is_utf8(path):
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            yield handle
+    else:
+        yield io.StringIO(decode_bytes(path.read_bytes(), name=str(path)), newline="")
+
+
+def _import(session: Session, path: Path, reader: csv.DictReader[str], *, default_coder: str, actor: str,
+            chunk_rows: int) -> CsvImportReport:
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
