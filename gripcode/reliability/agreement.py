@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gripcode.collector import collector_paused
 from gripcode.errors import AnalysisError
 from gripcode.reliability.unitized import unitized_alpha
 from gripcode.reliability.units import (
@@ -162,10 +163,11 @@ def compute_agreement(session: Session, coders: list[str], unit: str, *, codes: 
                       case: str | None = None, kind: str | None = None, doc: str | None = None) -> AgreementResult:
     selection = select_documents(session, coders, unit, codes=codes, case=case, kind=kind, doc=doc)
     result = AgreementResult(selection)
-    if unit == "character":
-        _by_characters(session, selection, result)
-    else:
-        _by_units(session, selection, result)
+    with collector_paused():  # millions of spans and rows without cycles (see gripcode.collector)
+        if unit == "character":
+            _by_characters(session, selection, result)
+        else:
+            _by_units(session, selection, result)
     result.notes.insert(0, f"{len(selection.documents)} document(s) coded by all of {', '.join(selection.coders)}")
     for reason, ids in selection.left_out.items():
         result.notes.append(f"left out {len(ids)} document(s): {reason} ({', '.join(map(str, ids[:12]))}"

@@ -147,19 +147,33 @@ def unit_patterns(session: Session, selection: Selection) -> tuple[int, dict[int
 
 def character_segments(session: Session, selection: Selection) -> tuple[int, dict[int, dict[int, list[tuple[int, int]]]]]:
     """The documents laid end to end as one continuum: its length and, per code and coder, the merged
-    stretches they coded (a coder's overlapping codings of one code count once)."""
+    stretches they coded (a coder's overlapping codings of one code count once).
+
+    Read a batch of documents at a time and merged per batch: a later document's stretches lie after an
+    earlier one's, so only a stretch that touches the batch before it can join that batch's last one."""
     lengths = dict(session.execute(select(Document.id, func.length(Document.text))
                                    .where(Document.id.in_(selection.documents))).tuples().all())
     offset, offsets = 0, {}
     for doc_id in selection.documents:
         offsets[doc_id] = offset
         offset += lengths[doc_id]
-    raw: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-    for doc_id, code_id, coder_id, start, end in session.execute(
-            select(Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end)
-            .where(_counted(selection)).order_by(Coding.start)).tuples():
-        raw[code_id][coder_id].append((offsets[doc_id] + start, offsets[doc_id] + end))
-    return offset, {code: {coder: merge(spans) for coder, spans in by_coder.items()} for code, by_coder in raw.items()}
+    merged: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    counted = _counted(selection, documents=False)
+    for first in range(0, len(selection.documents), DOCUMENTS_PER_BATCH):
+        batch = selection.documents[first:first + DOCUMENTS_PER_BATCH]
+        raw: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+        for doc_id, code_id, coder_id, start, end in fetch_rows(session.connection(), select(
+                Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end)
+                .where(counted, Coding.document_id.in_(batch))):
+            raw[code_id][coder_id].append((offsets[doc_id] + start, offsets[doc_id] + end))
+        for code_id, by_coder in raw.items():
+            for coder_id, spans in by_coder.items():
+                so_far, more = merged[code_id][coder_id], merge(spans)
+                if so_far and more[0][0] <= so_far[-1][1]:
+                    so_far[-1] = (so_far[-1][0], max(so_far[-1][1], more[0][1]))
+                    more = more[1:]
+                so_far.extend(more)
+    return offset, {code: dict(by_coder) for code, by_coder in merged.items()}
 
 
 def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
