@@ -1,8 +1,8 @@
 """Codings made in a spreadsheet: a CSV with document, code, quote (or start/end, or unit), coder and memo.
 
 All or nothing: every row is checked first and every bad row is counted and reported with its line number
-(the first hundred listed); only a sheet without problems is written. Rows already in the project (same document, code, coder and span) are skipped and
-counted, so importing the same sheet twice changes nothing.
+(the first hundred listed); only a sheet without problems is written. Rows already in the project (same
+document, code, coder and span) are skipped and counted, so importing the same sheet twice changes nothing.
 """
 
 from __future__ import annotations

@@ -13,11 +13,11 @@ placed is reported, never silently dropped, and so are selections and sources th
 
 Memory holds a batch of sources, not the project: the project file is parsed as a stream, and each text
 source, as it ends, has its text read and checked and goes with its selections to a spool file in the import's
-temporary folder (as tuples, by ``marshal``: ten times faster to read back than pickled objects), leaving in
-memory only what every source needs later (its GUID, fields, note references, the SHA-256 of its text). Whether selections' names are their text is decided over all sources
-while they go by. Then the documents are imported (one ``import_items`` over the texts written to the
-folder), and the spool is read back a batch of sources at a time to place their selections and insert their
-codings.
+temporary folder (as tuples, by ``marshal``: twenty times faster to read back than pickled objects),
+leaving in memory only what every source needs later (its GUID, fields, note references, the SHA-256 of its
+text). Whether selections' names are their text is decided over all sources while they go by. Then the
+documents are imported (one ``import_items`` over the texts written to the folder), and the spool is read back
+a batch of sources at a time to place their selections and insert their codings.
 """
 
 from __future__ import annotations
@@ -308,7 +308,8 @@ class _Importer:
         guids = sorted({source.x.guid for source in sources})
         taken: set[str] = set()
         for at in range(0, len(guids), _CHUNK):
-            taken.update(self.s.scalars(select(Document.refi_guid).where(Document.refi_guid.in_(guids[at:at + _CHUNK]))))
+            taken.update(self.s.scalars(select(Document.refi_guid)
+                                        .where(Document.refi_guid.in_(guids[at:at + _CHUNK]))))
         if self.case_ids is None:
             self.case_ids = dict(self.s.execute(select(Case.name, Case.id)).tuples().all())
         changes: dict[str, dict[int, Any]] = {"case_id": {}, "original_name": {}, "refi_guid": {}}
