@@ -17,7 +17,9 @@ and its children):
 Each line prints the figure, its aim (issue 21), whether the aim is met, and the ratio to the bare reference
 where there is one. ``--docs 20000 --codings 2000000`` is the ten-times scenario; ``--db`` names an empty
 database (on PostgreSQL one the benchmark may fill), default a new SQLite file. Operations can be
-selected with ``--only`` (a name, or its first word: ``--only agreement,cooccur``).
+selected with ``--only`` (a name, or its first word: ``--only agreement,cooccur``). With ``--keep DIR`` the
+scenario is built in DIR and kept; a later run with the same sizes and database reuses it without building it
+again.
 """
 
 from __future__ import annotations
@@ -180,18 +182,26 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="gripcode-scale-"))
     folder.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(21)
-    lines_of = write_corpus(folder, args.docs, rng)
-    write_codebook(folder / "scale.yaml")
-    count = write_codings(folder / "codings.csv", lines_of, args.codings, rng)
     db = args.db or f"sqlite:///{folder / 'scale.db'}"
     gripcode = [sys.executable, "-m", "gripcode", "--db", db, "--coder", "ana"]
-    subprocess.run([*gripcode, "init"], check=True, capture_output=True)
-    setup_s, setup_mb = run([*gripcode, "import", "--manifest", str(folder / "manifest.csv"), "--create-cases"],
-                            folder / "setup.log")
-    subprocess.run([*gripcode, "codebook", "sync", str(folder / "scale.yaml")], check=True, capture_output=True)
-    print(f"{args.docs:,} documents imported in {setup_s:.1f} s (peak {setup_mb:,.0f} MB); {count:,} codings in "
-          f"the CSV; database {db}")
+    built = folder / "scenario.txt"
+    scenario = f"{args.docs} {args.codings} {db}"
+    if built.exists() and built.read_text(encoding="utf-8") == scenario:
+        # A kept scenario of the same size and database: reused as it is (its codings, once imported, stay:
+        # `code import` then finds every row present; time it on a new scenario).
+        print(f"reusing the scenario in {folder}: {scenario}")
+    else:
+        rng = random.Random(21)
+        lines_of = write_corpus(folder, args.docs, rng)
+        write_codebook(folder / "scale.yaml")
+        count = write_codings(folder / "codings.csv", lines_of, args.codings, rng)
+        subprocess.run([*gripcode, "init"], check=True, capture_output=True)
+        setup_s, setup_mb = run([*gripcode, "import", "--manifest", str(folder / "manifest.csv"), "--create-cases"],
+                                folder / "setup.log")
+        subprocess.run([*gripcode, "codebook", "sync", str(folder / "scale.yaml")], check=True, capture_output=True)
+        built.write_text(scenario, encoding="utf-8")
+        print(f"{args.docs:,} documents imported in {setup_s:.1f} s (peak {setup_mb:,.0f} MB); {count:,} codings "
+              f"in the CSV; database {db}")
 
     only = set(args.only.split(",")) if args.only else None
     results: list[tuple[str, float, float, float | None]] = []

@@ -65,9 +65,15 @@ def project(grip: Gripcode, tmp_path: Path) -> Gripcode:
     return grip
 
 
+@pytest.mark.parametrize("batch", [2, 500])
 @pytest.mark.parametrize("coders", [["ana", "ben"], ["ana", "ben", "cy"]])
 @pytest.mark.parametrize("unit", ["sentence", "paragraph", "document"])
-def test_closed_form_equals_the_matrix_statistics(project: Gripcode, coders: list[str], unit: str) -> None:
+def test_closed_form_equals_the_matrix_statistics(project: Gripcode, coders: list[str], unit: str, batch: int,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted a batch of documents at a time (two, or all six at once), against the matrix of every unit."""
+    from gripcode.reliability import units as units_module
+
+    monkeypatch.setattr(units_module, "DOCUMENTS_PER_BATCH", batch)
     engine = make_engine(project.url)
     try:
         with transaction(engine, write=False) as session:
@@ -95,3 +101,40 @@ def test_closed_form_equals_the_matrix_statistics(project: Gripcode, coders: lis
         assert rows[slug]["coded_units"] == int((matrix.sum(axis=0) > 0).sum())
         for name, value in expected.items():
             assert same(rows[slug][name], value), (slug, name, rows[slug][name], value)
+
+
+def test_character_stretches_merged_by_batch_are_those_merged_at_once(project: Gripcode,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every document's "everyone" coding runs to its end and the next one's starts at 0: stretches touch across
+    documents and across batches of one document, and must join as when all codings were merged at once."""
+    from collections import defaultdict
+
+    from sqlalchemy import func, select
+
+    from gripcode.db.models import Coding, Document
+    from gripcode.reliability import units as units_module
+    from gripcode.reliability.units import _counted, character_segments, merge
+
+    engine = make_engine(project.url)
+    try:
+        with transaction(engine, write=False) as session:
+            selection = select_documents(session, ["ana", "ben", "cy"], "character")
+            # as they were computed before: every coding read at once, then merged
+            lengths = dict(session.execute(select(Document.id, func.length(Document.text))).tuples().all())
+            offset, offsets = 0, {}
+            for doc_id in selection.documents:
+                offsets[doc_id], offset = offset, offset + lengths[doc_id]
+            raw: dict = defaultdict(lambda: defaultdict(list))
+            for doc_id, code_id, coder_id, start, end in session.execute(
+                    select(Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end)
+                    .where(_counted(selection)).order_by(Coding.start)).tuples():
+                raw[code_id][coder_id].append((offsets[doc_id] + start, offsets[doc_id] + end))
+            expected = (offset, {code: {coder: merge(spans) for coder, spans in by_coder.items()}
+                                 for code, by_coder in raw.items()})
+            for batch in (1, 4, 500):
+                monkeypatch.setattr(units_module, "DOCUMENTS_PER_BATCH", batch)
+                assert character_segments(session, selection) == expected, batch
+            everyone = next(code_id for code_id, slug in selection.code_ids.items() if slug == "everyone")
+            assert expected[1][everyone][selection.coder_ids[0]] == [(0, offset)]  # one stretch across them all
+    finally:
+        engine.dispose()

@@ -144,3 +144,98 @@ def test_queries_do_not_grow_with_the_rows(project: Gripcode, tmp_path: Path) ->
     assert report.added == len(unique) == 600
     # three documents, two codes, two coders: a handful of look-ups, not two per row
     assert len(statements) < 30, len(statements)
+
+
+def import_or_error(url: str, sheet: Path, chunk_rows: int) -> tuple[object, list[tuple]] | str:
+    engine = make_engine(url)
+    try:
+        with transaction(engine) as session:
+            try:
+                report = import_codings_csv(session, sheet, default_coder="ana", actor="ana", chunk_rows=chunk_rows)
+            except GripcodeError as exc:
+                return str(exc)
+            result = ((report.added, report.skipped, report.coders), stored(session))
+            session.rollback()
+            return result
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6, 7])
+def test_a_sheet_read_in_chunks_of_three_rows_gives_what_one_chunk_gives(project: Gripcode, tmp_path: Path,
+                                                                         seed: int) -> None:
+    """Repeated rows in different chunks, rows the project holds, and bad rows: the same result and the same
+    message whatever the chunks."""
+    rng = random.Random(seed)
+    rows = random_rows(seed, 30)
+    rows = [row for row in rows if "quote" not in row or TEXTS[0].count(row["quote"]) <= 1]
+    # some codings the project already holds
+    present = write_sheet(tmp_path / "present.csv", rows[:5])
+    project.ok("code", "import", str(present))
+    rows += [dict(rows[rng.randrange(len(rows))]) for _ in range(3)] if seed % 2 else []
+    if seed >= 6:
+        rows.insert(rng.randrange(len(rows)), {"document": "Document 9", "code": "quotas", "coder": "ana",
+                                               "start": "0", "end": "4", "memo": ""})
+        rows.insert(rng.randrange(len(rows)), {"document": "1", "code": "quotas", "coder": "ben",
+                                               "start": "5", "end": "999", "memo": ""})
+    sheet = write_sheet(tmp_path / "sheet.csv", rows)
+    whole = import_or_error(project.url, sheet, 1_000_000)
+    assert import_or_error(project.url, sheet, 3) == whole
+    assert import_or_error(project.url, sheet, 1) == whole
+    if seed % 2 or seed >= 6:
+        assert isinstance(whole, str) and "nothing was imported" in whole
+    else:
+        assert not isinstance(whole, str) and whole[0][1] == 5  # the five already present are skipped
+
+
+def test_every_bad_row_is_counted_and_the_first_hundred_listed(project: Gripcode, tmp_path: Path) -> None:
+    rows = []
+    for i in range(160):
+        if i % 2:
+            rows.append({"document": "Document 0", "code": "quotas", "coder": "ana", "start": "0", "end": "5",
+                         "memo": ""})  # line 3 first, then the same coding on every other line
+        else:
+            rows.append({"document": "Document 0", "code": "nope", "coder": "ana", "start": "0", "end": "5",
+                         "memo": ""})
+    sheet = write_sheet(tmp_path / "bad.csv", rows)
+    message = import_or_error(project.url, sheet, 7)
+    assert isinstance(message, str)
+    lines = message.splitlines()
+    assert lines[0] == f"{sheet} has 159 bad row(s); nothing was imported:"
+    assert len(lines) == 1 + 100 + 1 and lines[-1] == "  ... and 59 more"
+    assert lines[1].startswith(f"  {sheet}:2: ") and "nope" in lines[1]
+    assert "nope" in lines[2] and lines[3] == f"  {sheet}:5: the same coding as line 3"
+    assert lines[100].startswith(f"  {sheet}:102: ")  # lines 2, 4, 5, ..., 102: line 3 is the good one
+
+
+def test_an_import_after_a_refused_one_on_the_same_connection(project: Gripcode, tmp_path: Path) -> None:
+    bad = write_sheet(tmp_path / "bad.csv", [{"document": "Document 0", "code": "nope", "start": "0", "end": "5"}])
+    good = write_sheet(tmp_path / "good.csv", [{"document": "Document 0", "code": "quotas", "start": "0",
+                                                "end": "5"}])
+    engine = make_engine(project.url)
+    try:
+        for _ in range(2):
+            with pytest.raises(GripcodeError, match="1 bad row"):
+                with transaction(engine) as session:
+                    import_codings_csv(session, bad, default_coder="ana", actor="ana")
+            with transaction(engine) as session:
+                report = import_codings_csv(session, good, default_coder="ana", actor="ana")
+                assert report.added + report.skipped == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_a_sheet_read_as_it_is_parsed_or_decoded_whole_gives_the_same_codings(project: Gripcode, tmp_path: Path,
+                                                                             encoding: str) -> None:
+    """UTF-8 (with or without a byte-order mark) is read as it is parsed; other encodings are decoded whole.
+    The memo's accented letters must come through either way."""
+    from gripcode.coding import csv_import
+
+    text = "document,code,start,end,coder,memo\nDocument 0,quotas,0,5,ana,Préface à revoir\n"
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_bytes(text.encode(encoding))
+    assert csv_import._is_utf8(sheet) == (encoding in ("utf-8", "utf-8-sig"))
+    result = import_or_error(project.url, sheet, 1_000)
+    assert not isinstance(result, str), result
+    assert [row[6] for row in result[1]] == ["Préface à revoir"]

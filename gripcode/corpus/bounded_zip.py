@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zipfile
 import zlib
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
 from gripcode.errors import GripcodeError
@@ -47,9 +48,11 @@ def size_text(n: int) -> str:
 
 
 def check_declared(infos: list[zipfile.ZipInfo], limits: ZipLimits, where: str,
-                   error: type[GripcodeError], hint: str = "") -> None:
+                   error: type[GripcodeError], hint: str = "", streamed: Collection[str] = ()) -> None:
     """Refuse, before decompressing anything, an archive whose declared sizes break ``limits``; ``hint`` (how
-    to raise the limits) ends the messages about sizes."""
+    to raise the limits) ends the messages about sizes. Members named in ``streamed`` are read a piece at a
+    time (``iter_member``), never held whole, so the limit per member does not apply to them: only the ratio
+    and the total do, which is what stops a zip bomb."""
     hint = f"; {hint}" if hint else ""
     if len(infos) > limits.max_members:
         raise error(f"{where} holds {len(infos)} files; refused above {limits.max_members}")
@@ -59,7 +62,7 @@ def check_declared(infos: list[zipfile.ZipInfo], limits: ZipLimits, where: str,
             continue
         if info.flag_bits & 0x1:
             raise error(f"{where}: the member {info.filename!r} is encrypted; save it without a password")
-        if info.file_size > limits.max_member_bytes:
+        if info.file_size > limits.max_member_bytes and info.filename not in streamed:
             raise error(f"{where}: the member {info.filename!r} unpacks to {size_text(info.file_size)}; "
                         f"refused above {size_text(limits.max_member_bytes)}{hint}")
         if (info.file_size > limits.ratio_exempt_bytes
@@ -79,22 +82,35 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimi
 
     The buffer they were read into is returned as it is: a copy as ``bytes`` would double the memory of a
     member of hundreds of MB."""
-    hint = f"; {hint}" if hint else ""
-    limit = min(info.file_size, limits.max_member_bytes)
     out = bytearray()
+    for chunk in iter_member(archive, info, limits, where, error, already_read, hint):
+        out += chunk
+    return out
+
+
+def iter_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimits, where: str,
+                error: type[GripcodeError], already_read: int = 0, hint: str = "", *,
+                streamed: bool = False) -> Iterator[bytes]:
+    """The bytes of ``info`` in pieces, with the checks of ``read_member``; with ``streamed`` the caller holds
+    one piece at a time, and the member is held to what it declares and to the total, not to the limit per
+    member."""
+    hint = f"; {hint}" if hint else ""
+    limit = info.file_size if streamed else min(info.file_size, limits.max_member_bytes)
+    size = 0
     try:
         with archive.open(info) as stream:
             while True:
                 chunk = stream.read(_CHUNK)
                 if not chunk:
                     break
-                out += chunk
-                if len(out) > limit:
+                size += len(chunk)
+                if size > limit:
                     raise error(f"{where}: the member {info.filename!r} unpacks to more than the "
                                 f"{size_text(limit)} it declares: refused as a likely zip bomb")
-                if already_read + len(out) > limits.max_total_bytes:
+                if already_read + size > limits.max_total_bytes:
                     raise error(f"{where} unpacks to more than {size_text(limits.max_total_bytes)}; "
                                 f"refused{hint}")
+                yield chunk
     except _DAMAGED as exc:
         raise error(f"{where}: the member {info.filename!r} cannot be unpacked (its compressed data is "
                     f"damaged): {exc}") from None
@@ -103,4 +119,3 @@ def read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, limits: ZipLimi
             raise error(f"{where}: the member {info.filename!r} cannot be unpacked (its compressed data is "
                         f"damaged): {exc}") from None
         raise error(f"cannot read {where}: {exc.strerror or exc}") from None
-    return out

@@ -11,11 +11,11 @@ as long as the connection allows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from itertools import chain
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Table, bindparam, func, select
+from sqlalchemy import Connection, DateTime, Table, bindparam, func, select
 from sqlalchemy.sql import Select
 
 from gripcode.db.identity import generated_values
@@ -132,12 +132,19 @@ def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping
     rows = _with_defaults(connection, table, rows)
     columns = list(rows[0])
     dialect = connection.dialect
-    processors = [table.c[column].type.dialect_impl(dialect).bind_processor(dialect) for column in columns]
+    processors = [_remembered(process) if _is_timestamp(table.c[column].type) else process
+                  for column in columns
+                  for process in [table.c[column].type.dialect_impl(dialect).bind_processor(dialect)]]
     first = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
     ids = list(range(first, first + len(rows)))
-    values = [(number, *(process(row[column]) if process and row[column] is not None else row[column]
-                         for column, process in zip(columns, processors)))
-              for number, row in zip(ids, rows)]
+    processed = [(place + 1, process) for place, process in enumerate(processors) if process is not None]
+    values: list[tuple[Any, ...]] = []
+    for number, row in zip(ids, rows):
+        value = [number, *(row[column] for column in columns)]
+        for place, process in processed:  # only the columns whose type changes the value (timestamps, JSON)
+            if value[place] is not None:
+                value[place] = process(value[place])
+        values.append(tuple(value))
     insert_rows(connection, table.name, ["id", *columns], values)
     return ids
 
@@ -171,6 +178,26 @@ def _with_defaults(connection: Connection, table: Table, rows: Sequence[Mapping[
                                    if default.is_callable else default.arg)  # type: ignore[union-attr]
         filled.append(values)
     return filled
+
+
+def _is_timestamp(kind: Any) -> bool:
+    return isinstance(kind, DateTime) or isinstance(getattr(kind, "impl", None), DateTime)
+
+
+def _remembered(process: Callable[[Any], Any] | None) -> Callable[[Any], Any] | None:
+    """``process`` for a column of timestamps, each distinct value processed once: rows imported together
+    share a few timestamps, and SQLite's processor formats each one in Python."""
+    if process is None:
+        return None
+    done: dict[Any, Any] = {}
+
+    def remembered(value: Any) -> Any:
+        found = done.get(value, done)
+        if found is done:
+            found = done[value] = process(value)
+        return found
+
+    return remembered
 
 
 def set_text_by_id(connection: Connection, table: Table, column: str, pairs: Sequence[tuple[int, str]]) -> None:

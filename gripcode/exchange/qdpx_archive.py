@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
-from gripcode.corpus.bounded_zip import ZipLimits, check_declared, read_member
+from gripcode.corpus.bounded_zip import ZipLimits, check_declared, iter_member, read_member, size_text
 from gripcode.errors import ExchangeError
 from gripcode.export.files import unusable_path
 
@@ -28,7 +28,8 @@ INTERNAL_PREFIX = "internal://"
 _FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-# How much a .qdpx may hold: the limits shared with the .docx reader.
+# How much a .qdpx may hold: the limits shared with the .docx reader. The project file is parsed as it is
+# unpacked, never held whole, so the limit per member does not apply to it; the ratio and the total do.
 ArchiveLimits = ZipLimits
 
 
@@ -65,8 +66,7 @@ class QdpxArchive:
         except OSError as exc:
             raise ExchangeError(f"cannot read {self.path}: {exc.strerror or exc}") from None
         try:
-            self._members = self._checked_members()
-            self.qde_name = self._find_qde()
+            self._members, self.qde_name = self._checked_members()
         except BaseException:
             self._zip.close()
             raise
@@ -83,7 +83,7 @@ class QdpxArchive:
     def close(self) -> None:
         self._zip.close()
 
-    def _checked_members(self) -> dict[str, zipfile.ZipInfo]:
+    def _checked_members(self) -> tuple[dict[str, zipfile.ZipInfo], str]:
         infos = self._zip.infolist()
         where = self.path.name
         for info in infos:
@@ -91,20 +91,24 @@ class QdpxArchive:
             if reason is not None:
                 raise ExchangeError(f"{where} contains the member {info.filename!r}, whose path {reason}: refused "
                                     "(a .qdpx never needs such a path; the archive may be crafted to overwrite files)")
-        check_declared(infos, self.limits, where, ExchangeError)
-        return {info.filename: info for info in infos if not info.is_dir()}
+        members = {info.filename: info for info in infos if not info.is_dir()}
+        qde = self._find_qde(members)
+        check_declared(infos, self.limits, where, ExchangeError,
+                       streamed=[qde] if not isinstance(qde, ExchangeError) else [])
+        if isinstance(qde, ExchangeError):
+            raise qde
+        return members, qde
 
-    def _find_qde(self) -> str:
-        candidates = [name for name in self._members
-                      if name.lower().endswith(".qde") and not name.startswith("__MACOSX/")]
+    def _find_qde(self, members: dict[str, zipfile.ZipInfo]) -> str | ExchangeError:
+        candidates = [name for name in members if name.lower().endswith(".qde") and not name.startswith("__MACOSX/")]
         if not candidates:
-            raise ExchangeError(f"{self.path.name} has no .qde project file; is it a REFI-QDA project (.qdpx)?")
+            return ExchangeError(f"{self.path.name} has no .qde project file; is it a REFI-QDA project (.qdpx)?")
         if len(candidates) > 1:
             at_root = [name for name in candidates if "/" not in name.replace("\\", "/")]
             if len(at_root) == 1:
                 return at_root[0]
-            raise ExchangeError(f"{self.path.name} holds several project files ({', '.join(sorted(candidates))}); "
-                                "expected one")
+            return ExchangeError(f"{self.path.name} holds several project files ({', '.join(sorted(candidates))}); "
+                                 "expected one")
         return candidates[0]
 
     @property
@@ -121,6 +125,17 @@ class QdpxArchive:
 
     def read_qde(self) -> bytearray:
         return self.read(self.qde_name)
+
+    def stream_qde(self) -> Iterator[bytes]:
+        """The project file in pieces as it is unpacked, held to what it declares and, with whatever else is
+        read meanwhile, to the total limit (not to the limit per member: it is never held whole)."""
+        for chunk in iter_member(self._zip, self._members[self.qde_name], self.limits, self.path.name, ExchangeError,
+                                 streamed=True):
+            self._read_total += len(chunk)
+            if self._read_total > self.limits.max_total_bytes:
+                raise ExchangeError(f"{self.path.name} unpacks to more than {size_text(self.limits.max_total_bytes)}; "
+                                    "refused")
+            yield chunk
 
     def resolve(self, reference: str | None) -> str | None:
         """The member a source path points to, or None when the archive does not hold it.

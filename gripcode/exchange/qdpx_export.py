@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, func, not_, select
+from sqlalchemy.orm import Session, defer, selectinload
 
 from gripcode import __version__
 from gripcode.codebook.model import Code as CodebookCode
@@ -49,7 +49,7 @@ from gripcode.codebook.refi_common import XSI_NS, derived_guid, escape_attr, esc
     normalise_guid, xml_safe, xml_unsafe_char
 from gripcode.codebook.refi_qdc import describe_code
 from gripcode.codebook.sync import current_codebook, latest_version
-from gripcode.db.bulk import fetch_rows, set_text_by_id
+from gripcode.db.bulk import IDS_PER_STATEMENT, fetch_rows, set_text_by_id
 from gripcode.db.models import COUNTED_STATUSES, Case, Code, Coder, Coding, Document, Memo, status_among
 from gripcode.errors import CodebookError, ExchangeError
 from gripcode.exchange.qdpx_archive import INTERNAL_PREFIX, write_qdpx_streamed
@@ -60,6 +60,8 @@ from gripcode.exchange.qdpx_variables import collect_variables
 
 SCHEMA_LOCATION = f"{PROJECT_NS} http://schema.qdasoftware.org/versions/Project/v1.0/Project.xsd"
 CODING_MEMO_NAME = "Coding memo"
+# Documents whose codings and texts are read at a time.
+_DOCUMENTS_PER_BATCH = 200
 
 
 def coding_memo_guid(coding_guid: str) -> str:
@@ -175,53 +177,96 @@ class _Exporter:
         self.code_count = 0
 
     def load(self) -> int:
+        """Everything but the codings and the texts, which ``sources_xml`` and ``source_files`` read a batch of
+        documents at a time; returns how many GUIDs were assigned."""
         s = self.session
         self.coders = list(s.scalars(select(Coder).order_by(Coder.name)))
         self.codes = list(s.scalars(select(Code).order_by(Code.position, Code.id)))
         self.cases = list(s.scalars(select(Case).options(selectinload(Case.attributes)).order_by(Case.name)))
-        self.documents = list(s.scalars(select(Document).order_by(Document.id)))
-        # Plain rows from the driver; the timestamps, most of them shared by a whole import, written once each.
-        written: dict[Any, str | None] = {}
-        self.codings = []
-        for *row, created, memo, guid in fetch_rows(s.connection(), select(
-                Coding.id, Coding.document_id, Coding.start, Coding.end, Coding.code_id, Coding.coder_id,
-                Coding.created_at, Coding.memo, Coding.refi_guid)
-                .where(status_among(Coding.status, self.statuses))
-                .order_by(Coding.document_id, Coding.start, Coding.end, Coding.id)):
-            if created not in written:
-                written[created] = _when(_timestamp(created))
-            self.codings.append(_CodingRow(*row, created_at=_timestamp(created) if memo else None, memo=memo,
-                                           refi_guid=guid, when=written[created]))
+        self.documents = list(s.scalars(select(Document).options(defer(Document.text)).order_by(Document.id)))
         self.memos = list(s.scalars(select(Memo).order_by(Memo.created_at, Memo.id)))
         self.turns = stored_turns(s)
         self.code_by_id = {c.id: c for c in self.codes}
-        exported = {c.id for c in self.codings}
+        on_codings = sorted({m.coding_id for m in self.memos if m.target == "coding" and m.coding_id is not None})
+        exported: set[int] = set()
+        for at in range(0, len(on_codings), IDS_PER_STATEMENT):
+            exported.update(s.scalars(select(Coding.id).where(Coding.id.in_(on_codings[at:at + IDS_PER_STATEMENT]),
+                                                              status_among(Coding.status, self.statuses))))
         self.memos_left_out = sum(1 for m in self.memos if m.target == "coding" and m.coding_id not in exported)
         self.memos = [m for m in self.memos if m.target != "coding" or m.coding_id in exported]
         assigned = _assign(self.coders, _used(s, Coder))
         assigned += _assign(self.codes, _used(s, Code), lambda c: derived_guid("code", self.codebook_name, c.slug))
         assigned += _assign(self.cases, _used(s, Case))
         assigned += _assign(self.documents, _used(s, Document))
-        # Coding GUIDs are not unique in the table (an imported file may repeat one): a repeat gets its own.
-        seen: set[str] = set()
-        stale: set[int] = set()
-        for coding in self.codings:
-            guid = normalise_guid(coding.refi_guid) if coding.refi_guid else None
-            if guid is None or guid in seen:
-                stale.add(coding.id)
-                coding.refi_guid = None
-            else:
-                seen.add(guid)
-                coding.refi_guid = guid
-        assigned += _assign(self.codings, seen)
-        # the codings given a GUID now keep it, set all at once rather than by an UPDATE per object
-        set_text_by_id(s.connection(), Coding.__table__, "refi_guid",
-                       [(c.id, c.refi_guid) for c in self.codings if c.id in stale and c.refi_guid is not None])
+        self.shared_guids = self._shared_coding_guids()
         assigned += _assign(self.memos, _used(s, Memo))
         s.flush()
         self.coder_guid = {c.id: _stored_guid(c.refi_guid, f"coder {c.name}") for c in self.coders}
         self.doc_guid = {d.id: _stored_guid(d.refi_guid, f"document {d.id}") for d in self.documents}
         return assigned
+
+    def _shared_coding_guids(self) -> set[str]:
+        """The GUIDs more than one exported coding may have: stored twice as they are, or stored in another form
+        (braces, capitals) that is the GUID of another. Every other coding's GUID is its own, so only these are
+        followed, in file order, to give each repeat a new GUID (the table does not keep them unique: an
+        imported file may repeat one)."""
+        column = Coding.refi_guid
+        exported = (status_among(Coding.status, self.statuses), column.is_not(None))
+        shared = set(self.session.scalars(select(column).where(*exported).group_by(column)
+                                          .having(func.count() > 1)))
+        # not in the canonical shape: lower case, hyphens at 8, 13, 18 and 23, 36 characters
+        shape = and_(func.length(column) == 36, func.lower(column) == column,
+                     *(func.substr(column, at, 1) == "-" for at in (9, 14, 19, 24)))
+        for raw in self.session.scalars(select(column).where(*exported, not_(shape))):
+            guid = normalise_guid(raw)
+            if guid is not None:
+                shared.add(guid)
+        return shared
+
+    def _coding_batches(self, documents: list[Document], report: ExportReport) -> Iterator[list[_CodingRow]]:
+        """The exported codings of ``documents`` a batch of documents at a time, in document and span order, each
+        with its GUID (a new one for a coding without one, or whose GUID an earlier coding has; stored at once)."""
+        written: dict[Any, str | None] = {}
+        shared, seen = self.shared_guids, set()
+        for at in range(0, len(documents), _DOCUMENTS_PER_BATCH):
+            ids = [d.id for d in documents[at:at + _DOCUMENTS_PER_BATCH]]
+            codings = []
+            stale = []
+            if len(written) > 100_000:
+                written.clear()
+            for *row, created, memo, raw in fetch_rows(self.session.connection(), select(
+                    Coding.id, Coding.document_id, Coding.start, Coding.end, Coding.code_id, Coding.coder_id,
+                    Coding.created_at, Coding.memo, Coding.refi_guid)
+                    .where(Coding.document_id.in_(ids), status_among(Coding.status, self.statuses))
+                    .order_by(Coding.document_id, Coding.start, Coding.end, Coding.id)):
+                if created not in written:
+                    written[created] = _when(_timestamp(created))
+                coding = _CodingRow(*row, created_at=_timestamp(created) if memo else None, memo=memo,
+                                    refi_guid=None, when=written[created])
+                guid = normalise_guid(raw) if raw else None
+                if guid is not None and guid in shared:
+                    if guid in seen:
+                        guid = None
+                    else:
+                        seen.add(guid)
+                if guid is None:
+                    stale.append(coding)
+                coding.refi_guid = guid
+                codings.append(coding)
+            report.guids_assigned += _assign(stale, set())
+            # the codings given a GUID now keep it, set together rather than by an UPDATE per object
+            set_text_by_id(self.session.connection(), Coding.__table__, "refi_guid",
+                           [(c.id, c.refi_guid) for c in stale])
+            yield codings
+
+    def _texts(self, documents: list[Document]) -> Iterator[tuple[Document, str]]:
+        """``documents`` with their texts, read a batch at a time."""
+        for at in range(0, len(documents), _DOCUMENTS_PER_BATCH):
+            batch = documents[at:at + _DOCUMENTS_PER_BATCH]
+            texts = dict(self.session.execute(select(Document.id, Document.text)
+                                              .where(Document.id.in_([d.id for d in batch]))).tuples().all())
+            for doc in batch:
+                yield doc, texts[doc.id]
 
     # codebook --------------------------------------------------------------------------------------------
 
@@ -300,41 +345,29 @@ class _Exporter:
 
     # notes -----------------------------------------------------------------------------------------------
 
+    def _note(self, guid: str, name: str | None, user: str | None, when: dt.datetime | None, text: str,
+              what: str) -> list[str]:
+        attrs = _attrs([("guid", guid), ("name", xml_safe(name, what + " title") if name else None),
+                        ("creatingUser", user), ("creationDateTime", _when(when))])
+        return [f"    <Note{attrs}>", f"      <PlainTextContent>{escape_text(xml_safe(text, what))}</PlainTextContent>",
+                "    </Note>"]
+
     def notes(self) -> tuple[list[str], dict[tuple[str, int], list[str]], list[str]]:
-        """Note elements, the notes each object refers to, and the project's own notes."""
+        """Note elements of the memos, the notes each object refers to, and the project's own notes. The notes of
+        speaker turns and of codings' memo fields follow as the sources are written (``sources_xml``)."""
         lines: list[str] = []
         on: dict[tuple[str, int], list[str]] = defaultdict(list)
         project: list[str] = []
         coder_names = {c.id: c.name for c in self.coders}
-
-        def note(guid: str, name: str | None, user: str | None, when: dt.datetime | None, text: str, what: str) -> None:
-            attrs = _attrs([("guid", guid), ("name", xml_safe(name, what + " title") if name else None),
-                            ("creatingUser", user), ("creationDateTime", _when(when))])
-            lines.extend([f"    <Note{attrs}>",
-                          f"      <PlainTextContent>{escape_text(xml_safe(text, what))}</PlainTextContent>",
-                          "    </Note>"])
-
         for memo in self.memos:
             guid = _stored_guid(memo.refi_guid, f"memo {memo.id}")
-            note(guid, memo.title, self.coder_guid.get(memo.coder_id), memo.created_at, memo.text,
-                 f"memo {memo.id} (by {coder_names.get(memo.coder_id)})")
+            lines += self._note(guid, memo.title, self.coder_guid.get(memo.coder_id), memo.created_at, memo.text,
+                                f"memo {memo.id} (by {coder_names.get(memo.coder_id)})")
             if memo.target == "project":
                 project.append(guid)
             else:
                 target = {"document": memo.document_id, "code": memo.code_id, "coding": memo.coding_id}[memo.target]
                 on[(memo.target, target)].append(guid)  # type: ignore[index]
-        for doc in self.documents:
-            if needs_turns_note(doc.text, self.turns.get(doc.id, [])):
-                guid = turns_note_guid(self.doc_guid[doc.id])
-                note(guid, TURNS_NOTE_NAME, None, doc.imported_at, turns_note_text(self.turns.get(doc.id, [])),
-                     f"the speaker turns of document {doc.id}")
-                on[("document", doc.id)].append(guid)
-        for coding in self.codings:
-            if coding.memo:
-                guid = coding_memo_guid(_stored_guid(coding.refi_guid, f"coding {coding.id}"))
-                note(guid, CODING_MEMO_NAME, self.coder_guid.get(coding.coder_id), coding.created_at, coding.memo,
-                     f"the memo of coding {coding.id}")
-                on[("coding", coding.id)].append(guid)
         return lines, on, project
 
     # variables, cases, sources ---------------------------------------------------------------------------
@@ -367,67 +400,95 @@ class _Exporter:
         return lines + ["  </Cases>"]
 
     def sources_xml(self, notes_on: dict[tuple[str, int], list[str]], report: ExportReport) -> Iterator[str]:
-        """The ``Sources`` element, one document at a time."""
+        """The ``Sources`` element, one document at a time; the notes of speaker turns and of codings' memo fields
+        go to ``turns_notes`` and ``coding_notes`` for the ``Notes`` element that follows."""
         if not self.documents:
             return
-        by_doc: dict[int, list[_CodingRow]] = defaultdict(list)
-        for coding in self.codings:
-            by_doc[coding.document_id].append(coding)
         position = {c.id: c.position for c in self.codes}
         coder_names = {c.id: c.name for c in self.coders}
-        code_of = {code_id: self._resolve_code(code_id) for code_id in {c.code_id for c in self.codings}}
+        code_of: dict[int, int] = {}
         yield "  <Sources>\n"
-        for doc in self.documents:
-            guid = self.doc_guid[doc.id]
-            attrs = _attrs([("guid", guid), ("name", xml_safe(doc.title, f"the title of document {doc.id}")),
-                            ("plainTextPath", f"{INTERNAL_PREFIX}{guid}.txt"),
-                            ("creationDateTime", _when(doc.imported_at))])
-            lines = [f"    <TextSource{attrs}>"]
-            spans: dict[tuple[int, int], list[_CodingRow]] = defaultdict(list)
-            for coding in by_doc.pop(doc.id, ()):
-                spans[(coding.start, coding.end)].append(coding)
-            for (start, end), group in sorted(spans.items()):
-                # By the written (whole-second) time, then name: a re-imported project picks the same coder.
-                group.sort(key=lambda c: (c.when or "", coder_names.get(c.coder_id, ""), c.id))
-                quote = doc.text[start:end]
-                name = quote if xml_unsafe_char(quote) is None else None
-                first = group[0]
-                # GUIDs, offsets and times need no escaping; the quote does.
-                when = f' creationDateTime="{first.when}"' if first.when else ""
-                named = f' name="{escape_attr(name)}"' if name is not None else ""
-                lines.append(f'      <PlainTextSelection guid="{selection_guid(guid, start, end)}"{named} '
-                             f'startPosition="{start}" endPosition="{end}" '
-                             f'creatingUser="{self.coder_guid[first.coder_id]}"{when}>')
-                group.sort(key=lambda c: (position.get(code_of[c.code_id], 0), coder_names.get(c.coder_id, ""), c.id))
-                for coding in group:
-                    when = f' creationDateTime="{coding.when}"' if coding.when else ""
-                    lines += [f'        <Coding guid="{coding.refi_guid}" creatingUser="{self.coder_guid[coding.coder_id]}"'
-                              f'{when}>', f'          <CodeRef targetGUID="{self.code_guid[code_of[coding.code_id]]}"/>']
-                    lines += [f'          <NoteRef targetGUID="{g}"/>' for g in notes_on.get(("coding", coding.id), [])]
-                    lines.append("        </Coding>")
-                report.codings += len(group)
-                lines.append("      </PlainTextSelection>")
-                report.selections += 1
-            lines += [f'      <NoteRef targetGUID="{g}"/>' for g in notes_on.get(("document", doc.id), [])]
-            lines += self.variables.xml("document", doc.id, "      ")
-            lines.append("    </TextSource>")
-            yield "\n".join(lines) + "\n"
+        texts = self._texts(self.documents)
+        batches = self._coding_batches(self.documents, report)
+        for at, codings in zip(range(0, len(self.documents), _DOCUMENTS_PER_BATCH), batches):
+            by_doc: dict[int, list[_CodingRow]] = defaultdict(list)
+            for coding in codings:
+                by_doc[coding.document_id].append(coding)
+                if coding.code_id not in code_of:
+                    code_of[coding.code_id] = self._resolve_code(coding.code_id)
+            for doc in self.documents[at:at + _DOCUMENTS_PER_BATCH]:
+                read, text = next(texts)
+                assert read is doc
+                yield self._source_xml(doc, text, by_doc.pop(doc.id, []), notes_on, report, position, coder_names,
+                                       code_of)
         yield "  </Sources>\n"
+
+    def _source_xml(self, doc: Document, text: str, codings: list[_CodingRow],
+                    notes_on: dict[tuple[str, int], list[str]], report: ExportReport, position: dict[int, int],
+                    coder_names: dict[int, str], code_of: dict[int, int]) -> str:
+        guid = self.doc_guid[doc.id]
+        if needs_turns_note(text, self.turns.get(doc.id, [])):
+            note = turns_note_guid(guid)
+            self.turns_notes += self._note(note, TURNS_NOTE_NAME, None, doc.imported_at,
+                                           turns_note_text(self.turns.get(doc.id, [])),
+                                           f"the speaker turns of document {doc.id}")
+            notes_on[("document", doc.id)].append(note)
+        for coding in codings:
+            if coding.memo:
+                note = coding_memo_guid(_stored_guid(coding.refi_guid, f"coding {coding.id}"))
+                self.coding_notes += self._note(note, CODING_MEMO_NAME, self.coder_guid.get(coding.coder_id),
+                                                coding.created_at, coding.memo, f"the memo of coding {coding.id}")
+                notes_on[("coding", coding.id)].append(note)
+        attrs = _attrs([("guid", guid), ("name", xml_safe(doc.title, f"the title of document {doc.id}")),
+                        ("plainTextPath", f"{INTERNAL_PREFIX}{guid}.txt"),
+                        ("creationDateTime", _when(doc.imported_at))])
+        lines = [f"    <TextSource{attrs}>"]
+        spans: dict[tuple[int, int], list[_CodingRow]] = defaultdict(list)
+        for coding in codings:
+            spans[(coding.start, coding.end)].append(coding)
+        for (start, end), group in sorted(spans.items()):
+            # By the written (whole-second) time, then name: a re-imported project picks the same coder.
+            group.sort(key=lambda c: (c.when or "", coder_names.get(c.coder_id, ""), c.id))
+            quote = text[start:end]
+            name = quote if xml_unsafe_char(quote) is None else None
+            first = group[0]
+            # GUIDs, offsets and times need no escaping; the quote does.
+            when = f' creationDateTime="{first.when}"' if first.when else ""
+            named = f' name="{escape_attr(name)}"' if name is not None else ""
+            lines.append(f'      <PlainTextSelection guid="{selection_guid(guid, start, end)}"{named} '
+                         f'startPosition="{start}" endPosition="{end}" '
+                         f'creatingUser="{self.coder_guid[first.coder_id]}"{when}>')
+            group.sort(key=lambda c: (position.get(code_of[c.code_id], 0), coder_names.get(c.coder_id, ""), c.id))
+            for coding in group:
+                when = f' creationDateTime="{coding.when}"' if coding.when else ""
+                lines += [f'        <Coding guid="{coding.refi_guid}" creatingUser="{self.coder_guid[coding.coder_id]}"'
+                          f'{when}>', f'          <CodeRef targetGUID="{self.code_guid[code_of[coding.code_id]]}"/>']
+                lines += [f'          <NoteRef targetGUID="{g}"/>' for g in notes_on.get(("coding", coding.id), [])]
+                lines.append("        </Coding>")
+            report.codings += len(group)
+            lines.append("      </PlainTextSelection>")
+            report.selections += 1
+        lines += [f'      <NoteRef targetGUID="{g}"/>' for g in notes_on.get(("document", doc.id), [])]
+        lines += self.variables.xml("document", doc.id, "      ")
+        lines.append("    </TextSource>")
+        return "\n".join(lines) + "\n"
 
     def source_files(self) -> Iterator[tuple[str, bytes]]:
         """Each document's text as ``<GUID>.txt``, in the order of the names."""
-        for doc in sorted(self.documents, key=lambda d: self.doc_guid[d.id]):
-            yield f"{self.doc_guid[doc.id]}.txt", doc.text.encode("utf-8")
+        for doc, text in self._texts(sorted(self.documents, key=lambda d: self.doc_guid[d.id])):
+            yield f"{self.doc_guid[doc.id]}.txt", text.encode("utf-8")
 
     def prepare(self, path: Path) -> ExportReport:
         report = ExportReport(path=path, statuses=self.statuses)
-        report.guids_assigned = self.load()
+        report.guids_assigned = self.load()  # and the codings' as they are written
         report.memos_left_out = self.memos_left_out
         self.variables = collect_variables(self.cases, self.documents)
         self.note_lines, self.notes_on, self.project_notes = self.notes()
+        self.turns_notes: list[str] = []
+        self.coding_notes: list[str] = []
         self.codebook_lines = self.codebook_xml(self.notes_on)
         report.users, report.codes, report.cases = len(self.coders), self.code_count, len(self.cases)
-        report.documents, report.notes = len(self.documents), len(self.note_lines) // 3
+        report.documents = len(self.documents)
         return report
 
     def project_xml(self, report: ExportReport) -> Iterator[str]:
@@ -444,8 +505,10 @@ class _Exporter:
         yield "\n".join(head) + "\n"
         yield from self.sources_xml(self.notes_on, report)
         tail: list[str] = []
-        if self.note_lines:
-            tail += ["  <Notes>", *self.note_lines, "  </Notes>"]
+        notes = self.note_lines + self.turns_notes + self.coding_notes
+        report.notes = len(notes) // 3
+        if notes:
+            tail += ["  <Notes>", *notes, "  </Notes>"]
         tail.append(f"  <Description>{escape_text(description)}</Description>")
         tail += [f'  <NoteRef targetGUID="{g}"/>' for g in self.project_notes]
         tail += ["</Project>", ""]

@@ -1,5 +1,10 @@
 """A REFI-QDA ``project.qde`` read into plain objects, tolerant of what real programs write.
 
+The file is parsed as a stream (expat, with DTDs and entities refused as ``refi_common.parse_xml`` refuses
+them): each section under ``<Project>`` is built as a small tree, read into objects and dropped when it ends,
+and each source under ``<Sources>`` is handed to the caller as soon as it ends, so memory holds one source and
+the project's header objects (users, codes, variables, cases, notes, sets), never the whole file.
+
 Accepted besides the standard: any namespace that starts with ``urn:QDA-XML:project`` (older drafts wrote
 ``urn:QDA-XML:project:0:4`` and similar) or none at all; GUIDs with braces and in any case (kept lower case,
 without braces); cases that list their sources as ``SourceRef`` (the 2019 schema) or ``MemberSource`` (later
@@ -10,9 +15,11 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from xml.parsers import expat
 
-from gripcode.codebook.refi_common import ParsedXML, local_name, normalise_guid, parse_xml
+from gripcode.codebook.refi_common import local_name, normalise_guid
 from gripcode.errors import ExchangeError
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
@@ -143,19 +150,33 @@ class XProject:
     non_text_codings: int = 0
 
 
+# The line an element starts on is kept among its attributes under a name no XML attribute can have, so it
+# goes when the element goes (a table keyed by id() would have to be cleaned as elements are dropped).
+_LINE = "\0line"
+_TAGS: dict[str, tuple[str | None, str]] = {}
+
+
+def _split(tag: str) -> tuple[str | None, str]:
+    found = _TAGS.get(tag)
+    if found is None:
+        found = _TAGS[tag] = local_name(tag)
+    return found
+
+
 class _Reader:
-    def __init__(self, data: bytes, what: str) -> None:
-        self.what = what
-        self.doc: ParsedXML = parse_xml(data, what)
-        self.ns, local = local_name(self.doc.root.tag)
-        if local != "Project" or not (self.ns is None or self.ns.lower().startswith("urn:qda-xml:project")):
-            kind = " (a REFI-QDA codebook: use `gripcode codebook import-qdc`)" if local == "CodeBook" else ""
-            raise ExchangeError(f"{what} has the root element <{local}>{kind}; expected <Project>")
+    """Turns the elements of a ``project.qde`` into objects; ``ns`` is the root element's namespace."""
+
+    def __init__(self, what: str, ns: str | None) -> None:
+        self.what, self.ns = what, ns
 
     # helpers ---------------------------------------------------------------------------------------------
 
+    @staticmethod
+    def line(element: ET.Element) -> int | None:
+        return element.get(_LINE)  # type: ignore[return-value]  # an int, set by the parser
+
     def at(self, element: ET.Element) -> str:
-        line = self.doc.line(element)
+        line = self.line(element)
         return f" at line {line}" if line is not None else ""
 
     def kids(self, element: ET.Element, *names: str) -> list[ET.Element]:
@@ -163,7 +184,7 @@ class _Reader:
         for child in element:
             if not isinstance(child.tag, str):
                 continue
-            namespace, local = local_name(child.tag)
+            namespace, local = _split(child.tag)
             if local in names and namespace in (self.ns, None):
                 out.append(child)
         return out
@@ -189,7 +210,7 @@ class _Reader:
         return guid
 
     def refs(self, element: ET.Element, *names: str) -> list[str]:
-        return [guid for ref in self.kids(element, *names) if (guid := self.guid(ref, "targetGUID")) is not None]
+        return self.refs_of(self.kids(element, *names))
 
     def position(self, element: ET.Element, attr: str) -> int:
         raw = (element.get(attr) or "").strip()
@@ -201,47 +222,50 @@ class _Reader:
 
     # sections --------------------------------------------------------------------------------------------
 
-    def project(self) -> XProject:
-        root = self.doc.root
-        project = XProject(name=(root.get("name") or "").strip(), origin=(root.get("origin") or "").strip(),
-                           base_path=(root.get("basePath") or "").strip(),
-                           creating_user=self.guid(root, "creatingUserGUID", required=False))
-        users = self.kid(root, "Users")
-        if users is not None:
+    def header(self, root: ET.Element) -> XProject:
+        return XProject(name=(root.get("name") or "").strip(), origin=(root.get("origin") or "").strip(),
+                        base_path=(root.get("basePath") or "").strip(),
+                        creating_user=self.guid(root, "creatingUserGUID", required=False))
+
+    def section(self, element: ET.Element, local: str, project: XProject, seen: set[str]) -> None:
+        """Read a finished child of ``<Project>``; as a reader of the whole tree would take the first child
+        of each name, later ones are ignored (``NoteRef``s excepted: all of them count)."""
+        if local == "NoteRef":
+            project.note_refs.extend(self.refs_of([element]))
+            return
+        if local in seen:
+            return
+        seen.add(local)
+        if local == "Users":
             project.users = [XUser(self.guid(u) or "", (u.get("name") or u.get("id") or "").strip())
-                             for u in self.kids(users, "User")]
-        codebook = self.kid(root, "CodeBook")
-        codes = self.kid(codebook, "Codes") if codebook is not None else None
-        if codes is not None:
-            project.codes = [self.code(c) for c in self.kids(codes, "Code")]
-        variables = self.kid(root, "Variables")
-        if variables is not None:
+                             for u in self.kids(element, "User")]
+        elif local == "CodeBook":
+            codes = self.kid(element, "Codes")
+            if codes is not None:
+                project.codes = [self.code(c) for c in self.kids(codes, "Code")]
+        elif local == "Variables":
             project.variables = [XVariable(self.guid(v) or "", (v.get("name") or "").strip(),
                                            (v.get("typeOfVariable") or "Text").strip())
-                                 for v in self.kids(variables, "Variable")]
-        cases = self.kid(root, "Cases")
-        if cases is not None:
-            project.cases = [self.case(c) for c in self.kids(cases, "Case")]
-        sources = self.kid(root, "Sources")
-        if sources is not None:
-            self.sources(sources, project)
-        notes = self.kid(root, "Notes")
-        if notes is not None:
-            for note in self.kids(notes, "Note"):
+                                 for v in self.kids(element, "Variable")]
+        elif local == "Cases":
+            project.cases = [self.case(c) for c in self.kids(element, "Case")]
+        elif local == "Notes":
+            for note in self.kids(element, "Note"):
                 project.notes.append(XNote(
                     self.guid(note) or "", (note.get("name") or "").strip(),
                     self.text_of(note, "PlainTextContent") if self.kid(note, "PlainTextContent") is not None
                     else None, note.get("plainTextPath"), self.guid(note, "creatingUser", required=False),
                     note.get("creationDateTime")))
-        sets = self.kid(root, "Sets")
-        if sets is not None:
+        elif local == "Sets":
             project.sets = [XSet(self.guid(s, required=False), (s.get("name") or "").strip(),
                                  self.text_of(s, "Description"), self.refs(s, "MemberSource"),
                                  self.refs(s, "MemberCode"), self.refs(s, "MemberNote"))
-                            for s in self.kids(sets, "Set")]
-        project.description = self.text_of(root, "Description")
-        project.note_refs = self.refs(root, "NoteRef")
-        return project
+                            for s in self.kids(element, "Set")]
+        elif local == "Description":
+            project.description = "".join(element.itertext())
+
+    def refs_of(self, elements: list[ET.Element]) -> list[str]:
+        return [guid for ref in elements if (guid := self.guid(ref, "targetGUID")) is not None]
 
     def code(self, element: ET.Element) -> XCode:
         name = (element.get("name") or "").strip()
@@ -250,7 +274,7 @@ class _Reader:
         codable = (element.get("isCodable") or "true").strip().lower() not in ("false", "0")
         return XCode(self.guid(element) or "", name, element.get("color"), self.text_of(element, "Description"),
                      codable, self.refs(element, "NoteRef"), [self.code(c) for c in self.kids(element, "Code")],
-                     self.doc.line(element))
+                     self.line(element))
 
     def values(self, element: ET.Element) -> list[XValue]:
         out = []
@@ -292,7 +316,7 @@ class _Reader:
                 self.guid(sel, required=False), sel.get("name"), self.position(sel, "startPosition"),
                 self.position(sel, "endPosition"), self.guid(sel, "creatingUser", required=False),
                 sel.get("creationDateTime"), self.text_of(sel, "Description"), self.codings(sel),
-                self.refs(sel, "NoteRef"), self.doc.line(sel)))
+                self.refs(sel, "NoteRef"), self.line(sel)))
         content = self.kid(element, "PlainTextContent")
         owner = container if container is not None else element
         name = (owner.get("name") or element.get("name") or "").strip()
@@ -303,37 +327,155 @@ class _Reader:
             user=self.guid(element, "creatingUser", required=False), created=element.get("creationDateTime"),
             description=self.text_of(element, "Description"), selections=selections,
             codings=self.codings(element), note_refs=self.refs(owner, "NoteRef"), values=self.values(owner),
-            line=self.doc.line(element), container=name if container is not None else None)
+            line=self.line(element), container=name if container is not None else None)
 
-    def sources(self, sources: ET.Element, project: XProject) -> None:
-        for element in sources:
-            if not isinstance(element.tag, str):
-                continue
-            kind = local_name(element.tag)[1]
-            if kind == "TextSource":
-                project.sources.append(self.text_source(element))
-                continue
-            if kind not in NON_TEXT_SOURCES:
-                continue
-            representation = self.kid(element, "Representation") if kind == "PDFSource" else None
-            if representation is not None:
-                # A PDF with the text the program extracted: that text and its text selections can be used.
-                project.sources.append(self.text_source(representation, container=element))
-            else:
-                project.non_text[kind] += 1
-            for selection_kind in NON_TEXT_SELECTIONS:
-                for selection in self._all(element, selection_kind):
-                    project.non_text[selection_kind] += 1
-                    project.non_text_codings += len(self.kids(selection, "Coding"))
-            project.non_text_codings += len(self.kids(element, "Coding"))
+    def source(self, element: ET.Element, project: XProject) -> XTextSource | None:
+        """A finished child of ``<Sources>``: a text source (or a PDF with its text) to read, or None; sources
+        and selections that are not text are counted in ``project``."""
+        kind = _split(element.tag)[1]
+        if kind == "TextSource":
+            return self.text_source(element)
+        if kind not in NON_TEXT_SOURCES:
+            return None
+        representation = self.kid(element, "Representation") if kind == "PDFSource" else None
+        found = None
+        if representation is not None:
+            # A PDF with the text the program extracted: that text and its text selections can be used.
+            found = self.text_source(representation, container=element)
+        else:
+            project.non_text[kind] += 1
+        for selection_kind in NON_TEXT_SELECTIONS:
+            for selection in self._all(element, selection_kind):
+                project.non_text[selection_kind] += 1
+                project.non_text_codings += len(self.kids(selection, "Coding"))
+        project.non_text_codings += len(self.kids(element, "Coding"))
+        return found
 
     def _all(self, element: ET.Element, name: str) -> list[ET.Element]:
-        return [e for e in element.iter() if isinstance(e.tag, str) and local_name(e.tag)[1] == name]
+        return [e for e in element.iter() if isinstance(e.tag, str) and _split(e.tag)[1] == name]
 
 
-def read_project(data: bytes, what: str) -> XProject:
-    """Parse a ``project.qde``; ``what`` names it in messages. Raises :class:`ExchangeError`."""
-    try:
-        return _Reader(data, what).project()
-    except RecursionError:
-        raise ExchangeError(f"{what} is nested too deeply to read") from None
+class ProjectStream:
+    """A ``project.qde`` parsed as it is fed: ``feed`` pieces of bytes, then ``close`` for the project (its
+    ``sources`` left empty: each text source went to ``on_source`` as soon as it ended, in file order).
+
+    Raises :class:`ExchangeError` for anything that is not well-formed XML, for any DTD, entity declaration or
+    external reference, and for what the project file itself gets wrong."""
+
+    def __init__(self, what: str, on_source: Callable[[XTextSource], None]) -> None:
+        self.what, self.on_source = what, on_source
+        self.project: XProject | None = None
+        self._reader: _Reader | None = None
+        self._builder = ET.TreeBuilder()
+        self._stack: list[ET.Element] = []
+        self._sources: ET.Element | None = None  # the first <Sources> element, while it is open
+        self._seen: set[str] = set()
+        self._started = False
+        self._names: dict[str, str] = {}
+        parser = self._parser = expat.ParserCreate(None, "}")
+        parser.buffer_text = True
+        parser.StartElementHandler = self._start
+        parser.EndElementHandler = self._end
+        parser.CharacterDataHandler = self._builder.data
+        parser.StartDoctypeDeclHandler = self._doctype
+        parser.EntityDeclHandler = self._entity
+        parser.UnparsedEntityDeclHandler = self._entity
+        parser.ExternalEntityRefHandler = self._entity
+
+    def _name(self, name: str) -> str:
+        fixed = self._names.get(name)
+        if fixed is None:
+            fixed = self._names[name] = "{" + name if "}" in name else name
+        return fixed
+
+    def _doctype(self, *args: object) -> None:
+        raise ExchangeError(
+            f"{self.what} declares a DTD (<!DOCTYPE ...>) at line {self._parser.CurrentLineNumber}: refused, because a "
+            "DTD can read local files through external entities or expand entities without limit; REFI-QDA files "
+            "never need one")
+
+    def _entity(self, *args: object) -> None:
+        raise ExchangeError(f"{self.what} declares or references an XML entity at line "
+                            f"{self._parser.CurrentLineNumber}: refused")
+
+    def _start(self, name: str, attrs: dict[str, object]) -> None:
+        if any("}" in key for key in attrs):
+            attrs = {self._name(key): value for key, value in attrs.items()}
+        attrs[_LINE] = self._parser.CurrentLineNumber
+        element = self._builder.start(self._name(name), attrs)  # type: ignore[arg-type]
+        self._stack.append(element)
+        if len(self._stack) == 1:
+            ns, local = _split(element.tag)
+            if local != "Project" or not (ns is None or ns.lower().startswith("urn:qda-xml:project")):
+                kind = " (a REFI-QDA codebook: use `gripcode codebook import-qdc`)" if local == "CodeBook" else ""
+                raise ExchangeError(f"{self.what} has the root element <{local}>{kind}; expected <Project>")
+            self._reader = _Reader(self.what, ns)
+            self.project = self._reader.header(element)
+        elif len(self._stack) == 2 and self._sources is None and "Sources" not in self._seen:
+            ns, local = _split(element.tag)
+            if local == "Sources" and ns in (self._reader.ns, None):  # type: ignore[union-attr]
+                self._sources = element
+
+    def _end(self, name: str) -> None:
+        element = self._builder.end(self._name(name))
+        stack = self._stack
+        stack.pop()
+        depth = len(stack)
+        reader, project = self._reader, self.project
+        assert reader is not None and project is not None
+        if depth == 1:
+            root = stack[0]
+            root.remove(element)
+            if element is self._sources:
+                self._sources = None
+                self._seen.add("Sources")
+                return
+            ns, local = _split(element.tag)
+            if ns in (reader.ns, None):
+                reader.section(element, local, project, self._seen)
+        elif depth == 2 and stack[1] is self._sources:
+            stack[1].remove(element)
+            if isinstance(element.tag, str):
+                found = reader.source(element, project)
+                if found is not None:
+                    self.on_source(found)
+
+    def feed(self, data: bytes | bytearray) -> None:
+        if not self._started:
+            self._started = True
+            if bytes(data[:4]) == b"PK\x03\x04":
+                raise ExchangeError(f"{self.what} is a zip archive (a .qdpx project?), not an XML file")
+        self._parse(data, False)
+
+    def close(self) -> XProject:
+        self._parse(b"", True)
+        assert self.project is not None
+        return self.project
+
+    def _parse(self, data: bytes | bytearray, final: bool) -> None:
+        try:
+            self._parser.Parse(data, final)
+        except expat.ExpatError as exc:
+            reason = str(exc).split(":", 1)[0] if ":" in str(exc) else str(exc)
+            raise ExchangeError(f"{self.what} is not well-formed XML: {reason} at line {exc.lineno}, "
+                                f"column {exc.offset + 1}") from None
+        except RecursionError:
+            raise ExchangeError(f"{self.what} is nested too deeply to read") from None
+
+
+def stream_project(pieces: Iterable[bytes | bytearray], what: str,
+                   on_source: Callable[[XTextSource], None]) -> XProject:
+    """Parse a ``project.qde`` given in ``pieces``; each text source goes to ``on_source`` as it ends, and the
+    rest of the project is returned (with no sources). ``what`` names the file in messages."""
+    stream = ProjectStream(what, on_source)
+    for piece in pieces:
+        stream.feed(piece)
+    return stream.close()
+
+
+def read_project(data: bytes | bytearray, what: str) -> XProject:
+    """Parse a whole ``project.qde`` held in memory; ``what`` names it in messages. Raises :class:`ExchangeError`."""
+    sources: list[XTextSource] = []
+    project = stream_project([data], what, sources.append)
+    project.sources = sources
+    return project

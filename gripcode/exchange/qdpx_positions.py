@@ -28,6 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gripcode.corpus.normalize import normalise_text
@@ -322,14 +323,22 @@ def names_look_like_text(samples: list[tuple[SourceText, int, int, str]], conven
 
     ``samples`` are (source, start, end, name); ``conventions_of`` maps ``id(source)`` to its conventions.
     """
-    named = [s for s in samples if collapse(s[3])]
-    if not named:
-        return False
-    matched = 0
-    for source, start, end, name in named:
+    named, matched = count_names_matching(samples, conventions_of)
+    return named > 0 and matched * 2 >= named
+
+
+def count_names_matching(samples: Iterable[tuple[SourceText, int, int, str]],
+                         conventions_of: dict[int, list[Convention]]) -> tuple[int, int]:
+    """How many of ``samples`` are named, and how many names match their text under some convention: the
+    counts of :func:`names_look_like_text`, which can be added up source by source."""
+    named = matched = 0
+    for source, start, end, name in samples:
+        if not collapse(name):
+            continue
+        named += 1
         for convention in conventions_of[id(source)]:
             span = source.span(start, end, convention)
             if span is not None and name_score(name, source.text[span[0]:span[1]]) > NO_MATCH:
                 matched += 1
                 break
-    return matched * 2 >= len(named)
+    return named, matched

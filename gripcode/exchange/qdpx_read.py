@@ -14,6 +14,7 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field, fields
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,13 +23,12 @@ from gripcode.corpus.readers.docx import read_docx
 from gripcode.db.models import DOCUMENT_KINDS
 from gripcode.errors import DocumentImportError
 from gripcode.exchange.qdpx_archive import QdpxArchive
-from gripcode.exchange.qdpx_model import XProject, XSelection, XTextSource
+from gripcode.exchange.qdpx_model import XSelection, XTextSource, XVariable
 from gripcode.exchange.qdpx_positions import (
-    Convention,
     Placement,
     SourceText,
     conventions_for,
-    names_look_like_text,
+    count_names_matching,
     place,
 )
 from gripcode.exchange.qdpx_variables import DOCUMENT_VARIABLE_PREFIX, JSON_SUFFIX
@@ -90,6 +90,7 @@ class LoadedSource:
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
+@lru_cache(maxsize=4096)  # a project's codings share a few timestamps
 def when(value: str | None) -> dt.datetime | None:
     if not value or not value.strip():
         return None
@@ -117,26 +118,28 @@ def typed_value(kind: str, text: str) -> tuple[str, Any]:
 
 
 class SourceLoader:
-    """Reads the sources' texts from the archive and places their selections; writes nothing."""
+    """Reads the sources' texts from the archive and places their selections, a source at a time; writes
+    nothing."""
 
-    def __init__(self, archive: QdpxArchive, project: XProject, report: QdpxImportReport) -> None:
-        self.archive, self.p, self.report = archive, project, report
-        self.variables = {v.guid: v for v in project.variables}
+    def __init__(self, archive: QdpxArchive, variables: list[XVariable], report: QdpxImportReport) -> None:
+        self.archive, self.report = archive, report
+        self.variables = {v.guid: v for v in variables}
+        # Said of the sources' document fields; they come first among the report's warnings.
+        self.field_warnings: list[str] = []
 
-    def load(self, tmp: Path) -> list[LoadedSource]:
-        out = []
-        for number, x in enumerate(self.p.sources):
-            text, reason = self._text(x, tmp, number)
-            label = f"{x.name or x.guid}"
-            if text is not None and not text.text.strip():
-                text, reason = None, "its text is empty"
-            if text is None:
-                self.report.sources_without_text.append(f"{label}: {reason}")
-                continue
-            fields, meta = self._document_fields(x)
-            title = x.name or Path(x.plain_path or x.rich_path or "").name or f"source {x.guid[:8]}"
-            out.append(LoadedSource(x, text, title[:500], fields, meta))
-        return out
+    def text(self, x: XTextSource, tmp: Path, number: int) -> SourceText | None:
+        """The text of source number ``number``, or None (and the reason in the report) when it has none."""
+        text, reason = self._text(x, tmp, number)
+        if text is not None and not text.text.strip():
+            text, reason = None, "its text is empty"
+        if text is None:
+            self.report.sources_without_text.append(f"{x.name or x.guid}: {reason}")
+        return text
+
+    def loaded(self, x: XTextSource, text: SourceText) -> LoadedSource:
+        fields, meta = self._document_fields(x)
+        title = x.name or Path(x.plain_path or x.rich_path or "").name or f"source {x.guid[:8]}"
+        return LoadedSource(x, text, title[:500], fields, meta)
 
     def _text(self, x: XTextSource, tmp: Path, number: int) -> tuple[SourceText | None, str]:
         if x.content is not None and x.content.strip():
@@ -201,7 +204,7 @@ class SourceLoader:
             meta[short] = converted.isoformat() if typed == "date" else converted
         if fields.get("kind") not in DOCUMENT_KINDS:
             if "kind" in fields:
-                self.report.warnings.append(f"{x.name}: document kind {fields['kind']!r} is unknown; kept as other")
+                self.field_warnings.append(f"{x.name}: document kind {fields['kind']!r} is unknown; kept as other")
             fields["kind"] = "other"
         if "date" in fields:
             try:
@@ -210,36 +213,36 @@ class SourceLoader:
                 fields.pop("date")
         return fields, meta
 
-    def place_selections(self, sources: list[LoadedSource], origin: str) -> None:
-        conventions: dict[int, list[Convention]] = {id(s.text): conventions_for(origin, s.text.from_word)
-                                                    for s in sources}
-        samples = [(s.text, sel.start, sel.end, sel.name or "") for s in sources for sel in s.x.selections]
-        names_are_text = names_look_like_text(samples, conventions)
-        for source in sources:
-            for sel in source.x.selections:
-                if not sel.codings and not sel.note_refs and not sel.description.strip():
-                    continue
-                result = place(source.text, sel.start, sel.end, sel.name, conventions[id(source.text)],
-                               names_are_text)
-                if isinstance(result, str):
-                    self.report.unplaced += 1
-                    if len(self.report.unplaced_examples) < MAX_EXAMPLES:
-                        named = f" ({sel.name[:60]!r})" if sel.name else ""
-                        self.report.unplaced_examples.append(
-                            f"{source.title}: selection {sel.start}-{sel.end}{named}: {result}")
-                    continue
-                source.placed.append((sel, result))
-                if result.confirmed_by == "unconfirmed" and len(self.report.unconfirmed_examples) < MAX_EXAMPLES:
-                    self.report.unconfirmed_examples.append(
-                        f"{source.title}: selection {sel.start}-{sel.end} placed at {result.start}-{result.end}: "
-                        f"{source.text.text[result.start:result.end][:60]!r}")
-                self.report.placed_by[result.convention.label] += 1
-                self.report.confirmed_by[result.confirmed_by] += 1
-        # Selections on sources that have no text cannot be placed either.
-        for x in self.p.sources:
-            if not any(s.x is x for s in sources):
-                missing = sum(1 for sel in x.selections if sel.codings)
-                self.report.unplaced += missing
-                if missing and len(self.report.unplaced_examples) < MAX_EXAMPLES:
-                    self.report.unplaced_examples.append(f"{x.name or x.guid}: {missing} selection(s) on a source "
-                                                         "without usable text")
+    @staticmethod
+    def names_matching(x: XTextSource, text: SourceText, origin: str) -> tuple[int, int]:
+        """How many of the source's selections are named, and how many of those names match its text: added up
+        over the project, they decide whether names are the selected text (``names_look_like_text``)."""
+        conventions = {id(text): conventions_for(origin, text.from_word)}
+        return count_names_matching(((text, sel.start, sel.end, sel.name or "") for sel in x.selections), conventions)
+
+    def place_selections(self, source: LoadedSource, origin: str, names_are_text: bool) -> None:
+        conventions = conventions_for(origin, source.text.from_word)
+        for sel in source.x.selections:
+            if not sel.codings and not sel.note_refs and not sel.description.strip():
+                continue
+            result = place(source.text, sel.start, sel.end, sel.name, conventions, names_are_text)
+            if isinstance(result, str):
+                self.report.unplaced += 1
+                if len(self.report.unplaced_examples) < MAX_EXAMPLES:
+                    named = f" ({sel.name[:60]!r})" if sel.name else ""
+                    self.report.unplaced_examples.append(
+                        f"{source.title}: selection {sel.start}-{sel.end}{named}: {result}")
+                continue
+            source.placed.append((sel, result))
+            if result.confirmed_by == "unconfirmed" and len(self.report.unconfirmed_examples) < MAX_EXAMPLES:
+                self.report.unconfirmed_examples.append(
+                    f"{source.title}: selection {sel.start}-{sel.end} placed at {result.start}-{result.end}: "
+                    f"{source.text.text[result.start:result.end][:60]!r}")
+            self.report.placed_by[result.convention.label] += 1
+            self.report.confirmed_by[result.confirmed_by] += 1
+
+    def unplaced_without_text(self, name: str, missing: int) -> None:
+        """Selections with codings on a source that has no text cannot be placed either."""
+        self.report.unplaced += missing
+        if missing and len(self.report.unplaced_examples) < MAX_EXAMPLES:
+            self.report.unplaced_examples.append(f"{name}: {missing} selection(s) on a source without usable text")

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from gripcode.collector import collector_paused
 from gripcode.errors import AnalysisError
 from gripcode.reliability.unitized import unitized_alpha
 from gripcode.reliability.units import (
@@ -27,7 +28,7 @@ from gripcode.reliability.units import (
     character_segments,
     merge,
     select_documents,
-    unit_presence,
+    unit_patterns,
 )
 
 OVERALL = "(overall)"
@@ -114,28 +115,23 @@ def _row(code: str, units: int, coded: int, stats: dict[str, float], unitized: f
 def _by_units(session: Session, selection: Selection, result: AgreementResult) -> None:
     """Per code, the units counted by pattern of decisions (who applied the code): the statistics in closed
     form from those counts, so the work grows with the codings, not with units times codes."""
-    units, presence = unit_presence(session, selection)
+    units, patterns = unit_patterns(session, selection)
     if not units:
         raise AnalysisError(f"the documents coded by all of {', '.join(selection.coders)} have no "
                             f"{selection.unit} units")
-    known = set(units)
     coder_ids = selection.coder_ids
-    patterns: dict[int, Counter[tuple[int, ...]]] = {code_id: Counter() for code_id in selection.code_ids}
-    for (unit, code_id), coders in presence.items():
-        if unit in known:
-            patterns[code_id][tuple(int(coder in coders) for coder in coder_ids)] += 1
     nobody = (0,) * len(coder_ids)
     pooled: Counter[tuple[int, ...]] = Counter()
     coded_in_all = 0
     for code_id, slug in selection.code_ids.items():
         counts = patterns[code_id]
         coded = sum(counts.values())
-        counts[nobody] += len(units) - coded
+        counts[nobody] += units - coded
         pooled.update(counts)
         coded_in_all += coded
-        result.rows.append(_row(slug, len(units), coded, statistics_from_patterns(dict(counts))))
+        result.rows.append(_row(slug, units, coded, statistics_from_patterns(dict(counts))))
     if selection.code_ids:
-        result.rows.append(_row(OVERALL, len(units) * len(selection.code_ids), coded_in_all,
+        result.rows.append(_row(OVERALL, units * len(selection.code_ids), coded_in_all,
                                 statistics_from_patterns(dict(pooled))))
 
 
@@ -170,10 +166,11 @@ def compute_agreement(session: Session, coders: list[str], unit: str, *, codes: 
     """Agreement of ``coders`` at ``unit``; ``among`` keeps to those documents (a reliability round's)."""
     selection = select_documents(session, coders, unit, codes=codes, case=case, kind=kind, doc=doc, among=among)
     result = AgreementResult(selection)
-    if unit == "character":
-        _by_characters(session, selection, result)
-    else:
-        _by_units(session, selection, result)
+    with collector_paused():  # millions of spans and rows without cycles (see gripcode.collector)
+        if unit == "character":
+            _by_characters(session, selection, result)
+        else:
+            _by_units(session, selection, result)
     result.notes.insert(0, f"{len(selection.documents)} document(s) coded by all of {', '.join(selection.coders)}")
     for reason, ids in selection.left_out.items():
         result.notes.append(f"left out {len(ids)} document(s): {reason} ({', '.join(map(str, ids[:12]))}"

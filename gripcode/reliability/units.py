@@ -8,17 +8,19 @@ or more. Only documents that every named coder worked on (made at least one coun
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Collection
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from gripcode.coding.coders import find_coder
 from gripcode.coding.service import find_code
-from gripcode.coding.unit_marks import marked_units
+from gripcode.coding.unit_marks import DOCUMENTS_PER_BATCH, marked_units
 from gripcode.corpus.documents import document_ids
+from gripcode.db.bulk import fetch_rows
 from gripcode.db.models import COUNTED_STATUS as COUNTED
 from gripcode.db.models import Code, Coding, Document, Unit
 from gripcode.errors import AnalysisError
@@ -86,9 +88,15 @@ def select_documents(session: Session, coders: list[str], unit: str, *, codes: l
     return selection
 
 
-def _counted(selection: Selection):  # type: ignore[no-untyped-def]
-    return and_(Coding.status == COUNTED, Coding.coder_id.in_(selection.coder_ids),
-                Coding.code_id.in_(list(selection.code_ids)), Coding.document_id.in_(selection.documents))
+def _counted(selection: Selection, *, documents: bool = True):  # type: ignore[no-untyped-def]
+    """The counted codings of the selection's coders and codes; ``documents=False`` leaves the documents to a
+    query that names a batch of them (repeating an IN list of every document in each batch's query made the
+    work grow with the square of the documents)."""
+    conditions = [Coding.status == COUNTED, Coding.coder_id.in_(selection.coder_ids),
+                  Coding.code_id.in_(list(selection.code_ids))]
+    if documents:
+        conditions.append(Coding.document_id.in_(selection.documents))
+    return and_(*conditions)
 
 
 def unit_presence(session: Session, selection: Selection) -> tuple[list[int], dict[tuple[int, int], set[int]]]:
@@ -101,29 +109,76 @@ def unit_presence(session: Session, selection: Selection) -> tuple[list[int], di
         units = list(session.scalars(select(Unit.id).where(
             Unit.kind == selection.unit, Unit.document_id.in_(selection.documents))
             .order_by(Unit.document_id, Unit.seq)))
-        rows = marked_units(session, selection.unit, selection.documents, _counted(selection), Coding.code_id,
-                            Coding.coder_id)
+        rows = marked_units(session, selection.unit, selection.documents, _counted(selection, documents=False),
+                            Coding.code_id, Coding.coder_id)
     presence: dict[tuple[int, int], set[int]] = defaultdict(set)
     for unit_id, code_id, coder_id in rows:
         presence[(unit_id, code_id)].add(coder_id)
     return units, presence
 
 
+def unit_patterns(session: Session, selection: Selection) -> tuple[int, dict[int, Counter[tuple[int, ...]]]]:
+    """How many units there are, and for each code how many units carry each pattern of decisions (which of
+    the coders, in the selection's order, applied the code), leaving out the units nobody coded. Read a batch
+    of documents at a time, each (unit, code) noting its coders as bits of one number, so memory holds a
+    batch; ``unit_presence`` gives the same decisions whole."""
+    bit = {coder_id: 1 << i for i, coder_id in enumerate(selection.coder_ids)}
+    pattern_of: dict[int, tuple[int, ...]] = {}
+    patterns: dict[int, Counter[tuple[int, ...]]] = {code_id: Counter() for code_id in selection.code_ids}
+    counted = _counted(selection, documents=False)
+    units = 0
+    for first in range(0, len(selection.documents), DOCUMENTS_PER_BATCH):
+        batch = sorted(selection.documents[first:first + DOCUMENTS_PER_BATCH])
+        rows: Iterable[tuple[Any, ...]]
+        if selection.unit == "document":
+            units += len(batch)
+            rows = fetch_rows(session.connection(), select(Coding.document_id, Coding.code_id, Coding.coder_id)
+                              .where(counted, Coding.document_id.in_(batch)).distinct())
+        else:
+            units += session.scalar(select(func.count(Unit.id)).where(
+                Unit.kind == selection.unit, Unit.document_id.in_(batch))) or 0
+            rows = marked_units(session, selection.unit, batch, counted, Coding.code_id, Coding.coder_id)
+        presence: dict[tuple[int, int], int] = {}
+        for unit_id, code_id, coder_id in rows:
+            key = (unit_id, code_id)
+            presence[key] = presence.get(key, 0) | bit[coder_id]
+        for (_, code_id), mask in presence.items():
+            pattern = pattern_of.get(mask)
+            if pattern is None:
+                pattern = pattern_of[mask] = tuple(int(bool(mask & bit[c])) for c in selection.coder_ids)
+            patterns[code_id][pattern] += 1
+    return units, patterns
+
+
 def character_segments(session: Session, selection: Selection) -> tuple[int, dict[int, dict[int, list[tuple[int, int]]]]]:
     """The documents laid end to end as one continuum: its length and, per code and coder, the merged
-    stretches they coded (a coder's overlapping codings of one code count once)."""
+    stretches they coded (a coder's overlapping codings of one code count once).
+
+    Read a batch of documents at a time and merged per batch: a later document's stretches lie after an
+    earlier one's, so only a stretch that touches the batch before it can join that batch's last one."""
     lengths = dict(session.execute(select(Document.id, func.length(Document.text))
                                    .where(Document.id.in_(selection.documents))).tuples().all())
     offset, offsets = 0, {}
     for doc_id in selection.documents:
         offsets[doc_id] = offset
         offset += lengths[doc_id]
-    raw: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-    for doc_id, code_id, coder_id, start, end in session.execute(
-            select(Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end)
-            .where(_counted(selection)).order_by(Coding.start)).tuples():
-        raw[code_id][coder_id].append((offsets[doc_id] + start, offsets[doc_id] + end))
-    return offset, {code: {coder: merge(spans) for coder, spans in by_coder.items()} for code, by_coder in raw.items()}
+    merged: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    counted = _counted(selection, documents=False)
+    for first in range(0, len(selection.documents), DOCUMENTS_PER_BATCH):
+        batch = selection.documents[first:first + DOCUMENTS_PER_BATCH]
+        raw: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+        for doc_id, code_id, coder_id, start, end in fetch_rows(session.connection(), select(
+                Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end)
+                .where(counted, Coding.document_id.in_(batch))):
+            raw[code_id][coder_id].append((offsets[doc_id] + start, offsets[doc_id] + end))
+        for code_id, by_coder in raw.items():
+            for coder_id, spans in by_coder.items():
+                so_far, more = merged[code_id][coder_id], merge(spans)
+                if so_far and more[0][0] <= so_far[-1][1]:
+                    so_far[-1] = (so_far[-1][0], max(so_far[-1][1], more[0][1]))
+                    more = more[1:]
+                so_far.extend(more)
+    return offset, {code: dict(by_coder) for code, by_coder in merged.items()}
 
 
 def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
