@@ -143,7 +143,7 @@ def test_queries_do_not_grow_with_the_rows(project: Gripcode, tmp_path: Path) ->
         engine.dispose()
     assert report.added == len(unique) == 600
     # three documents, two codes, two coders: a handful of look-ups, not two per row
-    assert len(statements) < 30, len(statements)
+    assert len(statements) < 40, "\n".join(s[:90] for s in statements)  # (each new coder: 7 with its GUID)
 
 
 def import_or_error(url: str, sheet: Path, chunk_rows: int) -> tuple[object, list[tuple]] | str:

@@ -25,6 +25,7 @@ from gripcode.corpus.decode import decode_bytes
 from gripcode.corpus.documents import find_document
 from gripcode.db.audit import record_event
 from gripcode.db.bulk import insert_rows
+from gripcode.db.identity import new_guid, new_version
 from gripcode.db.models import Coder, Coding, Document, utcnow
 from gripcode.errors import CodingError, GripcodeError
 
@@ -68,7 +69,8 @@ MAX_LISTED = 100
 # Ids per IN (...) list.
 _IDS_PER_QUERY = 500
 _STAGED = "gripcode_csv_codings"
-_STAGED_COLUMNS = ("line", "document_id", "code_id", "coder", "start", "end", "quote", "memo", "present")
+_STAGED_COLUMNS = ("line", "document_id", "code_id", "coder", "start", "end", "quote", "memo", "present",
+                   "refi_guid", "version")
 _KEY = ("document_id", "code_id", "coder", "start", "end")
 
 
@@ -264,10 +266,13 @@ class _Staging:
         connection.exec_driver_sql(
             f'CREATE TEMPORARY TABLE {_STAGED} (line integer NOT NULL, document_id integer NOT NULL, '
             'code_id integer NOT NULL, coder integer NOT NULL, start integer NOT NULL, "end" integer NOT NULL, '
-            "quote text NOT NULL, memo text, present integer NOT NULL)" + (" ON COMMIT DROP" if self.postgres else ""))
+            "quote text NOT NULL, memo text, present integer NOT NULL, refi_guid text NOT NULL, version text NOT NULL)"
+            + (" ON COMMIT DROP" if self.postgres else ""))
 
     def add(self, rows: list[tuple[Any, ...]]) -> None:
-        self.rows += insert_rows(self.connection, _STAGED, _STAGED_COLUMNS, rows)
+        # Each coding's identity and first version, as every insert into codings gives them (db/identity).
+        self.rows += insert_rows(self.connection, _STAGED, _STAGED_COLUMNS,
+                                 [(*row, new_guid(), new_version()) for row in rows])
 
     def repeated(self, limit: int) -> tuple[int, list[tuple[int, int]]]:
         """How many staged rows repeat an earlier one, and the first ``limit`` as (line, earlier line)."""
@@ -289,8 +294,9 @@ class _Staging:
         cases = " ".join(f"WHEN {int(number)} THEN {int(coder_id)}" for number, coder_id in coder_ids.items())
         result = self.connection.exec_driver_sql(
             'INSERT INTO codings (document_id, code_id, coder_id, start, "end", quote, memo, origin, status, '
-            f"created_at, updated_at) SELECT document_id, code_id, CASE coder {cases} END, start, \"end\", quote, "
-            f"memo, 'manual', 'accepted', {marker}, {marker} FROM {_STAGED} WHERE present = 0 ORDER BY line",
+            f"created_at, updated_at, refi_guid, version) SELECT document_id, code_id, CASE coder {cases} END, "
+            f"start, \"end\", quote, memo, 'manual', 'accepted', {marker}, {marker}, refi_guid, version "
+            f"FROM {_STAGED} WHERE present = 0 ORDER BY line",
             (now, now))
         return result.rowcount, self.rows - result.rowcount
 
