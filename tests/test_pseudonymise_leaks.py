@@ -17,6 +17,7 @@ import yaml
 from sqlalchemy import Engine, MetaData, inspect, select, text
 
 from conftest import Gripcode, reset_postgres
+from test_pseudonymise import every_text_cell
 from gripcode.codebook.loader import parse_codebook
 from gripcode.codebook.sync import sync_codebook
 from gripcode.corpus.normalize import text_sha256
@@ -159,13 +160,7 @@ def accept(state: dict[str, Any]) -> None:
 
 
 def every_cell(engine: Engine) -> str:
-    parts = []
-    with engine.connect() as conn:
-        for table in Base.metadata.sorted_tables:
-            for row in conn.execute(select(table)).mappings():
-                parts.extend(json.dumps(v, ensure_ascii=False, default=str) if isinstance(v, (dict, list)) else str(v)
-                             for v in row.values() if isinstance(v, (str, dict, list)))
-    return "\n".join(parts)
+    return every_text_cell(engine)
 
 
 def dump(engine: Engine) -> dict[str, list[dict[str, Any]]]:
