@@ -28,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from gripcode.analysis.compare import compare_cases, counts_query, coverage_query, denominators_query
 from gripcode.analysis.filters import Filters
 from gripcode.db.engine import make_engine, transaction
+from gripcode.db.identity import new_guid, new_version
 from gripcode.db.migrate import init_database
 
 CASES = ("China", "Brazil", "Kazakhstan", "Importers")
@@ -46,21 +47,22 @@ def build(url: str, n_docs: int, n_codings: int, seed: int = 3) -> None:
         def insert(sql: str, rows: list[tuple]) -> None:
             cur.executemany(sql.replace("?", marker), rows)
 
-        insert("INSERT INTO cases (id, name, created_at) VALUES (?, ?, ?)",
-               [(i + 1, name, "2026-01-01 00:00:00") for i, name in enumerate(CASES)])
-        insert("INSERT INTO coders (id, name, kind, created_at) VALUES (?, ?, 'person', ?)",
-               [(i + 1, name, "2026-01-01 00:00:00") for i, name in enumerate(("ana", "ben", "cy"))])
-        insert('INSERT INTO codes (id, slug, name, definition, include, exclude, examples, status, position) '
-               "VALUES (?, ?, ?, '', '', '', '{}', 'active', ?)",
-               [(i + 1, f"code-{i:02d}", f"Code {i}", i) for i in range(N_CODES)])
+        # every row carries its GUID (and a coding its version), as gripcode's own inserts give them
+        insert("INSERT INTO cases (id, name, created_at, refi_guid) VALUES (?, ?, ?, ?)",
+               [(i + 1, name, "2026-01-01 00:00:00", new_guid()) for i, name in enumerate(CASES)])
+        insert("INSERT INTO coders (id, name, kind, created_at, refi_guid) VALUES (?, ?, 'person', ?, ?)",
+               [(i + 1, name, "2026-01-01 00:00:00", new_guid()) for i, name in enumerate(("ana", "ben", "cy"))])
+        insert('INSERT INTO codes (id, slug, name, definition, include, exclude, examples, status, position, '
+               "refi_guid) VALUES (?, ?, ?, '', '', '', '{}', 'active', ?, ?)",
+               [(i + 1, f"code-{i:02d}", f"Code {i}", i, new_guid()) for i in range(N_CODES)])
         body = "word " * 400
-        insert('INSERT INTO documents (id, title, kind, case_id, language, metadata, text, sha256, word_count, imported_at) '
-               "VALUES (?, ?, ?, ?, 'en', '{}', ?, ?, 400, ?)",
+        insert('INSERT INTO documents (id, title, kind, case_id, language, metadata, text, sha256, word_count, '
+               "imported_at, refi_guid) VALUES (?, ?, ?, ?, 'en', '{}', ?, ?, 400, ?, ?)",
                [(d + 1, f"Document {d}", ("interview", "policy", "media")[d % 3], d % len(CASES) + 1, body,
-                 f"{d:064x}", "2026-01-01 00:00:00") for d in range(n_docs)])
+                 f"{d:064x}", "2026-01-01 00:00:00", new_guid()) for d in range(n_docs)])
         length = len(body)
         sql = ('INSERT INTO codings (document_id, code_id, coder_id, start, "end", quote, origin, status, '
-               "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'manual', 'accepted', ?, ?)")
+               "created_at, updated_at, refi_guid, version) VALUES (?, ?, ?, ?, ?, ?, 'manual', 'accepted', ?, ?, ?, ?)")
         seen: set[tuple[int, int, int, int]] = set()
         while len(seen) < n_codings:
             chunk = []
@@ -71,7 +73,7 @@ def build(url: str, n_docs: int, n_codings: int, seed: int = 3) -> None:
                     continue
                 seen.add((doc, code, coder, start))
                 chunk.append((doc, code, coder, start, start + rng.randint(10, 60), "x",
-                              "2026-01-01 00:00:00", "2026-01-01 00:00:00"))
+                              "2026-01-01 00:00:00", "2026-01-01 00:00:00", new_guid(), new_version()))
             insert(sql, chunk)
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))  # both backends: fresh statistics for the planner

@@ -49,6 +49,7 @@ BARE_INSERT = """
 import csv, sys, time
 from sqlalchemy import text
 from gripcode.db.engine import make_engine
+from gripcode.db.identity import new_guid, new_version
 engine = make_engine(sys.argv[1])
 with engine.connect() as conn:
     raw = conn.connection.driver_connection
@@ -60,15 +61,17 @@ with engine.connect() as conn:
     for name in ("ana", "ben"):
         row = conn.execute(text("SELECT id FROM coders WHERE name = :n"), {"n": name}).first()
         if row is None:
-            conn.execute(text("INSERT INTO coders (name, kind, created_at) VALUES (:n, 'person', CURRENT_TIMESTAMP)"),
-                         {"n": name})
+            conn.execute(text("INSERT INTO coders (name, kind, created_at, refi_guid) "
+                              "VALUES (:n, 'person', CURRENT_TIMESTAMP, :g)"), {"n": name, "g": new_guid()})
             row = conn.execute(text("SELECT id FROM coders WHERE name = :n"), {"n": name}).first()
         coders[name] = row[0]
     with open(sys.argv[2], newline="", encoding="utf-8") as fh:
         rows = [(int(r["document"]), codes[r["code"]], coders[r["coder"]], int(r["start"]), int(r["end"]),
-                 texts[int(r["document"])][int(r["start"]):int(r["end"])]) for r in csv.DictReader(fh)]
+                 texts[int(r["document"])][int(r["start"]):int(r["end"])], new_guid(), new_version())
+                for r in csv.DictReader(fh)]
     sql = ('INSERT INTO codings (document_id, code_id, coder_id, start, "end", quote, origin, status, created_at, '
-           "updated_at) VALUES (?, ?, ?, ?, ?, ?, 'manual', 'accepted', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+           "updated_at, refi_guid, version) VALUES (?, ?, ?, ?, ?, ?, 'manual', 'accepted', CURRENT_TIMESTAMP, "
+           "CURRENT_TIMESTAMP, ?, ?)")
     cur.executemany(sql.replace("?", marker), rows)
     raw.rollback()
 print(len(rows))
