@@ -483,3 +483,32 @@ def test_copy_for_in_small_batches_copies_everything(team: Gripcode, tmp_path: P
     assert codings(str(tmp_path / "ana.db")) == codings(team.url)
     assert count(f"sqlite:///{tmp_path / 'ana.db'}", Memo) == 1
     assert count(f"sqlite:///{tmp_path / 'ana.db'}", Document) == 2
+
+
+def test_a_coding_and_memo_read_back_from_a_qdpx_after_their_removal_are_no_longer_removed(
+        team: Gripcode, tmp_path: Path) -> None:
+    from gripcode.db.models import TeamHistory
+
+    team.ok("memo", "add", "A memo on the text.", "--doc", "1")
+    team.ok("export", "qdpx", str(tmp_path / "p.qdpx"))
+    engine = make_engine(team.url)
+    try:
+        with transaction(engine, write=False) as s:
+            guid, version = s.execute(select(Coding.refi_guid, Coding.version)).one()
+            memo_guid = s.scalar(select(Memo.refi_guid))
+    finally:
+        engine.dispose()
+    team.ok("code", "rm", "1")
+    team.ok("memo", "rm", "1")
+    assert count(team.url, TeamTombstone) == 2
+    team.ok("import", "qdpx", str(tmp_path / "p.qdpx"))
+    engine = make_engine(team.url)
+    try:
+        with transaction(engine, write=False) as s:
+            assert s.scalars(select(Coding.refi_guid)).all() == [guid]
+            assert s.scalars(select(Memo.refi_guid)).all() == [memo_guid]
+            assert s.scalar(select(func.count()).select_from(TeamTombstone)) == 0
+            # the removed version is one this project moved on from: a copy still holding it is older
+            assert (guid, version) in s.execute(select(TeamHistory.guid, TeamHistory.version)).tuples().all()
+    finally:
+        engine.dispose()

@@ -20,6 +20,7 @@ from gripcode.coding.coders import find_coder
 from gripcode.coding.service import find_code, get_coding
 from gripcode.db.audit import record_event
 from gripcode.db.models import Coder, Coding, Memo
+from gripcode.db.tombstones import clear_tombstones
 from gripcode.errors import CodingError
 
 # The columns a restored coding takes over as they were (ids of code and coders are looked up by name again).
@@ -79,6 +80,9 @@ def restore_coding(session: Session, copy: CodingCopy, *, actor: str) -> Coding:
         session.add(Memo(target="coding", coding_id=coding.id, coder=find_coder(session, memo.coder),
                          title=memo.title, text=memo.text, created_at=memo.created_at, refi_guid=memo.refi_guid))
     session.flush()
+    # Stored again under its GUID: no longer removed, for a merge (the removed version joins its history).
+    clear_tombstones(session.connection(), "coding", [(coding.refi_guid, coding.version)])
+    clear_tombstones(session.connection(), "memo", [(memo.refi_guid, None) for memo in copy.memos])
     record_event(session, actor, "coding.restored", "coding", coding.id, restored_from=copy.coding_id,
                  document=coding.document_id, code=code.slug, coder=coder.name, start=coding.start, end=coding.end,
                  memos=len(copy.memos))

@@ -46,6 +46,7 @@ from gripcode.db.audit import record_event
 from gripcode.db.bulk import insert_numbered
 from gripcode.db.identity import new_guid
 from gripcode.db.models import Case, CaseAttribute, Coder, Coding, Document, Event, Memo
+from gripcode.db.tombstones import clear_tombstones
 from gripcode.errors import DocumentImportError, ExchangeError
 from gripcode.exchange.qdpx_archive import ArchiveLimits, QdpxArchive
 from gripcode.exchange.qdpx_codebook import merge_codes
@@ -417,6 +418,8 @@ class _Importer:
                     row["refi_guid"] = new_guid()
                 taken.add(row["refi_guid"])
             ids = insert_numbered(self.s.connection(), Coding.__table__, rows)
+            # A coding read back under the GUID of one removed here is no longer removed (for a merge).
+            clear_tombstones(self.s.connection(), "coding", [(row["refi_guid"], None) for row in rows])
             known.update((key, ids[index]) for key, index in new_row.items())
         self.report.codings_added += len(rows)
         first_of_selection: dict[int, int] = {}
@@ -480,6 +483,7 @@ class _Importer:
         # Notes that carry a source's speaker turns are read with the source, not kept as memos.
         turns_notes = spool.turns_notes
         fallback = 0
+        revived: list[tuple[str | None, str | None]] = []
         for note in self.p.notes:
             if note.guid in coding_memos and note.guid not in target:
                 continue  # carried in its coding's memo field
@@ -503,11 +507,13 @@ class _Importer:
             if created is not None:
                 memo.created_at = created
             self.s.add(memo)
+            revived.append((memo.refi_guid, None))
             self.report.memos_added += 1
         if fallback:
             self.report.warnings.append(f"{fallback} memo(s) about something that was not imported (a selection "
                                         "that could not be placed, a source that is not text) were put on the project")
         self.s.flush()
+        clear_tombstones(self.s.connection(), "memo", revived)
 
 
 def _walk_codes(codes: list[XCode]) -> list[XCode]:

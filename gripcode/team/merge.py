@@ -45,6 +45,7 @@ from gripcode.db.models import (
     TeamTombstone,
     Unit,
 )
+from gripcode.db.tombstones import clear_tombstones
 from gripcode.errors import DatabaseError, GripcodeError
 from gripcode.team.identity import project_id, read_info
 from gripcode.team.tables import write_rows
@@ -723,6 +724,9 @@ class _Merge:
             source["codebook_version_id"] = self.version_id.get(source["codebook_version_id"])
             rows.append(tuple(source[c] for c in columns))
         write_rows(conn, codings, columns, rows)
+        # A coding brought back under the GUID of one removed here is no longer removed.
+        clear_tombstones(conn, "coding", [(row[columns.index("refi_guid")], row[columns.index("version")])
+                                          for row in rows])
         if self.history_rows:
             insert_rows(conn, "team_history", ["entity", "guid", "version"],
                         [("coding", guid, version) for guid, version in sorted(self.history_rows)])
@@ -755,6 +759,7 @@ class _Merge:
                 values["coder_id"] = self.coder_id.get(values["coder_id"])
                 rows.append(tuple(values[c] for c in memo_columns))
             write_rows(conn, memos, memo_columns, rows)
+            clear_tombstones(conn, "memo", [(row[memo_columns.index("refi_guid")], None) for row in rows])
 
 
 def merge_project(session: Session, other: Path, *, actor: str, dry_run: bool = False) -> MergeReport:

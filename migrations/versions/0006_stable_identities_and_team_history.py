@@ -5,7 +5,8 @@ merge found already here under another GUID
 Existing rows get their GUIDs here (derived from a name, slug or text fingerprint where there is one, as new
 rows are; random for codings and memos; a coding GUID that repeats is replaced). Triggers keep the version and
 history of codings and the tombstones of codings and memos, whoever changes them; a row stored again under its
-GUID (an undone removal) clears its tombstone, the removed version joining the coding's history.
+GUID (an undone removal) clears its tombstone in the code that stores it (`db/tombstones`), not by a
+trigger, which would cost as much as the insert itself.
 
 Note for later migrations: SQLite batch operations rebuild a table without its triggers; a migration that
 alters `codings` or `memos` in batch mode must create the triggers again (``create_triggers``).
@@ -52,17 +53,6 @@ SQLITE_TRIGGERS = [
          INSERT OR REPLACE INTO team_tombstones (entity, guid, version, removed_at)
          VALUES ('memo', OLD.refi_guid, NULL, strftime('%Y-%m-%d %H:%M:%f', 'now'));
        END""",
-    """CREATE TRIGGER team_codings_added AFTER INSERT ON codings FOR EACH ROW
-       BEGIN
-         INSERT OR IGNORE INTO team_history (entity, guid, version)
-         SELECT 'coding', guid, version FROM team_tombstones
-         WHERE entity = 'coding' AND guid = NEW.refi_guid AND version IS NOT NULL AND version <> NEW.version;
-         DELETE FROM team_tombstones WHERE entity = 'coding' AND guid = NEW.refi_guid;
-       END""",
-    """CREATE TRIGGER team_memos_added AFTER INSERT ON memos FOR EACH ROW
-       BEGIN
-         DELETE FROM team_tombstones WHERE entity = 'memo' AND guid = NEW.refi_guid;
-       END""",
 ]
 POSTGRESQL_TRIGGERS = [
     """CREATE FUNCTION team_codings_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -97,32 +87,14 @@ POSTGRESQL_TRIGGERS = [
        EXECUTE FUNCTION team_coding_removed()""",
     """CREATE TRIGGER team_memos_removed AFTER DELETE ON memos FOR EACH ROW
        EXECUTE FUNCTION team_memo_removed()""",
-    """CREATE FUNCTION team_row_added() RETURNS trigger LANGUAGE plpgsql AS $$
-       BEGIN
-         IF TG_ARGV[0] = 'coding' THEN
-           INSERT INTO team_history (entity, guid, version)
-           SELECT 'coding', guid, version FROM team_tombstones
-           WHERE entity = 'coding' AND guid = NEW.refi_guid AND version IS NOT NULL AND version <> NEW.version
-           ON CONFLICT DO NOTHING;
-         END IF;
-         DELETE FROM team_tombstones WHERE entity = TG_ARGV[0] AND guid = NEW.refi_guid;
-         RETURN NULL;
-       END $$""",
-    """CREATE TRIGGER team_codings_added AFTER INSERT ON codings FOR EACH ROW
-       EXECUTE FUNCTION team_row_added('coding')""",
-    """CREATE TRIGGER team_memos_added AFTER INSERT ON memos FOR EACH ROW
-       EXECUTE FUNCTION team_row_added('memo')""",
 ]
 POSTGRESQL_DROP = ["DROP TRIGGER IF EXISTS team_codings_changed ON codings",
                    "DROP TRIGGER IF EXISTS team_codings_removed ON codings",
                    "DROP TRIGGER IF EXISTS team_memos_removed ON memos",
-                   "DROP TRIGGER IF EXISTS team_codings_added ON codings",
-                   "DROP TRIGGER IF EXISTS team_memos_added ON memos", "DROP FUNCTION IF EXISTS team_row_added()",
                    "DROP FUNCTION IF EXISTS team_codings_changed()", "DROP FUNCTION IF EXISTS team_coding_removed()",
                    "DROP FUNCTION IF EXISTS team_memo_removed()"]
 SQLITE_DROP = ["DROP TRIGGER IF EXISTS team_codings_changed", "DROP TRIGGER IF EXISTS team_codings_removed",
-               "DROP TRIGGER IF EXISTS team_memos_removed", "DROP TRIGGER IF EXISTS team_codings_added",
-               "DROP TRIGGER IF EXISTS team_memos_added"]
+               "DROP TRIGGER IF EXISTS team_memos_removed"]
 
 
 def create_triggers() -> None:
