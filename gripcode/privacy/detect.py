@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gripcode.errors import GripcodeError
+from gripcode.privacy.keyfile import read_text
 from gripcode.privacy.review import KINDS, check_kind
 from gripcode.privacy.spans import normal
 
@@ -51,13 +52,7 @@ def pattern_findings(text: str, kinds: set[str]) -> Iterator[tuple[str, str, str
 def read_name_list(path: Path) -> list[tuple[str, str]]:
     """A file of values, one a line: ``Ivan Petrov``, or with a kind: ``organisation: Ministry of Industry``.
     Blank lines and lines starting with # are skipped."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise DetectionError(f"there is no name list {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DetectionError(f"cannot read the name list {path}: {exc}") from None
-    return parse_name_list(text, str(path))
+    return parse_name_list(read_text(path, "name list", DetectionError), str(path))
 
 
 def parse_name_list(text: str, where: str, default: str = "person") -> list[tuple[str, str]]:

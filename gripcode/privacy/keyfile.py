@@ -137,6 +137,16 @@ def write_key(path: Path, state: dict[str, Any], passphrase: str) -> None:
         raise KeyFileError(f"cannot write the key file {path}: {exc.strerror}") from None
 
 
+def read_text(path: Path, what: str, error: type[GripcodeError]) -> str:
+    """A UTF-8 text file the researcher wrote (a byte-order mark allowed); ``error`` names it as ``what``."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise error(f"there is no {what} {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"cannot read {path if what == 'file' else f'the {what} {path}'}: {exc}") from None
+
+
 def write_private(path: Path, data: bytes) -> None:
     """Write a file only its owner can read (mode 0600 from the start, also when it existed before)."""
     handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

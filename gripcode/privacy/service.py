@@ -27,7 +27,7 @@ from gripcode.db.models import Case, Document, Event
 from gripcode.errors import GripcodeError
 from gripcode.privacy import review
 from gripcode.privacy.detect import EntityFinder, informants, pattern_findings, read_name_list
-from gripcode.privacy.keyfile import read_key, write_key, write_private
+from gripcode.privacy.keyfile import read_key, read_text, write_key, write_private
 from gripcode.privacy.rewrite import GuidCipher, ProjectRewriter, RewriteResult
 from gripcode.privacy.spans import Replacement, SlugMatcher, ValueMatcher, normal
 
@@ -300,10 +300,5 @@ def export_csv(key: Path, passphrase: str, destination: Path) -> int:
 
 
 def import_csv(key: Path, passphrase: str, source: Path) -> dict[str, int]:
-    try:
-        body = Path(source).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise PseudonymError(f"there is no file {source}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PseudonymError(f"cannot read {source}: {exc}") from None
+    body = read_text(source, "file", PseudonymError)
     return change_key(key, passphrase, lambda state: review.from_csv(state, body, where=str(source)))

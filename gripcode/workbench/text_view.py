@@ -155,10 +155,9 @@ class TextView(ScrollView, can_focus=True):
             self.refresh()
 
     def select_span(self, start: int, end: int) -> None:
-        """Select ``[start, end)`` with the cursor at its end (as s, p and t select a unit)."""
+        """Select ``[start, end)`` with the cursor at its end (s, p and t select a unit so)."""
         if self.workspace is None:
             return
-        self.selecting = False
         self.cursor.anchor, self.cursor.offset = start, end
         self._moved()
 
@@ -303,8 +302,7 @@ class TextView(ScrollView, can_focus=True):
         if span is None:
             self.post_message(self.Notice(f"This document has no {kind} units."))
             return
-        self.cursor.anchor, self.cursor.offset = span
-        self._moved()
+        self.select_span(*span)
 
     def clear_selection(self) -> bool:
         """Drop the selection (and selection mode); whether there was one."""
