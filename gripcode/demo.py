@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 
 from gripcode.analysis.compare import compare_cases
-from gripcode.analysis.matrices import framework_matrix
+from gripcode.analysis.framework import framework_matrix
 from gripcode.analysis.provenance import project_provenance
 from gripcode.codebook.loader import parse_codebook, read_codebook_text
 from gripcode.codebook.sync import sync_codebook

@@ -151,15 +151,32 @@ def loaded_by(db: str, *args: str) -> list[str]:
 
 @pytest.mark.parametrize("args", [
     ("compare", "--by", "case"),
-    ("agreement", "--coders", "ana,ben", "--unit", "sentence"),
+    ("compare", "--measure", "share", "--format", "csv"),
     ("matrix", "--codes", "export-restrictions"),
+    ("matrix", "--format", "markdown"),
     ("retrieve", "--codes", "export-restrictions"),
+    ("retrieve", "--format", "json"),
+])
+def test_compare_matrix_and_retrieve_load_no_heavy_library(demo_db: str, args: tuple[str, ...]) -> None:
+    # Their tables are built from plain rows: loading pandas would take about as long as the query on a large
+    # project. matplotlib only for --figure; scipy and pandas only for --test; the codebook's pydantic model only
+    # where a codebook is read, not to name the version in the provenance.
+    assert loaded_by(demo_db, *args) == []
+
+
+@pytest.mark.parametrize("args", [
+    ("agreement", "--coders", "ana,ben", "--unit", "sentence"),
+    ("matrix", "--type", "code-document"),
     ("cooccur",),
 ])
 def test_analysis_commands_load_scipy_only_for_a_significance_test(demo_db: str, args: tuple[str, ...]) -> None:
-    # pandas is what these commands compute with; matplotlib only for --figure; scipy only for --test; the
-    # codebook's pydantic model only where a codebook is read, not to name the version in the provenance.
+    # pandas is what these commands compute with.
     assert loaded_by(demo_db, *args) == ["pandas"]
+
+
+def test_a_matrix_written_to_excel_loads_no_heavy_library(demo_db: str, tmp_path: Path) -> None:
+    assert loaded_by(demo_db, "matrix", "-o", str(tmp_path / "m.xlsx")) == []
+    assert (tmp_path / "m.xlsx").stat().st_size > 0
 
 
 def test_compare_with_a_test_loads_scipy(demo_db: str) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import Engine, func, select, text
 
 from conftest import Gripcode, reset_postgres
 from gripcode.analysis.compare import compare_cases
-from gripcode.analysis.matrices import framework_matrix
+from gripcode.analysis.framework import framework_matrix
 from gripcode.coding.integrity import check_integrity
 from gripcode.db.engine import make_engine, transaction
 from gripcode.db.models import Base, Coding, Document, Event, Memo, Unit

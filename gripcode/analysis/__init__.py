@@ -7,19 +7,40 @@
 
 Filters are keyword criteria (``codes``, ``cases``, ``kinds``, ``languages``, ``date_from``, ``date_to``,
 ``coders``, ``statuses``, ``documents``) or a :class:`Filters` built with :func:`make_filters`. Only accepted
-codings count unless ``statuses`` says otherwise; aggregation runs in SQL.
+codings count unless ``statuses`` says otherwise; aggregation runs in SQL. ``compare_grid``, ``retrieve_grid``
+and ``framework_grid`` give the same tables as plain rows (a :class:`~gripcode.export.grid.Grid`), which is
+what the command line renders, without loading pandas.
 """
 
+import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from gripcode.analysis.compare import MEASURES, compare_cases, group_sizes
+from gripcode.analysis.compare import MEASURES, compare_cases, compare_grid, group_sizes
 from gripcode.analysis.filters import Filters, make_filters
-from gripcode.analysis.matrices import code_document_matrix, cooccurrence, framework_matrix
-from gripcode.analysis.retrieve import retrieve
-from gripcode.analysis.significance import presence_tests
+from gripcode.analysis.framework import framework_grid, framework_matrix
+from gripcode.analysis.retrieve import retrieve, retrieve_grid
+
+# Loaded on first use: these need numpy, pandas or scipy as soon as they are imported, which the modules above
+# load only when a DataFrame is asked for.
+_LAZY = {"code_document_matrix": "matrices", "cooccurrence": "matrices", "presence_tests": "significance"}
+
+__all__ = ["MEASURES", "Filters", "compare_cases", "compare_grid", "framework_grid", "framework_matrix", "group_sizes",
+           "make_filters", "project_session", "retrieve", "retrieve_grid", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 @contextmanager

@@ -18,7 +18,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,10 @@ from gripcode.analysis.filters import (
 )
 from gripcode.db.models import Code, Coding, Document
 from gripcode.errors import AnalysisError
+from gripcode.export.grid import Grid, grid_frame, label_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MEASURES = ("documents", "share", "codings", "coverage", "per10k")
 MEASURE_LABELS = {"documents": "documents coded", "share": "share of documents", "codings": "codings",
@@ -60,6 +65,8 @@ def denominators_query(session: Session, filters: Filters, by: str) -> Any:
 
 
 def _denominators(session: Session, filters: Filters, by: str) -> pd.DataFrame:
+    import pandas as pd
+
     rows = session.execute(denominators_query(session, filters, by)).all()
     frame = pd.DataFrame(rows, columns=["grp", "n_docs", "chars", "words"]).set_index("grp")
     return frame.astype("int64")
@@ -109,74 +116,91 @@ def coverage_query(session: Session, filters: Filters, by: str, *, rollup: bool 
     no later, so whatever they cover past this start is one stretch up to that furthest end; one window
     function over an index in (status, document, code, start, end) order gives the union."""
     group, target = group_column(session, by)
-    code_map = code_tree_map(session, rollup=rollup)
-    spans = _coding_rows(filters, Coding.document_id, code_map.c.ancestor_id.label("code_id"), Coding.start,
-                         Coding.end).join(code_map, code_map.c.code_id == Coding.code_id)
+    if rollup:
+        code_map = code_tree_map(session, rollup=rollup)
+        code_id = code_map.c.ancestor_id
+        spans = _coding_rows(filters, Coding.document_id, code_id.label("code_id"), Coding.start,
+                             Coding.end).join(code_map, code_map.c.code_id == Coding.code_id)
+    else:  # each coding counts for its own code: the index order needs no join
+        code_id = Coding.code_id
+        spans = _coding_rows(filters, Coding.document_id, Coding.code_id, Coding.start, Coding.end)
     if filters.codes:
-        spans = spans.where(code_map.c.ancestor_id.in_(select(Code.id).where(Code.slug.in_(filters.codes))))
+        spans = spans.where(code_id.in_(select(Code.id).where(Code.slug.in_(filters.codes))))
     spans = spans.subquery("spans")
     furthest = func.max(spans.c.end).over(partition_by=(spans.c.document_id, spans.c.code_id),
                                           order_by=(spans.c.start, spans.c.end), rows=(None, -1))
     marked = select(spans, furthest.label("prev_end")).subquery("marked")
     added = case((marked.c.prev_end.is_(None) | (marked.c.prev_end <= marked.c.start), marked.c.end - marked.c.start),
                  (marked.c.prev_end < marked.c.end, marked.c.end - marked.c.prev_end), else_=0)
-    query = (select(marked.c.code_id, group.label("grp"), func.sum(added).label("covered"))
-             .select_from(marked).join(Document, Document.id == marked.c.document_id))
-    return join_group(query, by, target).group_by(marked.c.code_id, group)
+    # Summed per (document, code) first, so only those sums, not every span, are joined to their group.
+    per_document = (select(marked.c.document_id, marked.c.code_id, func.sum(added).label("covered"))
+                    .group_by(marked.c.document_id, marked.c.code_id).subquery("per_document"))
+    query = (select(per_document.c.code_id, group.label("grp"), func.sum(per_document.c.covered).label("covered"))
+             .select_from(per_document).join(Document, Document.id == per_document.c.document_id))
+    return join_group(query, by, target).group_by(per_document.c.code_id, group)
 
 
-def compare_cases(session: Session, filters: Filters | None = None, *, by: str = "case",
-                  measures: Sequence[str] = ("documents", "share", "codings", "coverage", "per10k"),
-                  rollup: bool = False, **criteria: Any) -> pd.DataFrame:
-    """Codes (rows, in codebook order) x groups; with several measures the columns are (group, measure)."""
+def compare_grid(session: Session, filters: Filters | None = None, *, by: str = "case",
+                 measures: Sequence[str] = MEASURES, rollup: bool = False, **criteria: Any) -> Grid:
+    """What :func:`compare_cases` returns, as a :class:`Grid` of plain values built straight from the query rows
+    (the command line renders it without loading pandas). Missing values (a share of a group without
+    characters or words) are None."""
     filters = resolve_filters(filters, criteria)
     check_names(session, filters)
+    measures = list(measures)
     unknown = [m for m in measures if m not in MEASURES]
     if unknown or not measures:
         raise AnalysisError(f"unknown measure(s) {', '.join(unknown) or '(none given)'}; use {', '.join(MEASURES)}")
-    denominators = _denominators(session, filters, by)
+    # PostgreSQL sums are Decimals: made plain numbers here.
+    sizes = {grp: (int(n_docs), int(chars), int(words))
+             for grp, n_docs, chars, words in session.execute(denominators_query(session, filters, by)).tuples()}
     codes = _codes_in_scope(session, filters)
-    slug = dict(codes)
-    groups = sorted(denominators.index, key=str)
-    frames: dict[str, pd.DataFrame] = {}
+    groups = sorted(sizes, key=str)
+    documents: dict[tuple[int, Any], int] = {}
+    codings: dict[tuple[int, Any], int] = {}
+    covered: dict[tuple[int, Any], float] = {}
     if {"documents", "share", "codings", "per10k"} & set(measures):
-        counts = pd.DataFrame(session.execute(counts_query(session, filters, by, rollup=rollup)).all(),
-                              columns=["code_id", "grp", "documents", "codings"])
-        for measure in ("documents", "codings"):  # PostgreSQL sums are Decimals: make them plain numbers
-            frames[measure] = counts.astype({measure: "int64"}).pivot(index="code_id", columns="grp", values=measure)
+        for code_id, grp, n_documents, n_codings in session.execute(
+                counts_query(session, filters, by, rollup=rollup)).tuples():
+            documents[(code_id, grp)], codings[(code_id, grp)] = int(n_documents), int(n_codings)
     if "coverage" in measures:
-        covered = pd.DataFrame(session.execute(coverage_query(session, filters, by, rollup=rollup)).all(),
-                               columns=["code_id", "grp", "covered"])
-        frames["covered"] = covered.astype({"covered": "float64"}).pivot(index="code_id", columns="grp",
-                                                                          values="covered")
-    index = pd.Index([code_id for code_id, _ in codes], name="code_id")
+        for code_id, grp, characters in session.execute(coverage_query(session, filters, by, rollup=rollup)).tuples():
+            covered[(code_id, grp)] = float(characters)
 
-    def shaped(name: str) -> pd.DataFrame:
-        frame = frames.get(name, pd.DataFrame())
-        return frame.reindex(index=index, columns=groups).fillna(0).astype(float)
+    def ratio(count: float, total: int, scale: int = 1) -> float | None:
+        return None if total == 0 else count / total * scale
 
-    out = {}
-    for measure in measures:
+    def value(code_id: int, grp: Any, measure: str) -> int | float | None:
+        key = (code_id, grp)
+        n_docs, chars, words = sizes[grp]
         if measure == "documents":
-            out[measure] = shaped("documents").astype(int)
-        elif measure == "codings":
-            out[measure] = shaped("codings").astype(int)
-        elif measure == "share":
-            out[measure] = shaped("documents").div(denominators["n_docs"].reindex(groups).replace(0, float("nan")), axis=1)
-        elif measure == "coverage":
-            out[measure] = shaped("covered").div(denominators["chars"].reindex(groups).replace(0, float("nan")), axis=1)
-        else:
-            out[measure] = shaped("codings").div(denominators["words"].reindex(groups).replace(0, float("nan")), axis=1) * 10_000
-    if len(measures) == 1:
-        table = out[measures[0]]
-    else:
-        table = pd.concat(out, axis=1).swaplevel(0, 1, axis=1)
-        table = table.reindex(columns=pd.MultiIndex.from_product([groups, list(measures)]))
-        table.columns.names = [by, "measure"]
-    table.index = pd.Index([slug[i] for i in table.index], name="code")
-    if len(measures) == 1:
-        table.columns.name = by
-    return table
+            return documents.get(key, 0)
+        if measure == "codings":
+            return codings.get(key, 0)
+        if measure == "share":
+            return ratio(float(documents.get(key, 0)), n_docs)
+        if measure == "coverage":
+            return ratio(covered.get(key, 0.0), chars)
+        return ratio(float(codings.get(key, 0)), words, 10_000)
+
+    columns = [(grp, measure) for grp in groups for measure in measures]
+    single = len(measures) == 1
+    return Grid(index_names=["code"], column_names=[by] if single else [by, "measure"],
+                column_keys=[(label_text(grp),) if single else (label_text(grp), measure) for grp, measure in columns],
+                row_keys=[(slug,) for _, slug in codes],
+                values=[[value(code_id, grp, measure) for grp, measure in columns] for code_id, _ in codes],
+                numeric=[True] * len(columns))
+
+
+def compare_cases(session: Session, filters: Filters | None = None, *, by: str = "case",
+                  measures: Sequence[str] = MEASURES, rollup: bool = False, **criteria: Any) -> pd.DataFrame:
+    """Codes (rows, in codebook order) x groups; with several measures the columns are (group, measure)."""
+    grid = compare_grid(session, filters, by=by, measures=measures, rollup=rollup, **criteria)
+    frame = grid_frame(grid)
+    # Counts are whole numbers, the rest floats with NaN where missing, also in a column without rows.
+    dtypes = ["int64" if key[-1] in ("documents", "codings") or (len(measures) == 1 and measures[0] in (
+        "documents", "codings")) else "float64" for key in grid.column_keys]
+    return frame.astype(dict(zip(frame.columns, dtypes, strict=True))) if dtypes else frame
 
 
 def group_sizes(session: Session, filters: Filters | None = None, *, by: str = "case") -> pd.DataFrame:

@@ -1,8 +1,6 @@
-"""Framework matrices, co-occurrence and code-document matrices, aggregated in SQL.
+"""Co-occurrence and code-document matrices, aggregated in SQL (the framework matrix is in
+:mod:`gripcode.analysis.framework`).
 
-- :func:`framework_matrix`: groups (cases) x codes, each cell the most representative quotes with their
-  document references, as in the framework method (Ritchie & Spencer). A quote is more representative the
-  more coders applied the code to that passage; ties go to quotes of a readable length, then text order.
 - :func:`cooccurrence`: codes x codes. ``by="overlap"`` counts pairs of codings of the two codes whose
   spans overlap in a document; ``by="unit"`` counts units (paragraphs, sentences, turns or documents) that
   carry both codes. The diagonal holds each code's own count (codings, or units with the code).
@@ -15,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, select
+from sqlalchemy.orm import Session
 
 from gripcode.analysis.compare import code_tree_map
 from gripcode.analysis.filters import (
@@ -24,8 +22,6 @@ from gripcode.analysis.filters import (
     check_names,
     coding_conditions,
     document_conditions,
-    group_column,
-    join_group,
     resolve_filters,
 )
 from gripcode.coding.unit_marks import marked_units
@@ -33,7 +29,6 @@ from gripcode.db.bulk import fetch_rows
 from gripcode.db.models import Case, Code, Coder, Coding, Document, status_among
 from gripcode.errors import AnalysisError
 
-READABLE = 200  # characters: the quote length a matrix cell reads best at
 COOCCURRENCE_MODES = ("overlap", "unit")
 COOCCURRENCE_UNITS = ("paragraph", "sentence", "turn", "document")
 
@@ -42,50 +37,6 @@ def _active_codes(session: Session, filters: Filters) -> list[tuple[int, str]]:
     query = select(Code.id, Code.slug).order_by(Code.position, Code.id)
     query = query.where(Code.slug.in_(filters.codes)) if filters.codes else query.where(Code.status == "active")
     return [tuple(r) for r in session.execute(query).tuples()]  # type: ignore[misc]
-
-
-def framework_matrix(session: Session, filters: Filters | None = None, *, by: str = "case", quotes: int = 2,
-                     max_chars: int = 400, **criteria: Any) -> pd.DataFrame:
-    """Groups (rows) x codes (columns); each cell holds up to ``quotes`` quotes, each followed by
-    ``[document id: title]``, separated by blank lines."""
-    filters = resolve_filters(filters, criteria)
-    check_names(session, filters)
-    if quotes < 1:
-        raise AnalysisError("a framework matrix needs at least one quote per cell")
-    group, target = group_column(session, by)
-    other = aliased(Coding)
-    coders = (select(func.count(func.distinct(other.coder_id)))
-              .where(other.document_id == Coding.document_id, other.code_id == Coding.code_id,
-                     other.start < Coding.end, other.end > Coding.start, status_among(other.status, filters.statuses))
-              .scalar_subquery())
-    query = (select(group.label("grp"), Code.slug, Coding.document_id, Document.title, Coding.start, Coding.end,
-                    Coding.quote, coders.label("coders"))
-             .select_from(Coding).join(Code, Code.id == Coding.code_id).join(Document, Document.id == Coding.document_id))
-    query = join_group(query, by, target).where(coding_conditions(filters))
-    rows = pd.DataFrame(session.execute(query).all(),
-                        columns=["grp", "code", "doc_id", "title", "start", "end", "quote", "coders"])
-    codes = [slug for _, slug in _active_codes(session, filters)]
-    if rows.empty:
-        return pd.DataFrame(index=pd.Index([], name=by), columns=codes)
-    rows["distance"] = (rows["quote"].str.len() - READABLE).abs()
-    rows = rows.sort_values(["grp", "code", "coders", "distance", "doc_id", "start"],
-                            ascending=[True, True, False, True, True, True])
-    cells: dict[tuple[str, str], list[str]] = {}
-    taken: dict[tuple[str, str], list[tuple[int, int, int]]] = {}
-    for grp, code, doc_id, title, start, end, quote in rows[["grp", "code", "doc_id", "title", "start", "end",
-                                                             "quote"]].itertuples(index=False):
-        key = (grp, code)
-        chosen = taken.setdefault(key, [])
-        if len(chosen) >= quotes or any(d == doc_id and s < end and e > start for d, s, e in chosen):
-            continue  # the same passage coded by another coder is one quote, not two
-        chosen.append((doc_id, start, end))
-        text = " ".join(quote.split())
-        text = text if len(text) <= max_chars else text[: max_chars - 1] + "…"
-        cells.setdefault(key, []).append(f"“{text}” [{doc_id}: {title}]")
-    groups = sorted({g for g, _ in cells}, key=str)
-    table = pd.DataFrame([[("\n\n".join(cells.get((g, c), [])) or "") for c in codes] for g in groups],
-                         index=pd.Index(groups, name=by), columns=pd.Index(codes, name="code"))
-    return table
 
 
 def cooccurrence(session: Session, filters: Filters | None = None, *, by: str = "overlap",

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
@@ -12,13 +11,34 @@ from gripcode.analysis.compare import code_tree_map
 from gripcode.analysis.filters import Filters, check_names, coding_conditions, resolve_filters
 from gripcode.db.models import Case, Code, Coder, Coding, Document
 from gripcode.errors import AnalysisError
+from gripcode.export.grid import Grid
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 COLUMNS = ["coding_id", "doc_id", "document", "case", "kind", "language", "date", "code", "code_name", "coder", "status",
            "start", "end", "before", "quote", "after", "memo"]
 
 
+NUMERIC = {"doc_id", "start", "end"}
+BRIEF = ["doc_id", "code", "coder", "quote"]  # what a terminal line per segment shows
+BRIEF_QUOTE = 100  # characters of the quote on that line
+
+
 def retrieve(session: Session, filters: Filters | None = None, *, context: int = 120, rollup: bool = False,
              limit: int | None = None, **criteria: Any) -> pd.DataFrame:
+    """One row per coding (indexed by its id), in document and text order, with ``context`` characters before
+    and after it. See :func:`retrieve_grid`."""
+    import pandas as pd
+
+    grid = retrieve_grid(session, filters, context=context, rollup=rollup, limit=limit, **criteria)
+    frame = pd.DataFrame([[key[0], *row] for key, row in zip(grid.row_keys, grid.values, strict=True)],
+                         columns=COLUMNS)
+    return frame.set_index("coding_id")
+
+
+def retrieve_grid(session: Session, filters: Filters | None = None, *, context: int = 120, rollup: bool = False,
+                  limit: int | None = None, **criteria: Any) -> Grid:
     """One row per coding, in document and text order, with ``context`` characters before and after it
     (cut in SQL, so long documents are never loaded whole). With ``rollup`` a code also retrieves its
     descendants' codings."""
@@ -43,5 +63,21 @@ def retrieve(session: Session, filters: Filters | None = None, *, context: int =
                                                                   Coder.name)
     if limit is not None:
         query = query.limit(limit)
-    frame = pd.DataFrame(session.execute(query).all(), columns=COLUMNS)
-    return frame.set_index("coding_id")
+    rows = session.execute(query).tuples().all()
+    return Grid(index_names=["coding_id"], column_names=[""], column_keys=[(name,) for name in COLUMNS[1:]],
+                row_keys=[(row[0],) for row in rows], values=[list(row[1:]) for row in rows],
+                numeric=[bool(rows) and name in NUMERIC for name in COLUMNS[1:]])
+
+
+def brief(grid: Grid) -> Grid:
+    """A retrieval as a terminal shows it, a line per segment: document, code, coder and the quote's first
+    characters on one line (the other formats carry every column)."""
+    names = [key[0] for key in grid.column_keys]
+    picked = [names.index(name) for name in BRIEF]
+    quote = BRIEF.index("quote")
+    values = [[row[j] for j in picked] for row in grid.values]
+    for row in values:
+        row[quote] = " ".join(row[quote].split())[:BRIEF_QUOTE]
+    return Grid(index_names=grid.index_names, column_names=grid.column_names,
+                column_keys=[grid.column_keys[j] for j in picked], row_keys=grid.row_keys, values=values,
+                numeric=[grid.numeric[j] for j in picked])

@@ -77,30 +77,42 @@ def compare(app: App, by: str, measures: tuple[str, ...], rollup: bool, with_tes
             fmt: str, output: Path | None, figure: Path | None, **options: Any) -> None:
     """Codes x cases (or kinds, languages, a case attribute): documents coded, their share, codings,
     coverage (share of characters) and codings per 10,000 words."""
-    import pandas as pd
-
-    from gripcode.analysis.compare import MEASURE_LABELS, compare_cases, group_sizes
-    from gripcode.analysis.significance import NOTE, presence_tests
+    from gripcode.analysis.compare import MEASURE_LABELS, compare_cases, compare_grid
 
     measures = measures or ("documents", "share", "codings", "coverage", "per10k")
     filters = _filters(options)
     with transaction(app.engine(), write=False) as session:
-        table = compare_cases(session, filters, by=by, measures=measures, rollup=rollup)
-        first = table if len(measures) == 1 else table.xs(measures[0], axis=1, level="measure")
+        table: Any
         notes: tuple[str, ...] = ()
+        if with_test or figure is not None:  # the statistics and the figure work on a DataFrame
+            table = compare_cases(session, filters, by=by, measures=measures, rollup=rollup)
+            first = table if len(measures) == 1 else table.xs(measures[0], axis=1, level="measure")
+        else:  # plain rows: rendered without loading pandas
+            table = compare_grid(session, filters, by=by, measures=measures, rollup=rollup)
         if with_test:
-            coded = table if measures == ("documents",) else compare_cases(
-                session, filters, by=by, measures=["documents"], rollup=rollup)
-            tests = presence_tests(coded, group_sizes(session, filters, by=by)["n_docs"], correction=correction)
-            notes = (NOTE.format(method=correction),)
-            if isinstance(table.columns, pd.MultiIndex):
-                tests.columns = pd.MultiIndex.from_product([["test"], tests.columns])
-            table = table.join(tests)
+            table, notes = _with_tests(session, table, filters, by, measures, rollup, correction)
         provenance = _provenance(session, f"Cross-case comparison of codes by {by}", filters, notes, by=by,
                                  measures=list(measures), rollup=rollup)
     emit_table(table, fmt, output, provenance, caption=f"Codes by {by}", label=f"tab:compare-{by}")
-    _figure(first, figure, provenance, f"Codes by {by}: {MEASURE_LABELS[measures[0]]}", MEASURE_LABELS[measures[0]],
-            "{:.0f}" if measures[0] in ("documents", "codings") else "{:.2f}")
+    if figure is not None:
+        _figure(first, figure, provenance, f"Codes by {by}: {MEASURE_LABELS[measures[0]]}",
+                MEASURE_LABELS[measures[0]], "{:.0f}" if measures[0] in ("documents", "codings") else "{:.2f}")
+
+
+def _with_tests(session: Any, table: Any, filters: Any, by: str, measures: tuple[str, ...], rollup: bool,
+                correction: str) -> tuple[Any, tuple[str, ...]]:
+    """The comparison with a presence test per code joined on (exploratory, ``--test``)."""
+    import pandas as pd
+
+    from gripcode.analysis.compare import compare_cases, group_sizes
+    from gripcode.analysis.significance import NOTE, presence_tests
+
+    coded = table if measures == ("documents",) else compare_cases(session, filters, by=by, measures=["documents"],
+                                                                    rollup=rollup)
+    tests = presence_tests(coded, group_sizes(session, filters, by=by)["n_docs"], correction=correction)
+    if isinstance(table.columns, pd.MultiIndex):
+        tests.columns = pd.MultiIndex.from_product([["test"], tests.columns])
+    return table.join(tests), (NOTE.format(method=correction),)
 
 
 @click.command("matrix")
@@ -117,14 +129,17 @@ def matrix(app: App, kind_of: str, by: str, quotes: int, rollup: bool, fmt: str,
            **options: Any) -> None:
     """A framework matrix (cases x codes, each cell the most representative quotes with their documents)
     or a code-document matrix (documents x codes, 1 where the document has the code) for QCA or R."""
-    from gripcode.analysis.matrices import code_document_matrix, framework_matrix
-
     filters = _filters(options)
     with transaction(app.engine(), write=False) as session:
+        table: Any
         if kind_of == "framework":
-            table = framework_matrix(session, filters, by=by, quotes=quotes)
+            from gripcode.analysis.framework import framework_grid
+
+            table = framework_grid(session, filters, by=by, quotes=quotes)
             what = f"Framework matrix: {by} x codes, up to {quotes} quotes per cell"
         else:
+            from gripcode.analysis.matrices import code_document_matrix
+
             table = code_document_matrix(session, filters, rollup=rollup)
             what = "Code-document matrix (1: the document has the code)"
         provenance = _provenance(session, what, filters, by=by if kind_of == "framework" else None)
@@ -165,15 +180,14 @@ def cooccur(app: App, by: str, unit: str, fmt: str, output: Path | None, figure:
 def retrieve_(app: App, context: int, rollup: bool, limit: int | None, fmt: str, output: Path | None,
               **options: Any) -> None:
     """The coded segments with their context, document, case, code and coder, in text order."""
-    from gripcode.analysis.retrieve import retrieve
+    from gripcode.analysis.retrieve import brief, retrieve_grid
 
     filters = _filters(options)
     with transaction(app.engine(), write=False) as session:
-        table = retrieve(session, filters, context=context, rollup=rollup, limit=limit)
+        table = retrieve_grid(session, filters, context=context, rollup=rollup, limit=limit)
         provenance = _provenance(session, "Coded segments with context", filters, context=context, rollup=rollup)
     if fmt == "table":  # a terminal line per segment: the full columns are in the other formats
-        table = table[["doc_id", "code", "coder", "quote"]].assign(
-            quote=table["quote"].map(lambda q: " ".join(q.split())[:100]))
+        table = brief(table)
     emit_table(table, fmt, output, provenance, caption="Coded segments", label="tab:segments")
 
 

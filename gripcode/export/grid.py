@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEPARATOR = " / "
 
@@ -34,16 +35,26 @@ class RenderOptions:
 
 
 def _plain(value: Any) -> Any:
-    """A cell as a Python value: None for every kind of missing, numpy scalars unwrapped."""
-    if isinstance(value, np.generic):
+    """A cell as a Python value: None for every kind of missing, numpy scalars unwrapped.
+
+    numpy and pandas values can only occur once those libraries are loaded, so a table built from plain rows
+    is rendered without importing them."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool:
+        return value
+    if kind is float:
+        return None if math.isnan(value) else value
+    np = sys.modules.get("numpy")
+    if np is not None and isinstance(value, np.generic):
         value = value.item()
-    if value is None or value is pd.NaT or value is pd.NA:
+    pd = sys.modules.get("pandas")
+    if value is None or (pd is not None and (value is pd.NaT or value is pd.NA)):
         return None
-    if isinstance(value, pd.Timestamp):
+    if pd is not None and isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     if isinstance(value, float) and math.isnan(value):
         return None
-    if isinstance(value, pd.Timedelta):
+    if pd is not None and isinstance(value, pd.Timedelta):
         return str(value)
     return value
 
@@ -102,6 +113,8 @@ class Grid:
 
 def to_grid(df: pd.DataFrame, *, index: bool) -> Grid:
     """``df`` as a :class:`Grid`; ``index=False`` leaves the row labels out."""
+    import pandas as pd
+
     multi_columns = isinstance(df.columns, pd.MultiIndex)
     multi_rows = isinstance(df.index, pd.MultiIndex)
     columns = [tuple(label_text(p) for p in (c if multi_columns else (c,))) for c in df.columns]
@@ -115,9 +128,47 @@ def to_grid(df: pd.DataFrame, *, index: bool) -> Grid:
         column_names=[label_text(n) for n in df.columns.names],
         column_keys=columns,
         row_keys=rows if index else [() for _ in range(len(df))],
-        values=[[_plain(v) for v in row] for row in df.itertuples(index=False, name=None)],
+        values=_plain_rows(df),
         numeric=numeric,
     )
+
+
+def _plain_rows(df: pd.DataFrame) -> list[list[Any]]:
+    """The cells of ``df`` row by row as plain values, converted a column at a time (``tolist`` unwraps numpy
+    scalars in C)."""
+    columns = [[_plain(v) for v in df.iloc[:, j].tolist()] for j in range(df.shape[1])]
+    if not columns:
+        return [[] for _ in range(len(df))]
+    return [list(row) for row in zip(*columns, strict=True)]
+
+
+def without_row_keys(grid: Grid) -> Grid:
+    """``grid`` without its row labels (what ``index=False`` gives for a DataFrame)."""
+    return Grid(index_names=[], column_names=grid.column_names, column_keys=grid.column_keys,
+                row_keys=[() for _ in grid.values], values=grid.values, numeric=grid.numeric)
+
+
+def grid_frame(grid: Grid) -> pd.DataFrame:
+    """The DataFrame a :class:`Grid` was or could have been made from: one index level per row-label column
+    (an empty name as None), one column level per header row, each column's dtype inferred from its values
+    (whole numbers int64; numbers with a missing value float64 with NaN; text object; object without rows)."""
+    import pandas as pd
+
+    names = [name or None for name in grid.column_names]
+    if len(names) > 1:
+        columns: pd.Index = (pd.MultiIndex.from_tuples(grid.column_keys, names=names) if grid.column_keys
+                              else pd.MultiIndex.from_arrays([[] for _ in names], names=names))
+    else:
+        columns = pd.Index([key[0] for key in grid.column_keys], name=names[0] if names else None, dtype=object)
+    index: pd.Index | None = None
+    if grid.k > 1:
+        index = pd.MultiIndex.from_tuples(grid.row_keys, names=[name or None for name in grid.index_names])
+    elif grid.k == 1:
+        index = pd.Index([key[0] for key in grid.row_keys], name=grid.index_names[0] or None)
+    data = {j: [row[j] for row in grid.values] for j in range(len(grid.column_keys))}
+    frame = pd.DataFrame(data, index=index, dtype=None if grid.values else object)
+    frame.columns = columns
+    return frame
 
 
 def subgrid(grid: Grid, data_columns: Sequence[int]) -> Grid:

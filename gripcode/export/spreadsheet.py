@@ -5,8 +5,8 @@ A spreadsheet opening a CSV (or an XLSX cell stored as a formula) runs a cell th
 ``=HYPERLINK("http://...")`` could call out or run commands when a colleague opens an export. Such strings
 get a leading apostrophe, which spreadsheets show as text (OWASP's advice on CSV injection); the XLSX writer
 asks :func:`runs_as_formula` which strings those are and marks them with Excel's quote-prefix style instead,
-since Excel shows an apostrophe stored in a cell literally. Kept apart from the table writers, which need
-pandas, so that the command line's listings can use it and still start fast.
+since Excel shows an apostrophe stored in a cell literally. Kept apart from the table writers, so that the
+command line's listings can use it without loading them.
 """
 
 from __future__ import annotations

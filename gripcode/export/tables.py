@@ -51,9 +51,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from gripcode.errors import AnalysisError
 from gripcode.export.files import write_output
@@ -70,11 +68,15 @@ from gripcode.export.grid import (
     sparse_row_keys,
     to_grid,
     widen_for_spans,
+    without_row_keys,
 )
 from gripcode.export.latex_table import render_latex
 from gripcode.export.markdown import markdown_escape_cell, markdown_table
 from gripcode.export.provenance import Provenance
 from gripcode.export.spreadsheet import neutralise_formula, runs_as_formula
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TABLE_FORMATS", "neutralise_formula", "render_table", "write_table"]
 
@@ -138,6 +140,8 @@ def _csv_comment(line: str) -> str:
 
 
 def _csv_value(value: Any) -> Any:
+    if type(value) is str:
+        return neutralise_formula(value)
     if value is None or is_number(value) or isinstance(value, bool):
         return value
     return neutralise_formula(label_text(value))
@@ -386,7 +390,7 @@ def _format_key(fmt: str) -> str:
 
 
 def render_table(
-    df: pd.DataFrame,
+    df: pd.DataFrame | Grid,
     fmt: str,
     provenance: Provenance,
     *,
@@ -396,6 +400,9 @@ def render_table(
     float_digits: int = 3,
 ) -> bytes:
     """``df`` as the bytes of a ``fmt`` file (one of :data:`TABLE_FORMATS`; text formats are UTF-8).
+
+    ``df`` is a DataFrame or a :class:`~gripcode.export.grid.Grid` of plain values built straight from query
+    rows (what the command line's compare, retrieve and framework matrix give, so that they never load pandas).
 
     ``caption`` titles the table (LaTeX, HTML and Markdown title, first line of terminal output, first
     comment line in CSV; LaTeX and HTML fall back to ``provenance.what``). ``label`` is the LaTeX
@@ -407,14 +414,17 @@ def render_table(
     key = _format_key(fmt)
     if isinstance(float_digits, bool) or not isinstance(float_digits, int) or not 0 <= float_digits <= 15:
         raise AnalysisError(f"float_digits must be a whole number from 0 to 15, not {float_digits!r}")
-    grid = to_grid(df, index=index)
+    if isinstance(df, Grid):
+        grid = df if index else without_row_keys(df)
+    else:
+        grid = to_grid(df, index=index)
     if not grid.k and not grid.column_keys:
         raise AnalysisError("the table has no columns to show")
     return _RENDERERS[key](grid, provenance, RenderOptions(caption, label, float_digits))
 
 
 def write_table(
-    df: pd.DataFrame,
+    df: pd.DataFrame | Grid,
     fmt: str,
     out: Path | None,
     provenance: Provenance,
