@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, select
+from sqlalchemy import ColumnElement, Engine, exists, select
 from sqlalchemy.orm import Session
 
 from gripcode.codebook.versions import latest_version
@@ -34,9 +34,10 @@ def machine_notes(session: Session, *, names: Sequence[str] | None = None,
     (model, endpoint, parameters, prompt hash, codebook version, when, units sent)."""
     if names is not None:
         query = select(Coder).where(Coder.name.in_(list(names)))
-    elif codings is not None:
-        query = select(Coder).where(Coder.id.in_(
-            select(Coding.coder_id).join(Document, Document.id == Coding.document_id).where(codings).distinct()))
+    elif codings is not None:  # asked per machine coder (there are few), so people's codings are never read
+        query = select(Coder).where(exists(
+            select(Coding.id).join(Document, Document.id == Coding.document_id).where(Coding.coder_id == Coder.id,
+                                                                                    codings)))
     else:
         return []
     notes = []
