@@ -243,10 +243,12 @@ def main() -> None:
         print(f"{name:34s} {seconds:7.2f} s  peak {peak:7,.0f} MB{ratio}   [{met(name, seconds, peak, bare)}]",
               flush=True)
 
-    bare_insert, bare_insert_mb = run([sys.executable, "-c", BARE_INSERT, db, str(folder / "codings.csv")],
-                                      folder / "bare_insert.log")
-    print(f"{'bare: executemany insert (rolled back)':34s} {bare_insert:7.2f} s  peak {bare_insert_mb:7,.0f} MB")
-    timed("code import", [*gripcode, "code", "import", str(folder / "codings.csv")], bare_insert)
+    if not only or "code import" in only or "code" in only:
+        # (only then: in a kept scenario whose codings are imported the bare insert fails on their unique key)
+        bare_insert, bare_insert_mb = run([sys.executable, "-c", BARE_INSERT, db, str(folder / "codings.csv")],
+                                          folder / "bare_insert.log")
+        print(f"{'bare: executemany insert (rolled back)':34s} {bare_insert:7.2f} s  peak {bare_insert_mb:7,.0f} MB")
+        timed("code import", [*gripcode, "code", "import", str(folder / "codings.csv")], bare_insert)
     bare_group, bare_group_mb = run([sys.executable, "-c", BARE_GROUP_BY, db], folder / "bare_group.log")
     print(f"{'bare: GROUP BY case, code':34s} {bare_group:7.2f} s  peak {bare_group_mb:7,.0f} MB")
     out = ["-o", str(folder / "out.csv"), "--format", "csv"]

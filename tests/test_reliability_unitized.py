@@ -17,11 +17,13 @@ import random
 from collections import Counter
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from gripcode.errors import AnalysisError
 from gripcode.reliability import unitized_alpha, unitized_alpha_by_value
+from gripcode.reliability.unitized import ContinuumTally, alpha_from_sums
+from gripcode.reliability.units import merge
 
 Coding = dict[str, list[tuple[int, int, str]]]
 Case = tuple[Coding, int]
@@ -225,3 +227,68 @@ def test_one_value_reduces_to_binary(case: Case) -> None:
 def test_bad_input_raises_analysis_error(segments: object, length: int, variant: object, fragment: str) -> None:
     with pytest.raises(AnalysisError, match=fragment):
         unitized_alpha(segments, length, variant)  # type: ignore[arg-type]
+
+
+def test_sums_give_the_hand_computed_alpha() -> None:
+    """The first hand example (A [2, 6) x, B [3, 6) x, L = 10) as sums: A = 12 + 6, n_gap = 13, n_x = 7,
+    S_gap = 13, S_x = 25; (r T - A) D = 2 * 362 = 724 over r T (T^2 - Q) = 20 * 182 = 3640."""
+    tally = ContinuumTally(2)
+    tally.add(10, [[(2, 6)], [(3, 6)]])
+    sums = tally.sums()
+    assert (sums.agreeing, sorted(sums.lengths.values()), sorted(sums.self_pairs.values())) == (18, [7, 13], [13, 25])
+    assert alpha_from_sums(sums) == 729 / 910
+
+
+def _cut(spans: list[tuple[int, int]], cuts: list[int]) -> list[list[tuple[int, int]]]:
+    """Each piece's share of ``spans``: a stretch over a cut is split there."""
+    pieces = []
+    for begin, end in zip(cuts, cuts[1:]):
+        pieces.append([(max(s, begin), min(e, end)) for s, e in spans if s < end and e > begin])
+    return pieces
+
+
+@st.composite
+def cut_unitizations(draw: st.DrawFn) -> tuple[Case, list[int]]:
+    segments, length = draw(unitizations())
+    inner = draw(st.sets(st.integers(min_value=1, max_value=length - 1), max_size=length - 1))
+    return (segments, length), [0, *sorted(inner), length]
+
+
+@settings(max_examples=150, deadline=None)
+@given(cut_unitizations())
+@example((({"A": [(0, 10, "x")], "B": [(0, 5, "x")]}, 10), [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]))
+@example((({"A": [(2, 6, "x"), (6, 9, "y")], "B": [(3, 6, "x")]}, 10), [0, 6, 10]))  # touching at the cut
+@example((({"A": [(0, 4, "x")], "B": [(4, 8, "y")], "C": []}, 8), [0, 4, 8]))  # one coder each side of the cut
+@example((({"A": [], "B": []}, 5), [0, 2, 5]))
+def test_a_continuum_read_in_pieces_gives_the_alpha_of_the_whole(case: tuple[Case, list[int]]) -> None:
+    """The tally fed piece by piece (a stretch over a cut comes in two parts, which it joins again) gives, to
+    1e-12, the binary coefficient of the whole and the per-value one, computed from the partitions at once."""
+    (segments, length), cuts = case
+    coders = list(segments)
+    for value in (None, "x"):  # None: coded (any value) against uncoded
+        stretches = [merge([(s, e) for s, e, v in segments[c] if value is None or v == value]) for c in coders]
+        tally = ContinuumTally(len(coders))
+        for end, pieces in zip(cuts[1:], zip(*(_cut(spans, cuts) for spans in stretches))):
+            tally.add(end, list(pieces))
+        got = alpha_from_sums(tally.sums())
+        whole = {c: [(s, e, "v") for s, e in spans] for c, spans in zip(coders, stretches)}
+        if value is None:
+            expected = unitized_alpha(whole, length, "binary")
+        elif any(stretches):
+            expected = unitized_alpha(whole, length, ("value", "v"))
+        else:
+            continue
+        assert (math.isnan(got) and math.isnan(expected)) or math.isclose(got, expected, rel_tol=1e-12, abs_tol=1e-12)
+        assert sum(tally.weights.values()) == length
+
+
+def test_the_tally_refuses_pieces_out_of_order() -> None:
+    tally = ContinuumTally(2)
+    tally.add(10, [[(0, 4)], []])
+    for end, spans in ((5, [[], []]), (20, [[(4, 12)], []]), (20, [[(12, 14), (13, 15)], []]),
+                       (20, [[(12, 20)], [(12, 21)]]), (20, [[]])):
+        with pytest.raises(AnalysisError):
+            tally.add(end, spans)
+    tally.add(20, [[(10, 12)], [(12, 20)]])  # a refused piece left nothing behind: [0, 4) is one unit, [10, 12) one
+    assert alpha_from_sums(tally.sums()) == unitized_alpha({"a": [(0, 4, "x"), (10, 12, "x")], "b": [(12, 20, "x")]},
+                                                           20, "binary")

@@ -8,13 +8,14 @@ and for coded-versus-uncoded overall) measures agreement on where coded stretche
 
 Characters are too many to expand into one value per character, so at that unit the same four statistics
 are computed in closed form from how many characters carry each pattern of yes/no decisions; the tests check
-these against the statistics module on expanded data.
+these against the statistics module on expanded data. Those counts, and the sums unitized alpha needs, are
+gathered a batch of documents at a time, so memory does not grow with the project.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,14 +23,18 @@ from sqlalchemy.orm import Session
 
 from gripcode.collector import collector_paused
 from gripcode.errors import AnalysisError
-from gripcode.reliability.unitized import unitized_alpha
+from gripcode.reliability.unitized import ContinuumTally, alpha_from_sums, coverage_patterns
 from gripcode.reliability.units import (
     Selection,
-    character_segments,
+    Stretches,
+    character_batches,
     merge,
     select_documents,
     unit_patterns,
 )
+
+__all__ = ["OVERALL", "AgreementResult", "character_rows", "compute_agreement", "coverage_patterns",
+           "statistics_from_patterns"]
 
 OVERALL = "(overall)"
 COLUMNS = ("code", "units", "coded_units", "percent_agreement", "cohen_kappa", "fleiss_kappa",
@@ -85,26 +90,6 @@ def statistics_from_patterns(weights: dict[tuple[int, ...], float]) -> dict[str,
     return stats
 
 
-def coverage_patterns(length: int, spans_by_coder: list[list[tuple[int, int]]]) -> dict[tuple[int, ...], float]:
-    """How many characters of ``[0, length)`` each combination of coders covers (spans already merged)."""
-    events: list[tuple[int, int, int]] = []
-    for index, spans in enumerate(spans_by_coder):
-        for start, end in spans:
-            events += [(start, 1, index), (end, -1, index)]
-    events.sort()
-    state = [0] * len(spans_by_coder)
-    weights: Counter[tuple[int, ...]] = Counter()
-    position = 0
-    for at, change, index in events:
-        if at > position:
-            weights[tuple(state)] += at - position
-            position = at
-        state[index] += change
-    if length > position:
-        weights[tuple(state)] += length - position
-    return dict(weights)
-
-
 def _row(code: str, units: int, coded: int, stats: dict[str, float], unitized: float | None = None) -> dict[str, Any]:
     row = {"code": code, "units": units, "coded_units": coded, **stats}
     if unitized is not None:
@@ -135,27 +120,50 @@ def _by_units(session: Session, selection: Selection, result: AgreementResult) -
                                 statistics_from_patterns(dict(pooled))))
 
 
-def _by_characters(session: Session, selection: Selection, result: AgreementResult) -> None:
-    length, segments = character_segments(session, selection)
+def character_rows(length: int, pieces: Iterable[tuple[int, Stretches]], coder_ids: list[int],
+                   code_ids: dict[int, str]) -> list[dict[str, Any]]:
+    """The rows at the character unit, from the continuum of ``length`` characters read piece after piece
+    (``units.character_batches``): per code, and overall, the characters counted by pattern of coders
+    covering them and the sums unitized alpha needs (``unitized.ContinuumTally``), so that memory holds one
+    piece and a few numbers per code however long the continuum. Per code, the units of unitized alpha are
+    that code's stretches; overall, the stretches where a coder applied any code."""
+    m = len(coder_ids)
+    tallies = {code_id: ContinuumTally(m) for code_id in code_ids}
+    union = ContinuumTally(m)
+    for end, stretches in pieces:
+        anything: list[list[tuple[int, int]]] = [[] for _ in coder_ids]
+        for code_id, by_coder in stretches.items():
+            tally = tallies.get(code_id)
+            if tally is None:
+                continue
+            spans = [by_coder.get(c, []) for c in coder_ids]
+            tally.add(end, spans)
+            for mine, more in zip(anything, spans):
+                mine.extend(more)
+        union.add(end, [merge(spans) for spans in anything])
+    rows = []
     overall: Counter[tuple[int, ...]] = Counter()
-    union: dict[int, list[tuple[int, int]]] = {c: [] for c in selection.coder_ids}
-    for code_id, slug in selection.code_ids.items():
-        spans = [segments.get(code_id, {}).get(c, []) for c in selection.coder_ids]
-        patterns = coverage_patterns(length, spans)
+    for code_id, slug in code_ids.items():
+        tally = tallies[code_id]
+        tally.add(length, [[]] * m)  # the rest of the continuum, where no batch had the code
+        patterns = dict(tally.weights)
         overall.update(patterns)
-        coded = int(sum(w for p, w in patterns.items() if any(p)))
-        alpha_u = unitized_alpha({c: [(s, e, slug) for s, e in spans[i]] for i, c in enumerate(selection.coder_ids)},
-                                 length, ("value", slug))
-        result.rows.append(_row(slug, length, coded, statistics_from_patterns(patterns), alpha_u))
-        for i, c in enumerate(selection.coder_ids):
-            union[c].extend(spans[i])
-    if selection.code_ids:
-        merged = {c: merge(s) for c, s in union.items()}
-        alpha_binary = unitized_alpha({c: [(s, e, "coded") for s, e in merged[c]] for c in selection.coder_ids},
-                                      length, "binary")
+        coded = tally.coded()
+        if not coded:
+            raise AnalysisError(f"No coder used the value {slug!r}, so there is nothing to compare.")
+        rows.append(_row(slug, length, coded, statistics_from_patterns(patterns), alpha_from_sums(tally.sums())))
+    if code_ids:
+        union.add(length, [[]] * m)
         coded = sum(w for p, w in overall.items() if any(p))
-        result.rows.append(_row(OVERALL, length * len(selection.code_ids), int(coded),
-                                statistics_from_patterns(dict(overall)), alpha_binary))
+        rows.append(_row(OVERALL, length * len(code_ids), int(coded), statistics_from_patterns(dict(overall)),
+                         alpha_from_sums(union.sums())))
+    return rows
+
+
+def _by_characters(session: Session, selection: Selection, result: AgreementResult) -> None:
+    length, pieces = character_batches(session, selection)
+    result.rows.extend(character_rows(length, pieces, selection.coder_ids, selection.code_ids))
+    if selection.code_ids:
         result.notes.append("unitized alpha overall is for coded versus uncoded text (any code), per code for "
                             "that code's stretches; the continuum is the documents laid end to end")
 

@@ -19,17 +19,42 @@ With ``m`` coders, a continuum of length ``L`` and ``|x ∩ y|`` the length two 
 Krippendorff's earlier definitions (1995, Sociological Methodology 25:47-76; 2004, Quality & Quantity
 38:787-800) compared overlapping units through squared differences of their boundaries; the 2016
 revision used here was introduced because those behaved unexpectedly with more than two coders.
+
+Sufficient statistics (:class:`UnitizingSums`). Write ``T = l.. = m L``, ``r = m - 1``,
+``n_c = l_c.`` (the length all coders together gave the value ``c``; gaps included),
+``A = r sum_c l_cc`` (the length shared with the same value, summed over ordered pairs of different
+coders), ``Q = sum_c n_c^2`` and ``D = T^2 - S``. Then ``sum_c e_cc = T (Q - S) / D``, so
+
+* ``D_e = T - sum_c e_cc = T (T^2 - Q) / D`` and ``D_o = T - sum_c l_cc = (r T - A) / r``;
+* ``alpha = 1 - D_o / D_e = 1 - (r T - A) D / (r T (T^2 - Q))``,
+
+a ratio of whole numbers, computed exactly and rounded once. Alpha needs only ``m``, ``L``, ``A``,
+``n_c`` and ``S_c``, and all but ``S_c`` are sums over characters (each character adds the pairs of
+coders' labels it carries), so they add up over any cut of the continuum into pieces. ``S_c`` adds the
+*squared* length of each unit: a unit that a cut splits into lengths ``a`` and ``b`` adds
+``(a + b)^2 = a^2 + 2ab + b^2``, not ``a^2 + b^2``. :class:`ContinuumTally` therefore reads a continuum
+piece after piece holding each coder's last unit open until a later piece shows where it ends, and adds
+its square only then; gaps add their plain length, so a cut through a gap changes nothing.
+
+For the binary coefficients (a unit is a coded stretch, all else is gap) ``A`` and ``n_c`` follow from how
+many characters each combination of coders covers: a character covered by ``k`` of the ``m`` coders adds
+``k (k - 1) + (m - k)(m - k - 1)`` to ``A``, ``k`` to ``n_coded`` and ``m - k`` to ``n_gap`` (which is
+also ``S_gap``). The tally keeps those counts (at most ``2^m`` of them), the sum of the squared lengths of
+the coders' closed stretches and one open stretch per coder: memory does not grow with the continuum.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Hashable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from gripcode.errors import AnalysisError
 
-__all__ = ["unitized_alpha", "unitized_alpha_by_value"]
+__all__ = ["ContinuumTally", "UnitizingSums", "alpha_from_sums", "coverage_patterns", "unitized_alpha",
+           "unitized_alpha_by_value"]
 
 Segment = tuple[int, int, Hashable]
 Variant = str | tuple[str, Hashable]
@@ -213,44 +238,143 @@ def _with_gaps(units: list[tuple[int, int, Hashable]], length: int) -> list[tupl
     return sections
 
 
+@dataclass
+class UnitizingSums:
+    """What unitized alpha needs of ``coders`` coders' unitizing of a continuum of ``length`` characters
+    (notation of the module docstring): ``agreeing`` is ``A``, the length shared with the same value
+    summed over ordered pairs of different coders; ``lengths[c]`` is ``n_c``, the length all coders gave
+    the value ``c``; ``self_pairs[c]`` is ``S_c``. Values, gap included, are those of the labels used."""
+
+    coders: int
+    length: int
+    agreeing: int = 0
+    lengths: dict[Hashable, int] = field(default_factory=dict)
+    self_pairs: dict[Hashable, int] = field(default_factory=dict)
+
+
+def alpha_from_sums(sums: UnitizingSums) -> float:
+    """``1 - D_o / D_e`` from the sums (module docstring), in whole numbers: exact, rounded once.
+
+    ``nan`` when ``D_e`` is at most ``1e-9 l..``: no variation to agree about."""
+    r = sums.coders - 1
+    total = sums.coders * sums.length
+    spread = total * total - sum(n * n for n in sums.lengths.values())  # T^2 - Q = D_e D / T
+    denominator = total * total - sum(sums.self_pairs.values())  # D > 0 for m >= 2 and L >= 1
+    if spread * 10**9 <= denominator:
+        return float("nan")
+    disagreement = (r * total - sums.agreeing) * denominator  # r T D D_o, over r T D D_e:
+    expected = r * total * spread
+    return (expected - disagreement) / expected
+
+
 def _alpha(partitions: list[list[tuple[int, int, Hashable]]], length: int) -> float:
-    m = len(partitions)
-    labels: dict[Hashable, int] = {_GAP: 0}
-    for sections in partitions:
-        for _, _, label in sections:
-            labels.setdefault(label, len(labels))
-    # Raw intersection totals; dividing by (m - 1) gives Krippendorff's l_ck.
-    shared: dict[tuple[int, int], int] = {}
-    for i in range(m):
-        for j in range(i + 1, m):
-            for c, k, overlap in _intersections(partitions[i], partitions[j], labels):
-                shared[c, k] = shared.get((c, k), 0) + overlap
-                shared[k, c] = shared.get((k, c), 0) + overlap
-    total = m * length
-    margins = [0.0] * len(labels)
-    for (c, _), overlap in shared.items():
-        margins[c] += overlap / (m - 1)
-    self_pairs = [0] * len(labels)
+    return alpha_from_sums(_sums(partitions, length))
+
+
+def _sums(partitions: list[list[tuple[int, int, Hashable]]], length: int) -> UnitizingSums:
+    sums = UnitizingSums(len(partitions), length)
+    for i in range(len(partitions)):
+        for j in range(i + 1, len(partitions)):
+            for c, k, overlap in _intersections(partitions[i], partitions[j]):
+                if c is k or c == k:  # as a dict of labels would match them
+                    sums.agreeing += 2 * overlap  # (i, j) and (j, i)
+    lengths, self_pairs = sums.lengths, sums.self_pairs
+    lengths[_GAP] = self_pairs[_GAP] = 0
     for sections in partitions:
         for start, end, label in sections:
             size = end - start
-            self_pairs[labels[label]] += size if label is _GAP else size * size
-    observed_agreement = sum(shared.get((c, c), 0) for c in range(len(labels))) / (m - 1)
-    denominator = total * total - sum(self_pairs)
-    expected_agreement = sum(
-        total * (margins[c] ** 2 - self_pairs[c]) / denominator for c in range(len(labels))
-    )
-    expected = total - expected_agreement
-    if expected <= 1e-9 * total:
-        return float("nan")
-    return 1.0 - (total - observed_agreement) / expected
+            lengths[label] = lengths.get(label, 0) + size
+            self_pairs[label] = self_pairs.get(label, 0) + (size if label is _GAP else size * size)
+    return sums
+
+
+def coverage_patterns(length: int, spans_by_coder: Sequence[Sequence[tuple[int, int]]],
+                      start: int = 0) -> dict[tuple[int, ...], int]:
+    """How many characters of ``[start, length)`` each combination of coders covers: a pattern has a 1 for
+    each coder (in order) whose stretches cover the character. Each coder's stretches lie inside
+    ``[start, length)`` and do not overlap (merged)."""
+    events: list[tuple[int, int, int]] = []
+    for index, spans in enumerate(spans_by_coder):
+        for begin, end in spans:
+            events += [(begin, 1, index), (end, -1, index)]
+    events.sort()
+    state = [0] * len(spans_by_coder)
+    weights: Counter[tuple[int, ...]] = Counter()
+    position = start
+    for at, change, index in events:
+        if at > position:
+            weights[tuple(state)] += at - position
+            position = at
+        state[index] += change
+    if length > position:
+        weights[tuple(state)] += length - position
+    return dict(weights)
+
+
+class ContinuumTally:
+    """The binary unitizing of one continuum by ``coders`` coders (a unit is a coded stretch, all else is
+    gap), read piece after piece (a batch of documents laid end to end at a time) into the sums alpha needs
+    (module docstring): memory holds the counts of characters by pattern of coders covering them, the sum
+    of the squared lengths of closed stretches and one open stretch per coder, however long the continuum.
+
+    ``add(end, spans_by_coder)`` reads the continuum from where the tally stands (``self.end``) up to
+    ``end``, each coder's stretches within it in offsets of the whole continuum; a coder's first stretch
+    that starts where that coder's open stretch ends continues it, as one unit. ``weights`` are the
+    patterns' counts so far; ``sums()`` the sums of the continuum read so far, taken as ending there."""
+
+    def __init__(self, coders: int) -> None:
+        self.coders = coders
+        self.end = 0
+        self.weights: Counter[tuple[int, ...]] = Counter()
+        self.squares = 0  # sum of len^2 over the coders' closed stretches
+        self._open: list[tuple[int, int] | None] = [None] * coders
+
+    def add(self, end: int, spans_by_coder: Sequence[Sequence[tuple[int, int]]]) -> None:
+        """Read ``[self.end, end)``; each coder's stretches sorted, inside it, none overlapping another."""
+        if end < self.end or len(spans_by_coder) != self.coders:
+            raise AnalysisError(f"a continuum piece must follow the last ({self.end}) and give each of the "
+                                f"{self.coders} coders' stretches; got end {end} and {len(spans_by_coder)}")
+        squares, opened = self.squares, list(self._open)  # kept aside until the whole piece is read
+        for index, spans in enumerate(spans_by_coder):
+            current = opened[index]
+            floor = self.end
+            for start, stop in spans:
+                if not floor <= start < stop <= end:
+                    raise AnalysisError(f"stretch ({start}, {stop}) of coder {index} is empty, unsorted, overlaps "
+                                        f"another or lies outside the piece [{self.end}, {end})")
+                if current is not None and start <= current[1]:  # touches the stretch before it: one unit
+                    current = (current[0], stop)
+                else:
+                    if current is not None:
+                        squares += (current[1] - current[0]) ** 2
+                    current = (start, stop)
+                floor = stop
+            opened[index] = current
+        self.weights.update(coverage_patterns(end, spans_by_coder, self.end))
+        self.squares, self._open, self.end = squares, opened, end
+
+    def coded(self) -> int:
+        """Characters at least one coder covered."""
+        return sum(weight for pattern, weight in self.weights.items() if any(pattern))
+
+    def sums(self) -> UnitizingSums:
+        m = self.coders
+        sums = UnitizingSums(m, self.end)
+        coded = gap = 0
+        for pattern, weight in self.weights.items():
+            k = sum(pattern)
+            sums.agreeing += weight * (k * (k - 1) + (m - k) * (m - k - 1))
+            coded += weight * k
+            gap += weight * (m - k)
+        squares = self.squares + sum((s[1] - s[0]) ** 2 for s in self._open if s is not None)
+        sums.lengths = {_GAP: gap, _CODED: coded}
+        sums.self_pairs = {_GAP: gap, _CODED: squares}
+        return sums
 
 
 def _intersections(
-    first: list[tuple[int, int, Hashable]],
-    second: list[tuple[int, int, Hashable]],
-    labels: Mapping[Hashable, int],
-) -> Iterable[tuple[int, int, int]]:
+    first: list[tuple[int, int, Hashable]], second: list[tuple[int, int, Hashable]]
+) -> Iterable[tuple[Hashable, Hashable, int]]:
     """Walk two partitions of the same continuum together, yielding (label, label, shared length)."""
     a = b = 0
     while a < len(first) and b < len(second):
@@ -258,7 +382,7 @@ def _intersections(
         start_b, end_b, label_b = second[b]
         overlap = min(end_a, end_b) - max(start_a, start_b)
         if overlap > 0:
-            yield labels[label_a], labels[label_b], overlap
+            yield label_a, label_b, overlap
         if end_a <= end_b:
             a += 1
         if end_b <= end_a:

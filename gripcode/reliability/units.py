@@ -9,7 +9,7 @@ or more. Only documents that every named coder worked on (made at least one coun
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,35 +150,55 @@ def unit_patterns(session: Session, selection: Selection) -> tuple[int, dict[int
     return units, patterns
 
 
-def character_segments(session: Session, selection: Selection) -> tuple[int, dict[int, dict[int, list[tuple[int, int]]]]]:
-    """The documents laid end to end as one continuum: its length and, per code and coder, the merged
-    stretches they coded (a coder's overlapping codings of one code count once).
+Stretches = dict[int, dict[int, list[tuple[int, int]]]]  # code id -> coder id -> merged (start, end)
 
-    Read a batch of documents at a time and merged per batch: a later document's stretches lie after an
-    earlier one's, so only a stretch that touches the batch before it can join that batch's last one."""
+
+def character_batches(session: Session, selection: Selection) -> tuple[int, Iterator[tuple[int, Stretches]]]:
+    """The documents laid end to end as one continuum: its length, and its pieces a batch of documents at a
+    time, in order. A piece is where it ends and, per code and coder, the merged stretches they coded in the
+    batch's documents (a coder's overlapping codings of one code count once), in offsets of the continuum.
+    A stretch that runs to the end of a batch and one that starts the next are not joined here (see
+    ``character_segments``). The pieces are read from the database as they are asked for, so memory holds
+    one batch."""
     lengths = dict(session.execute(select(Document.id, func.length(Document.text))
                                    .where(Document.id.in_(selection.documents))).tuples().all())
     offset, offsets = 0, {}
     for doc_id in selection.documents:
         offsets[doc_id] = offset
         offset += lengths[doc_id]
-    merged: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
     counted = _counted(selection, documents=False)
-    for first in range(0, len(selection.documents), DOCUMENTS_PER_BATCH):
-        batch = selection.documents[first:first + DOCUMENTS_PER_BATCH]
-        raw: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
-        for doc_id, code_id, coder_id, start, end in fetch_rows(session.connection(), select(
-                Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end)
-                .where(counted, Coding.document_id.in_(batch))):
-            raw[code_id][coder_id].append((offsets[doc_id] + start, offsets[doc_id] + end))
-        for code_id, by_coder in raw.items():
-            for coder_id, spans in by_coder.items():
-                so_far, more = merged[code_id][coder_id], merge(spans)
+
+    def pieces() -> Iterator[tuple[int, Stretches]]:
+        for first in range(0, len(selection.documents), DOCUMENTS_PER_BATCH):
+            batch = selection.documents[first:first + DOCUMENTS_PER_BATCH]
+            raw: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+            for doc_id, code_id, coder_id, start, end in fetch_rows(session.connection(), select(
+                    Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end)
+                    .where(counted, Coding.document_id.in_(batch))):
+                raw[code_id][coder_id].append((offsets[doc_id] + start, offsets[doc_id] + end))
+            yield (offsets[batch[-1]] + lengths[batch[-1]],
+                   {code_id: {coder_id: merge(spans) for coder_id, spans in by_coder.items()}
+                    for code_id, by_coder in raw.items()})
+
+    return offset, pieces()
+
+
+def character_segments(session: Session, selection: Selection) -> tuple[int, Stretches]:
+    """The continuum of ``character_batches`` whole: its length and, per code and coder, the merged stretches
+    they coded in all its documents. Batch after batch: a later document's stretches lie after an earlier
+    one's, so only a stretch that touches the batch before it can join that batch's last one. Holds every
+    stretch of the project; agreement reads ``character_batches`` instead."""
+    length, pieces = character_batches(session, selection)
+    merged: dict[int, dict[int, list[tuple[int, int]]]] = defaultdict(lambda: defaultdict(list))
+    for _, stretches in pieces:
+        for code_id, by_coder in stretches.items():
+            for coder_id, more in by_coder.items():
+                so_far = merged[code_id][coder_id]
                 if so_far and more[0][0] <= so_far[-1][1]:
                     so_far[-1] = (so_far[-1][0], max(so_far[-1][1], more[0][1]))
                     more = more[1:]
                 so_far.extend(more)
-    return offset, {code: dict(by_coder) for code, by_coder in merged.items()}
+    return length, {code: dict(by_coder) for code, by_coder in merged.items()}
 
 
 def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
