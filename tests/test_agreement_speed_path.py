@@ -304,3 +304,26 @@ def test_character_agreement_by_batches_equals_the_whole_continuum(project: Grip
                 assert_same_rows(compute_agreement(session, coders, "character").rows, expected)
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("batch", [1, 500])
+def test_a_coding_past_its_documents_end_is_an_error_whatever_the_batches(project: Gripcode, batch: int,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schema allows a coding to end past its document (`gripcode check` reports it); by character it
+    would run into the next document, so it is refused in every batch, not only in a batch's last document."""
+    from sqlalchemy import text
+
+    from gripcode.reliability import units as units_module
+
+    engine = make_engine(project.url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE codings SET \"end\" = \"end\" + 100000 WHERE id = (SELECT min(id) FROM codings "
+                              "WHERE document_id = 1)"))
+        monkeypatch.setattr(units_module, "DOCUMENTS_PER_BATCH", batch)
+        with transaction(engine, write=False) as session:
+            with pytest.raises(AnalysisError, match=r"a coding in document 1 ends at \d+, past the document's end "
+                                                    r"\(\d+ characters\): run `gripcode check`"):
+                compute_agreement(session, ["ana", "ben"], "character")
+    finally:
+        engine.dispose()

@@ -175,6 +175,9 @@ def character_batches(session: Session, selection: Selection) -> tuple[int, Iter
             for doc_id, code_id, coder_id, start, end in fetch_rows(session.connection(), select(
                     Coding.document_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end)
                     .where(counted, Coding.document_id.in_(batch))):
+                if end > lengths[doc_id]:  # the schema cannot forbid it; it would run into the next document
+                    raise AnalysisError(f"a coding in document {doc_id} ends at {end}, past the document's end "
+                                        f"({lengths[doc_id]} characters): run `gripcode check`")
                 raw[code_id][coder_id].append((offsets[doc_id] + start, offsets[doc_id] + end))
             yield (offsets[batch[-1]] + lengths[batch[-1]],
                    {code_id: {coder_id: merge(spans) for coder_id, spans in by_coder.items()}
