@@ -209,8 +209,11 @@ def main() -> None:
     only = set(args.only.split(",")) if args.only else None
     results: list[tuple[str, float, float, float | None]] = []
 
+    def wanted(name: str) -> bool:
+        return not only or name in only or name.split(" ")[0] in only
+
     def timed(name: str, command: list[str], bare: float | None = None) -> None:
-        if only and name not in only and name.split(" ")[0] not in only:
+        if not wanted(name):
             return
         try:
             seconds, peak = run(command, folder / f"{name.replace(' ', '_')}.log")
@@ -224,10 +227,13 @@ def main() -> None:
         print(f"{name:34s} {seconds:7.2f} s  peak {peak:7,.0f} MB{ratio}   [{met(name, seconds, peak, bare)}]",
               flush=True)
 
-    bare_insert, bare_insert_mb = run([sys.executable, "-c", BARE_INSERT, db, str(folder / "codings.csv")],
-                                      folder / "bare_insert.log")
-    print(f"{'bare: executemany insert (rolled back)':34s} {bare_insert:7.2f} s  peak {bare_insert_mb:7,.0f} MB")
-    timed("code import", [*gripcode, "code", "import", str(folder / "codings.csv")], bare_insert)
+    if wanted("code import"):
+        # Only beside `code import`: on a kept scenario whose codings are in already, the bare insert of the same
+        # rows fails on the unique key (and stopped every other operation with it).
+        bare_insert, bare_insert_mb = run([sys.executable, "-c", BARE_INSERT, db, str(folder / "codings.csv")],
+                                          folder / "bare_insert.log")
+        print(f"{'bare: executemany insert (rolled back)':34s} {bare_insert:7.2f} s  peak {bare_insert_mb:7,.0f} MB")
+        timed("code import", [*gripcode, "code", "import", str(folder / "codings.csv")], bare_insert)
     bare_group, bare_group_mb = run([sys.executable, "-c", BARE_GROUP_BY, db], folder / "bare_group.log")
     print(f"{'bare: GROUP BY case, code':34s} {bare_group:7.2f} s  peak {bare_group_mb:7,.0f} MB")
     out = ["-o", str(folder / "out.csv"), "--format", "csv"]
