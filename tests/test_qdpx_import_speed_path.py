@@ -1,19 +1,27 @@
 """`import qdpx` numbers its codings itself on SQLite and reads positions of files that count every character
-as one without a search; these tests hold both to the general paths."""
+as one without a search; these tests hold both to the general paths, and hold what an import of a generated
+project stores to a plain computation of what it must store (``qdpx_generated``)."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
+import json
 import random
+import uuid
+from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import Gripcode
-from sqlalchemy import select
+from qdpx_generated import Expected, ExpectedMemo, GProject, expected, generate, write_qdpx
+from sqlalchemy import select, text
 
 from gripcode.db.bulk import insert_numbered
 from gripcode.db.engine import make_engine, transaction
-from gripcode.db.models import Coder
+from gripcode.db.models import Code, Coder, Coding, Document, Memo
 from gripcode.exchange.qdpx_positions import SourceText, _conv
+from gripcode.exchange.qdpx_read import when
 
 
 def test_insert_numbered_gives_the_ids_and_stores_the_values_as_the_types_bind_them(grip: Gripcode) -> None:
@@ -49,3 +57,149 @@ def test_positions_of_a_text_without_exceptions_take_the_short_way_to_the_same_p
         assert text._raw(start, convention, is_end=False) == general._raw(start, convention, is_end=False)
         assert text._raw(end, convention, is_end=True) == general._raw(end, convention, is_end=True)
         assert text.span(start, end, convention) == general.span(start, end, convention)
+
+
+# ------------------------------------------------------------------- a generated project against a reference
+
+def stored(url: str) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]], list[tuple[str, str | None]]]:
+    """The codings (in id order), memos (in id order) and tombstones of the project at ``url``."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            codings = [tuple(row) for row in connection.execute(
+                select(Document.title, Code.name, Coder.name, Coding.start, Coding.end, Coding.quote, Coding.refi_guid,
+                       Coding.memo, Coding.created_at, Coding.origin, Coding.status, Coding.id, Coding.version)
+                .join(Document, Document.id == Coding.document_id).join(Code, Code.id == Coding.code_id)
+                .join(Coder, Coder.id == Coding.coder_id).order_by(Coding.id))]
+            memos = [tuple(row) for row in connection.execute(
+                select(Memo.target, Memo.text, Coder.name, Document.title, Memo.coding_id)
+                .join(Coder, Coder.id == Memo.coder_id).outerjoin(Document, Document.id == Memo.document_id)
+                .order_by(Memo.id))]
+            tombstones = [tuple(row) for row in connection.execute(text(
+                "SELECT guid, version FROM team_tombstones ORDER BY guid"))]
+    finally:
+        engine.dispose()
+    return codings, memos, tombstones  # type: ignore[return-value]
+
+
+def parsed_when(value: str | None) -> dt.datetime | None:
+    return when(value) if value else None
+
+
+def check_against_reference(rows: list[tuple[Any, ...]], wanted: list[Expected], file_guids: set[str]) -> None:
+    assert len(rows) == len(wanted)
+    for row, want in zip(rows, wanted):
+        title, code, coder, start, end, quote, guid, memo, created, origin, status = row[:11]
+        assert (title, code, coder, start, end, quote, memo, origin, status) == (
+            want.document, want.code, want.coder, want.start, want.end, want.quote, want.memo, "import",
+            "accepted"), want
+        if want.guid is not None:
+            assert guid == want.guid
+        else:  # a new GUID: none the file gives
+            assert guid not in file_guids and uuid.UUID(guid)
+        if want.created is not None:
+            assert created == parsed_when(want.created)
+    guids = [row[6] for row in rows]
+    assert len(set(guids)) == len(guids)
+    assert all(len(row[12]) == 32 for row in rows)  # a version each
+
+
+def check_memos(url: str, memos: list[tuple[Any, ...]], wanted: list[ExpectedMemo]) -> None:
+    ids = {}
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            for row in connection.execute(text(
+                    'SELECT c.id, d.title, k.name, c2.name, c.start, c."end" FROM codings c '
+                    "JOIN documents d ON d.id = c.document_id JOIN codes k ON k.id = c.code_id "
+                    "JOIN coders c2 ON c2.id = c.coder_id")):
+                ids[tuple(row[1:])] = row[0]
+    finally:
+        engine.dispose()
+    got = [(target, body, coder, title, coding_id) for target, body, coder, title, coding_id in memos]
+    assert got == [(m.target, m.text, m.coder, m.document, ids[m.coding] if m.coding else None) for m in wanted]
+
+
+def file_guids(project: GProject) -> set[str]:
+    return {c.guid for s in project.sources for c in [*(c for sel in s.selections for c in sel.codings), *s.whole]
+            if c.guid}
+
+
+@pytest.mark.parametrize("seed, batches", [(1, None), (2, None), (3, (1, 1)), (4, (2, 25))])
+def test_a_generated_project_is_stored_as_a_plain_reference_computes_it(
+        grip: Gripcode, tmp_path: Path, seed: int, batches: tuple[int, int] | None,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from gripcode.exchange import qdpx_import
+
+    if batches:  # a source (or two) per batch: codings of one batch find those of earlier batches in the project
+        monkeypatch.setattr(qdpx_import, "_BATCH_SOURCES", batches[0])
+        monkeypatch.setattr(qdpx_import, "_BATCH_CODINGS", batches[1])
+    project = generate(seed)
+    path = write_qdpx(project, tmp_path / "g.qdpx")
+    wanted, wanted_memos = expected(project)
+    assert len(wanted) > 150 and any(w.guid is None for w in wanted) and any(w.memo for w in wanted)
+    assert {m.target for m in wanted_memos} == {"project", "document", "coding"}
+    report = json.loads(grip.ok("import", "qdpx", str(path), "--json").output)
+    rows, memos, _ = stored(grip.url)
+    check_against_reference(rows, wanted, file_guids(project))
+    check_memos(grip.url, memos, wanted_memos)
+    assert report["codings_added"] == len(wanted)
+    assert report["unplaced"] == 2 * len(project.sources)
+    # read again: everything is present, nothing is added
+    again = json.loads(grip.ok("import", "qdpx", str(path), "--json").output)
+    assert again["codings_added"] == 0 and again["codings_present"] == report["codings_present"] + len(wanted)
+    assert stored(grip.url)[:2] == (rows, memos)
+
+
+def test_a_second_file_with_the_same_spans_and_guids_and_a_coding_read_back_after_its_removal(
+        grip: Gripcode, tmp_path: Path) -> None:
+    from gripcode.coding.service import remove_coding
+
+    project = generate(5)
+    grip.ok("import", "qdpx", str(write_qdpx(project, tmp_path / "a.qdpx")))
+    first, _, _ = stored(grip.url)
+    # the same texts and GUIDs, each coding under the next code: new spans (or ones present), GUIDs all taken
+    codes = list(project.codes)
+    moved = copy.deepcopy(project)
+    for source in moved.sources:
+        for c in [*(c for sel in source.selections for c in sel.codings), *source.whole]:
+            if c.code in project.codes:
+                c.code = codes[(codes.index(c.code) + 1) % len(codes)]
+    wanted, _ = expected(moved, present={row[:5] for row in first}, taken={row[6] for row in first})
+    assert any(w.guid is None for w in wanted)
+    grip.ok("import", "qdpx", str(write_qdpx(moved, tmp_path / "b.qdpx")))
+    rows, _, _ = stored(grip.url)
+    assert rows[:len(first)] == first
+    check_against_reference(rows[len(first):], [*wanted], file_guids(moved) | {row[6] for row in first})
+    # a coding removed here and read back from the first file: stored again under its GUID, no longer removed
+    engine = make_engine(grip.url)
+    try:
+        with transaction(engine) as session:
+            remove_coding(session, first[3][11], actor="t")
+    finally:
+        engine.dispose()
+    assert [guid for guid, _ in stored(grip.url)[2]] == [first[3][6]]
+    grip.ok("import", "qdpx", str(tmp_path / "a.qdpx"))
+    rows, _, tombstones = stored(grip.url)
+    assert tombstones == []
+    assert rows[-1][:8] == first[3][:8] and len(rows) == len(first) + len(wanted)
+
+
+def test_a_generated_project_exported_and_read_into_a_new_project_is_the_same(grip: Gripcode,
+                                                                               tmp_path: Path) -> None:
+    from conftest import reset_postgres
+
+    project = generate(6)
+    grip.ok("import", "qdpx", str(write_qdpx(project, tmp_path / "g.qdpx")))
+    rows, memos, _ = stored(grip.url)
+    grip.ok("export", "qdpx", str(tmp_path / "out.qdpx"))
+    if grip.url.startswith("postgresql"):
+        reset_postgres(grip.url)
+    else:
+        Path(grip.url.removeprefix("sqlite:///")).unlink()
+    grip.ok("init")
+    grip.ok("import", "qdpx", str(tmp_path / "out.qdpx"))
+    again, memos_again, _ = stored(grip.url)
+    # document, code, coder, span, quote, GUID and memo (the file lists codings by selection, in its own order)
+    assert sorted(row[:8] for row in again) == sorted(row[:8] for row in rows)
+    assert sorted(m[:4] for m in memos_again) == sorted(m[:4] for m in memos)
