@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import random
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,25 @@ from conftest import Gripcode
 from qdpx_generated import Expected, ExpectedMemo, GProject, expected, generate, write_qdpx
 from sqlalchemy import select, text
 
-from gripcode.db.bulk import insert_numbered
+from gripcode.db.bulk import insert_numbered, insert_numbered_rows
 from gripcode.db.engine import make_engine, transaction
+from gripcode.db.identity import new_versions
 from gripcode.db.models import Code, Coder, Coding, Document, Memo
-from gripcode.exchange.qdpx_positions import SourceText, _conv
+from gripcode.exchange.qdpx_positions import (
+    EXACT,
+    NO_MATCH,
+    PREFIX,
+    Convention,
+    Placement,
+    SourceText,
+    _conv,
+    collapse,
+    conventions_for,
+    count_names_matching,
+    name_score,
+    on_word_boundaries,
+    place,
+)
 from gripcode.exchange.qdpx_read import when
 
 
@@ -39,6 +55,47 @@ def test_insert_numbered_gives_the_ids_and_stores_the_values_as_the_types_bind_t
         engine.dispose()
     assert len(ids) == len(set(ids)) == 250
     assert sorted(stored) == sorted((number, row["name"], row["created_at"]) for number, row in zip(ids, rows))
+
+
+def test_insert_numbered_rows_stores_what_an_insert_through_sqlalchemy_stores(grip: Gripcode) -> None:
+    """Rows as tuples with constants (COPY with ids from the sequence on PostgreSQL, numbered here on SQLite)
+    against the same rows inserted one by one through SQLAlchemy's Core, which applies the types' binding."""
+    when = dt.datetime(2024, 3, 1, 12, 30, 15, 123456, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    plain = dt.datetime(2024, 3, 1, 12, 30, 15)  # no zone: taken as UTC
+    engine = make_engine(grip.url)
+    table = Coder.__table__
+    try:
+        with transaction(engine) as session:
+            connection = session.connection()
+            first = insert_numbered_rows(connection, table, ["name", "created_at", "refi_guid"],
+                                         [(f"fast {n}", [when, plain][n % 2], str(uuid.UUID(int=n)))
+                                          for n in range(250)], {"kind": "person"})
+            # the reference: the same values through SQLAlchemy (with an aware time and a naive one)
+            for n in range(250):
+                connection.execute(table.insert().values(name=f"slow {n}", kind="person",
+                                                         created_at=[when, plain][n % 2],
+                                                         refi_guid=str(uuid.UUID(int=1000 + n))))
+            later = insert_numbered_rows(connection, table, ["name", "kind", "created_at", "refi_guid"],
+                                         [("after", "person", when, str(uuid.UUID(int=9999)))])
+        with transaction(engine, write=False) as session:
+            stored_rows = session.execute(select(Coder.id, Coder.name, Coder.kind, Coder.created_at, Coder.refi_guid)
+                                          .order_by(Coder.id)).tuples().all()
+    finally:
+        engine.dispose()
+    by_name = {name: (row_id, kind, created, guid) for row_id, name, kind, created, guid in stored_rows}
+    assert first == sorted(first) and len(set(first)) == 250
+    assert [by_name[f"fast {n}"][0] for n in range(250)] == first
+    for n in range(250):
+        fast, slow = by_name[f"fast {n}"], by_name[f"slow {n}"]
+        assert fast[1:3] == slow[1:3] and fast[3] == str(uuid.UUID(int=n))
+    assert later[0] > max(row_id for row_id, *_ in stored_rows if row_id != later[0])
+    assert by_name["after"][2] == when
+
+
+def test_new_versions_are_distinct_random_hexadecimal_strings() -> None:
+    versions = new_versions(5000)
+    assert len(set(versions)) == 5000 and all(len(v) == 32 and int(v, 16) >= 0 and v == v.lower() for v in versions)
+    assert new_versions(0) == []
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -151,6 +208,72 @@ def test_a_generated_project_is_stored_as_a_plain_reference_computes_it(
     assert stored(grip.url)[:2] == (rows, memos)
 
 
+def test_workers_started_while_the_file_is_read_segment_as_the_import_would(grip: Gripcode, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file with enough sources has its segmenting worker started while it is read: the units, codings and
+    memos are those of an import that segments in this process."""
+    from conftest import reset_postgres
+    from gripcode.corpus import importer
+    from gripcode.exchange import qdpx_import
+
+    project = generate(7)
+    path = write_qdpx(project, tmp_path / "g.qdpx")
+    results = []
+    original = qdpx_import.Segmenter
+    for workers in (0, 1):
+        monkeypatch.setattr(importer, "default_jobs", lambda n: 0)
+        monkeypatch.setattr(qdpx_import, "default_jobs", lambda n, w=workers: w if n >= 3 else 0)
+        started: list[int] = []
+        monkeypatch.setattr(qdpx_import, "Segmenter", lambda jobs: started.append(jobs) or original(jobs))
+        if workers:
+            if grip.url.startswith("postgresql"):
+                reset_postgres(grip.url)
+            else:
+                Path(grip.url.removeprefix("sqlite:///")).unlink()
+            grip.ok("init")
+        grip.ok("import", "qdpx", str(path))
+        assert started == ([1] if workers else [])
+        engine = make_engine(grip.url)
+        try:
+            with engine.connect() as connection:
+                units = connection.execute(text('SELECT document_id, kind, seq, start, "end" FROM units '
+                                                "ORDER BY id")).all()
+        finally:
+            engine.dispose()
+        rows, memos, _ = stored(grip.url)
+        results.append(([(*row[:6], row[7]) for row in rows], memos, units))  # (new GUIDs are random)
+    assert results[0] == results[1] and results[0][2]
+    wanted, _ = expected(project)
+    check_against_reference(stored(grip.url)[0], wanted, file_guids(project))
+
+
+def test_a_file_that_fails_after_its_workers_started_leaves_no_worker_and_nothing_imported(
+        grip: Gripcode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import multiprocessing
+
+    from gripcode.exchange import qdpx_import
+
+    monkeypatch.setattr(qdpx_import, "default_jobs", lambda n: 1 if n >= 2 else 0)
+    started: list[Any] = []
+    original = qdpx_import.Segmenter
+    monkeypatch.setattr(qdpx_import, "Segmenter", lambda jobs: started.append(original(jobs)) or started[-1])
+    project = generate(8)
+    path = write_qdpx(project, tmp_path / "g.qdpx")  # with a source whose GUID is refused after the fifth
+    with zipfile.ZipFile(path) as archive:
+        qde = archive.read("project.qde")
+        members = {name: archive.read(name) for name in archive.namelist()}
+    cut = qde.index(b"<TextSource", qde.index(b'name="Source 4"'))
+    members["project.qde"] = qde[:cut] + b"<TextSource guid='not a guid'/>" + qde[cut:]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    result = grip("import", "qdpx", str(path))
+    assert result.exit_code == 1 and "which is not a GUID" in result.output
+    assert len(started) == 1 and started[0].pool is not None  # a worker was running when the file failed
+    assert multiprocessing.active_children() == []
+    assert stored(grip.url)[0] == []
+
+
 def test_a_second_file_with_the_same_spans_and_guids_and_a_coding_read_back_after_its_removal(
         grip: Gripcode, tmp_path: Path) -> None:
     from gripcode.coding.service import remove_coding
@@ -203,3 +326,94 @@ def test_a_generated_project_exported_and_read_into_a_new_project_is_the_same(gr
     # document, code, coder, span, quote, GUID and memo (the file lists codings by selection, in its own order)
     assert sorted(row[:8] for row in again) == sorted(row[:8] for row in rows)
     assert sorted(m[:4] for m in memos_again) == sorted(m[:4] for m in memos)
+
+
+# ------------------------------------------------- placement: each way of counting once, ending at an exact match
+
+def reference_name_score(name: str | None, covered: str) -> int:
+    wanted = collapse(name or "")
+    if not wanted:
+        return NO_MATCH
+    shortened = False
+    for mark in ("\u2026", "..."):
+        if wanted.endswith(mark):
+            wanted, shortened = wanted[: -len(mark)].rstrip(), True
+            break
+    got = collapse(covered)
+    if not wanted or not got:
+        return NO_MATCH
+    if got == wanted and not shortened:
+        return EXACT
+    if got.startswith(wanted) and (shortened or len(wanted) >= min(len(got), 12)):
+        return PREFIX
+    return NO_MATCH
+
+
+def reference_place(source: SourceText, start: int, end: int, name: str | None, conventions: list[Convention],
+                    names_are_text: bool) -> Placement | str:
+    """Every convention's span first, then the choice among them: the placement as it was first written."""
+    candidates: list[tuple[Convention, tuple[int, int]]] = []
+    seen: set[int] = set()
+    for convention in conventions:
+        signature = source.signature(convention)
+        if signature in seen:
+            continue
+        seen.add(signature)
+        span = source.span(start, end, convention)
+        if span is not None:
+            candidates.append((convention, span))
+    if not candidates:
+        return f"{start}-{end} lies outside the text ({len(source.text)} characters) under every convention"
+    text = source.text
+    if names_are_text and collapse(name or ""):
+        best: tuple[int, Convention, tuple[int, int]] | None = None
+        for convention, span in candidates:
+            score = reference_name_score(name, text[span[0]:span[1]])
+            if score > NO_MATCH and (best is None or score > best[0]):
+                best = (score, convention, span)
+        if best is None:
+            return "its name does not match the text at its positions under any convention"
+        return Placement(best[2][0], best[2][1], best[1], "name")
+    for convention, span in candidates:
+        if on_word_boundaries(text, *span):
+            return Placement(span[0], span[1], convention, "word boundaries")
+    convention, span = candidates[0]
+    return Placement(span[0], span[1], convention, "unconfirmed")
+
+
+def reference_count(samples: list[tuple[SourceText, int, int, str]], conventions: list[Convention]) -> tuple[int, int]:
+    named = matched = 0
+    for source, start, end, name in samples:
+        if not collapse(name):
+            continue
+        named += 1
+        for convention in conventions:
+            span = source.span(start, end, convention)
+            if span is not None and reference_name_score(name, source.text[span[0]:span[1]]) > NO_MATCH:
+                matched += 1
+                break
+    return named, matched
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_placement_and_name_counts_equal_the_plain_computation(seed: int) -> None:
+    rng = random.Random(seed)
+    pieces = ["alpha", "beta", "caf\u00e9", "cafe\u0301", "\U0001f600", "\u4e2d\u6587", " ", " ", "\n", "\r\n", "\r",
+              ".", "...", "\u2026"]
+    raw = ("\ufeff" if seed % 2 else "") + "".join(rng.choice(pieces) for _ in range(160))
+    source = SourceText(raw, from_word=seed % 3 == 0)
+    origin = ("gripcode", "nvivo", "atlasti", "maxqda", "unknown", "qualcoder")[seed]
+    conventions = conventions_for(origin, source.from_word)
+    samples = []
+    for _ in range(400):
+        start = rng.randrange(-3, len(raw) + 8)
+        end = start + rng.randrange(-2, 40)
+        covered = raw[max(0, start):max(0, end)]
+        name = rng.choice([None, "", "   ", covered, covered + "\u2026", covered[:15] + "...", covered.upper(),
+                           " ".join(covered.split()), "\u2026", "...", "alpha beta", covered[:-1]])
+        for names_are_text in (True, False):
+            assert place(source, start, end, name, conventions, names_are_text) == \
+                reference_place(source, start, end, name, conventions, names_are_text), (start, end, name)
+        assert name_score(name, covered) == reference_name_score(name, covered)
+        samples.append((source, start, end, name or ""))
+    assert count_names_matching(samples, {id(source): conventions}) == reference_count(samples, conventions)
