@@ -18,7 +18,7 @@ from conftest import Gripcode
 from qdpx_generated import Expected, ExpectedMemo, GProject, expected, generate, write_qdpx
 from sqlalchemy import select, text
 
-from gripcode.db.bulk import insert_numbered, insert_numbered_rows
+from gripcode.db.bulk import insert_numbered, insert_numbered_rows, values_present
 from gripcode.db.engine import make_engine, transaction
 from gripcode.db.identity import new_versions
 from gripcode.db.models import Code, Coder, Coding, Document, Memo
@@ -90,6 +90,24 @@ def test_insert_numbered_rows_stores_what_an_insert_through_sqlalchemy_stores(gr
         assert fast[1:3] == slow[1:3] and fast[3] == str(uuid.UUID(int=n))
     assert later[0] > max(row_id for row_id, *_ in stored_rows if row_id != later[0])
     assert by_name["after"][2] == when
+
+
+def test_values_present_finds_what_a_plain_lookup_finds(grip: Gripcode) -> None:
+    """One array on PostgreSQL, IN lists of 5,000 elsewhere: the values found are those the column holds."""
+    engine = make_engine(grip.url)
+    try:
+        with transaction(engine) as session:
+            connection = session.connection()
+            insert_numbered_rows(connection, Coder.__table__, ["name", "kind", "created_at", "refi_guid"],
+                                 [(f"c{n}", "person", dt.datetime.now(dt.timezone.utc), str(uuid.UUID(int=7 * n)))
+                                  for n in range(40)])
+            asked = [str(uuid.UUID(int=n)) for n in range(12_000)]
+            found = values_present(connection, Coder.__table__.c.refi_guid, asked)
+            plain = set(connection.execute(select(Coder.refi_guid)).scalars()) & set(asked)
+            assert values_present(connection, Coder.__table__.c.refi_guid, []) == set()
+    finally:
+        engine.dispose()
+    assert found == plain == {str(uuid.UUID(int=7 * n)) for n in range(40)}
 
 
 def test_new_versions_are_distinct_random_hexadecimal_strings() -> None:

@@ -16,7 +16,7 @@ from contextlib import contextmanager, suppress
 from itertools import chain
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, DateTime, Table, bindparam, func, select
+from sqlalchemy import Column, Connection, DateTime, Table, bindparam, func, select
 from sqlalchemy.sql import Select
 
 from gripcode.db.identity import generated_values
@@ -115,6 +115,22 @@ def fetch_rows(connection: Connection, statement: Select[Any]) -> list[tuple[Any
         return list(cursor.fetchall())
     finally:
         cursor.close()
+
+
+def values_present(connection: Connection, column: Column[Any], values: Sequence[Any]) -> set[Any]:
+    """Which of ``values`` the ``column`` holds. On PostgreSQL in one statement, the values bound as one array
+    (``= ANY``): an ``IN`` list binds, and SQLAlchemy renders, a parameter per value, which took longer than the
+    look-ups themselves (200,000 GUIDs: 3 s); elsewhere ``IN`` lists of ``IDS_PER_STATEMENT``."""
+    if not values:
+        return set()
+    table, name = column.table, column.name
+    if connection.dialect.driver == "psycopg":
+        return set(connection.exec_driver_sql(f'SELECT "{name}" FROM {table.name} WHERE "{name}" = ANY(%(values)s)',
+                                              {"values": list(values)}).scalars())
+    found: set[Any] = set()
+    for part in chunks(values):
+        found.update(connection.execute(select(column).where(column.in_(part))).scalars())
+    return found
 
 
 def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:

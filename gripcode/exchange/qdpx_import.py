@@ -43,7 +43,7 @@ from gripcode.corpus.importer import ImportItem, ImportOptions, Segmenter, defau
 from gripcode.corpus.normalize import text_sha256
 from gripcode.corpus.parsed import Turn
 from gripcode.db.audit import record_event
-from gripcode.db.bulk import bulk_cache, chunks, insert_numbered_rows
+from gripcode.db.bulk import bulk_cache, insert_numbered_rows, values_present
 from gripcode.db.identity import new_guid, new_versions
 from gripcode.db.models import Case, CaseAttribute, Coder, Coding, Document, Event, Memo
 from gripcode.db.tombstones import clear_tombstones
@@ -462,16 +462,13 @@ class _Importer:
         if values:
             # Codings keep the file's GUIDs, so that a project exported and read back (or merged) is recognised
             # by identity; a GUID the file lacks, repeats or that the project holds already gets a new one.
-            given = sorted({guid for guid in guids if guid})
-            taken: set[str] = set()
-            for part in chunks(given):
-                taken.update(self.s.scalars(select(Coding.refi_guid).where(Coding.refi_guid.in_(part))))
+            connection = self.s.connection()
+            taken = values_present(connection, Coding.__table__.c.refi_guid, sorted({guid for guid in guids if guid}))
             for index, guid in enumerate(guids):
                 if not guid or guid in taken:
                     guid = guids[index] = new_guid()
                 taken.add(guid)
             rows = [(*value, guid, version) for value, guid, version in zip(values, guids, new_versions(len(values)))]
-            connection = self.s.connection()
             ids = insert_numbered_rows(connection, Coding.__table__, _CODING_COLUMNS, rows, {
                 "origin": "import", "status": "accepted", "codebook_version_id": version_id, "updated_at": now})
             # A coding read back under the GUID of one removed here is no longer removed (for a merge).
