@@ -450,8 +450,7 @@ class ProjectStream:
         self._names: dict[str, str] = {}
         parser = self._parser = expat.ParserCreate(None, "}")
         parser.buffer_text = True
-        parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
+        parser.StartElementHandler, parser.EndElementHandler = self._handlers(parser)
         parser.CharacterDataHandler = self._builder.data
         parser.StartDoctypeDeclHandler = self._doctype
         parser.EntityDeclHandler = self._entity
@@ -474,17 +473,35 @@ class ProjectStream:
         raise ExchangeError(f"{self.what} declares or references an XML entity at line "
                             f"{self._parser.CurrentLineNumber}: refused")
 
-    def _start(self, name: str, attrs: dict[str, object]) -> None:
-        for key in attrs:
-            if "}" in key:
-                attrs = {self._name(key): value for key, value in attrs.items()}
-                break
-        attrs[_LINE] = self._parser.CurrentLineNumber
-        element = self._builder.start(self._names.get(name) or self._name(name), attrs)  # type: ignore[arg-type]
+    def _handlers(self, parser: expat.XMLParserType) -> tuple[Callable[[str, dict[str, object]], None],
+                                                                  Callable[[str], None]]:
+        """The parser's handlers of elements: every element goes into the tree being built, with the line it
+        starts on; only those of the root and its children and grandchildren (sections, sources) are looked at
+        further (``_top_started``, ``_top_ended``). Closures over what they use: they run for every element."""
+        stack, names, fix = self._stack, self._names, self._name
+        start_element, end_element = self._builder.start, self._builder.end
+        top_started, top_ended = self._top_started, self._top_ended
+
+        def start(name: str, attrs: dict[str, object]) -> None:
+            for key in attrs:
+                if "}" in key:
+                    attrs = {fix(key): value for key, value in attrs.items()}
+                    break
+            attrs[_LINE] = parser.CurrentLineNumber
+            stack.append(start_element(names.get(name) or fix(name), attrs))  # type: ignore[arg-type]
+            if len(stack) <= 2:
+                top_started(stack[-1])
+
+        def end(name: str) -> None:
+            element = end_element(names.get(name) or fix(name))
+            stack.pop()
+            if len(stack) <= 2:
+                top_ended(element)
+
+        return start, end
+
+    def _top_started(self, element: ET.Element) -> None:
         stack = self._stack
-        stack.append(element)
-        if len(stack) > 2:
-            return
         if len(stack) == 1:
             ns, local = _split(element.tag)
             if local != "Project" or not (ns is None or ns.lower().startswith("urn:qda-xml:project")):
@@ -497,13 +514,9 @@ class ProjectStream:
             if local == "Sources" and ns in (self._reader.ns, None):  # type: ignore[union-attr]
                 self._sources = element
 
-    def _end(self, name: str) -> None:
-        element = self._builder.end(self._names.get(name) or self._name(name))
+    def _top_ended(self, element: ET.Element) -> None:
         stack = self._stack
-        stack.pop()
         depth = len(stack)
-        if depth > 2:
-            return
         reader, project = self._reader, self.project
         assert reader is not None and project is not None
         if depth == 1:
