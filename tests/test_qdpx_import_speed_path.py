@@ -18,7 +18,7 @@ from conftest import Gripcode
 from qdpx_generated import Expected, ExpectedMemo, GProject, expected, generate, write_qdpx
 from sqlalchemy import select, text
 
-from gripcode.db.bulk import insert_numbered, insert_numbered_rows, values_present
+from gripcode.db.bulk import bulk_cache, insert_numbered, insert_numbered_rows, values_present
 from gripcode.db.engine import make_engine, transaction
 from gripcode.db.identity import new_versions
 from gripcode.db.models import Code, Coder, Coding, Document, Memo
@@ -108,6 +108,30 @@ def test_values_present_finds_what_a_plain_lookup_finds(grip: Gripcode) -> None:
     finally:
         engine.dispose()
     assert found == plain == {str(uuid.UUID(int=7 * n)) for n in range(40)}
+
+
+def test_bulk_cache_enlarges_sqlites_cache_for_the_block_only(grip: Gripcode) -> None:
+    engine = make_engine(grip.url)
+    try:
+        with transaction(engine) as session:
+            connection = session.connection()
+            if connection.dialect.name != "sqlite":
+                with bulk_cache(connection):
+                    pass  # nothing to change elsewhere
+                return
+            size = lambda: connection.exec_driver_sql("PRAGMA cache_size").scalar()  # noqa: E731
+            before = size()
+            with bulk_cache(connection, 8192):
+                assert size() == -8192
+                with bulk_cache(connection, 4096):  # as large already: left alone
+                    assert size() == -8192
+            assert size() == before
+            with pytest.raises(RuntimeError):
+                with bulk_cache(connection, 8192):
+                    raise RuntimeError("the block failed")
+            assert size() == before
+    finally:
+        engine.dispose()
 
 
 def test_new_versions_are_distinct_random_hexadecimal_strings() -> None:

@@ -118,18 +118,20 @@ def fetch_rows(connection: Connection, statement: Select[Any]) -> list[tuple[Any
 
 
 def values_present(connection: Connection, column: Column[Any], values: Sequence[Any]) -> set[Any]:
-    """Which of ``values`` the ``column`` holds. On PostgreSQL in one statement, the values bound as one array
-    (``= ANY``): an ``IN`` list binds, and SQLAlchemy renders, a parameter per value, which took longer than the
-    look-ups themselves (200,000 GUIDs: 3 s); elsewhere ``IN`` lists of ``IDS_PER_STATEMENT``."""
+    """Which of ``values`` (as the driver takes them: text, numbers) the ``column`` holds. The statements go to
+    the driver as they are: SQLAlchemy renders an ``IN`` list parameter by parameter, which took longer than the
+    look-ups themselves (200,000 GUIDs: 0.4 s on SQLite against 0.1 s, 3 s on PostgreSQL). On PostgreSQL the
+    values are bound as one array (``= ANY``), elsewhere as ``IN`` lists of ``IDS_PER_STATEMENT``."""
     if not values:
         return set()
-    table, name = column.table, column.name
+    head = f'SELECT "{column.name}" FROM {column.table.name} WHERE "{column.name}"'
     if connection.dialect.driver == "psycopg":
-        return set(connection.exec_driver_sql(f'SELECT "{name}" FROM {table.name} WHERE "{name}" = ANY(%(values)s)',
-                                              {"values": list(values)}).scalars())
+        return set(connection.exec_driver_sql(f"{head} = ANY(%(values)s)", {"values": list(values)}).scalars())
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     found: set[Any] = set()
     for part in chunks(values):
-        found.update(connection.execute(select(column).where(column.in_(part))).scalars())
+        found.update(connection.exec_driver_sql(f"{head} IN ({', '.join([marker] * len(part))})",
+                                                tuple(part)).scalars())
     return found
 
 
