@@ -204,7 +204,7 @@ def test_a_worker_that_dies_fails_the_import_cleanly(tmp_path: Path, db_url: str
     from gripcode.corpus import importer
 
     sent = []
-    original = importer._Segmenter.__call__
+    original = importer.Segmenter.__call__
 
     def second_batch_kills(self, langs, texts):  # type: ignore[no-untyped-def]
         sent.append(len(texts))
@@ -212,7 +212,7 @@ def test_a_worker_that_dies_fails_the_import_cleanly(tmp_path: Path, db_url: str
             return self.pool.submit(_die)
         return original(self, langs, texts)
 
-    monkeypatch.setattr(importer._Segmenter, "__call__", second_batch_kills)
+    monkeypatch.setattr(importer.Segmenter, "__call__", second_batch_kills)
     _fails_leaving_nothing(db_url, _write(tmp_path, 9), "a worker process ended unexpectedly", batch_size=3)
     assert len(sent) >= 2
 

@@ -299,11 +299,13 @@ def _insert_units(session: Session, written: _Written) -> int:
     return count + (insert_rows(connection, "units", _UNIT_COLUMNS, rows) if rows else 0)
 
 
-class _Segmenter:
+class Segmenter:
     """Paragraph and sentence spans of a batch of texts: from worker processes when there are any, else
-    computed here on the spot."""
+    computed here on the spot. A caller that knows a large import is coming may start one early (the workers
+    load spaCy meanwhile) and hand it to :func:`import_items`; it then closes it itself."""
 
     def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
         self.pool: WorkerPool | None = None
         if jobs > 0:
             # spawn: this process never loads spaCy, so a fork would spare a worker only Python's start
@@ -334,13 +336,17 @@ def default_jobs(n_items: int) -> int:
 def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, encoding: str | None = None,
                  csv_options: CsvOptions | None = None, create_cases: bool = False,
                  batch_size: int = 128, jobs: int | None = None, limits: ReadLimits | None = None,
-                 news_format: str = "auto") -> ImportReport:
+                 news_format: str = "auto", segmenter: Segmenter | None = None) -> ImportReport:
     """Import ``items`` within the caller's transaction; a file refused by its reader (``limits``: how large
     a document may be) raises, and the caller's rollback leaves nothing of the import. ``news_format``
-    ("auto", "nexis", "factiva") says how news-database exports are told apart (``read_file``)."""
+    ("auto", "nexis", "factiva") says how news-database exports are told apart (``read_file``). ``segmenter``:
+    one the caller started (and closes), in place of ``jobs``."""
     items = list(items)
-    jobs = default_jobs(len(items)) if jobs is None else max(0, jobs)
-    segment = _Segmenter(jobs)
+    if segmenter is not None:
+        segment, jobs, own = segmenter, segmenter.jobs, False
+    else:
+        jobs = default_jobs(len(items)) if jobs is None else max(0, jobs)
+        segment, own = Segmenter(jobs), True
     report = ImportReport()
     failed = True
     try:
@@ -371,7 +377,8 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
             f"{why}; nothing was imported. Try again, or with --jobs 0 to split texts into sentences in this "
             "process") from exc
     finally:
-        segment.close(failed)
+        if own:
+            segment.close(failed)
     record_event(session, actor, "import", "document", None, documents=len(report.imported),
                  skipped=len(report.skipped), words=report.words, ids=[d["id"] for d in report.imported])
     return report

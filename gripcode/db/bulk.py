@@ -12,10 +12,11 @@ as long as the connection allows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
 from itertools import chain
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, DateTime, Table, bindparam, func, select
+from sqlalchemy import Column, Connection, DateTime, Table, bindparam, func, select
 from sqlalchemy.sql import Select
 
 from gripcode.db.identity import generated_values
@@ -116,6 +117,24 @@ def fetch_rows(connection: Connection, statement: Select[Any]) -> list[tuple[Any
         cursor.close()
 
 
+def values_present(connection: Connection, column: Column[Any], values: Sequence[Any]) -> set[Any]:
+    """Which of ``values`` (as the driver takes them: text, numbers) the ``column`` holds. The statements go to
+    the driver as they are: SQLAlchemy renders an ``IN`` list parameter by parameter, which took longer than the
+    look-ups themselves (200,000 GUIDs: 0.4 s on SQLite against 0.1 s, 3 s on PostgreSQL). On PostgreSQL the
+    values are bound as one array (``= ANY``), elsewhere as ``IN`` lists of ``IDS_PER_STATEMENT``."""
+    if not values:
+        return set()
+    head = f'SELECT "{column.name}" FROM {column.table.name} WHERE "{column.name}"'
+    if connection.dialect.driver == "psycopg":
+        return set(connection.exec_driver_sql(f"{head} = ANY(%(values)s)", {"values": list(values)}).scalars())
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    found: set[Any] = set()
+    for part in chunks(values):
+        found.update(connection.exec_driver_sql(f"{head} IN ({', '.join([marker] * len(part))})",
+                                                tuple(part)).scalars())
+    return found
+
+
 def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> list[int]:
     """Insert ``rows`` (mappings with the same keys, every column without a database default among them: column
     defaults set in Python are not applied) and return their ids in order.
@@ -147,6 +166,57 @@ def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping
         values.append(tuple(value))
     insert_rows(connection, table.name, ["id", *columns], values)
     return ids
+
+
+def insert_numbered_rows(connection: Connection, table: Table, columns: Sequence[str],
+                         rows: Sequence[tuple[Any, ...]], constants: Mapping[str, Any] | None = None) -> list[int]:
+    """Insert ``rows`` (tuples of Python values in the order of ``columns``, each also with the values of
+    ``constants``) into ``table`` and return their ids in order: :func:`insert_numbered` for rows as tuples, where
+    a dictionary per row (and a column default called per row) cost more than the insert. Every column without a
+    database default is given (column defaults set in Python are not applied; a GUID or version left out is
+    generated as by ``insert_rows``). Values are bound as the columns' types bind them (a timestamp processed once
+    per distinct value).
+
+    On SQLite the ids follow the largest one (see :func:`insert_numbered`); on PostgreSQL they are drawn from the
+    id column's sequence in one statement, sorted, and the rows go by COPY with them, where INSERT ... RETURNING
+    sends every row's values through SQLAlchemy and a statement per page of rows."""
+    if not rows:
+        return []
+    dialect = connection.dialect
+    if dialect.name != "sqlite" and dialect.driver != "psycopg":
+        names = [*columns, *(constants or {})]
+        same = tuple((constants or {}).values())
+        return insert_numbered(connection, table, [dict(zip(names, (*row, *same))) for row in rows])
+    processors = [_processor(table, column, dialect) for column in columns]
+    fixed = {column: value if value is None or (process := _processor(table, column, dialect)) is None
+             else process(value) for column, value in (constants or {}).items()}
+    if dialect.name == "sqlite":
+        first = (connection.execute(select(func.max(table.c.id))).scalar() or 0) + 1
+        ids = list(range(first, first + len(rows)))
+    else:
+        sequence = connection.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table.name}', 'id')").scalar()
+        ids = sorted(connection.exec_driver_sql("SELECT nextval(%(s)s::regclass) FROM generate_series(1, %(n)s)",
+                                                {"s": sequence, "n": len(rows)}).scalars().all())
+    processed = [(place + 1, process) for place, process in enumerate(processors) if process is not None]
+    if processed:
+        values: list[tuple[Any, ...]] = []
+        for number, row in zip(ids, rows):
+            value = [number, *row]
+            for place, process in processed:  # only the columns whose type changes the value (timestamps, JSON)
+                if value[place] is not None:
+                    value[place] = process(value[place])
+            values.append(tuple(value))
+    else:
+        values = [(number, *row) for number, row in zip(ids, rows)]
+    insert_rows(connection, table.name, ["id", *columns], values, fixed)
+    return ids
+
+
+def _processor(table: Table, column: str, dialect: Any) -> Callable[[Any], Any] | None:
+    """How the column's type binds a value on ``dialect`` (None: as it is); a timestamp's, once per value."""
+    kind = table.c[column].type
+    process = kind.dialect_impl(dialect).bind_processor(dialect)
+    return _remembered(process) if _is_timestamp(kind) else process
 
 
 class _DefaultContext:
@@ -220,3 +290,31 @@ def set_text_by_id(connection: Connection, table: Table, column: str, pairs: Seq
         return
     connection.execute(table.update().where(table.c.id == bindparam("row_id")).values({column: bindparam("value")}),
                        [{"row_id": row_id, "value": value} for row_id, value in pairs])
+
+
+# Pages SQLite may keep in memory while a bulk import writes (KiB): its default, 2 MiB, holds a fraction of a
+# unique index on random GUIDs (200,000 codings: 10 MiB), so that most inserts read and spill one of its pages.
+BULK_CACHE_KIB = 32 * 1024
+
+
+@contextmanager
+def bulk_cache(connection: Connection, kib: int = BULK_CACHE_KIB) -> Iterator[None]:
+    """Within the block, SQLite may keep up to ``kib`` KiB of pages in memory (unless its cache is as large
+    already), and afterwards its cache size is as it was; nothing on other backends. Only the memory used and
+    the time taken change, never what is stored."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    before = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+    if before is None or (-before if before < 0 else before * 4) >= kib:  # (positive: pages, of 4 KiB or more)
+        yield
+        return
+    connection.exec_driver_sql(f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    except BaseException:
+        # The block's error is what matters: a connection too broken to take the pragma is discarded anyway.
+        with suppress(Exception):
+            connection.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+        raise
+    connection.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")

@@ -15,11 +15,13 @@ again after one of that name was given another name) is replaced by a random one
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["GUID_NAMESPACE", "GUID_TABLES", "derived_default", "new_guid", "new_version", "generated_values"]
+__all__ = ["GUID_NAMESPACE", "GUID_TABLES", "derived_default", "new_guid", "new_version", "new_versions",
+           "generated_values"]
 
 GUID_NAMESPACE = uuid.UUID("7d1f3c2e-5b8a-4f61-9c3e-2a6b0d4e8f17")
 # The tables whose rows carry a stable identity, and the name the merge gives each kind of row.
@@ -33,6 +35,14 @@ def new_guid() -> str:
 
 def new_version() -> str:
     return uuid.uuid4().hex
+
+
+def new_versions(count: int) -> list[str]:
+    """``count`` new versions at once for bulk inserts: 32 random hexadecimal digits each, as the triggers make
+    them (``lower(hex(randomblob(16)))``), from one read of the system's random source (a UUID object per row
+    took a tenth of the time of inserting the row)."""
+    digits = os.urandom(16 * count).hex()
+    return [digits[at:at + 32] for at in range(0, 32 * count, 32)]
 
 
 def derived_guid(kind: str, key: str) -> str:

@@ -19,6 +19,8 @@ from gripcode.db.models import TeamHistory, TeamTombstone
 def clear_tombstones(connection: Connection, entity: str, rows: Iterable[tuple[str | None, str | None]]) -> int:
     """Remove the tombstones of ``rows`` (GUID, version now) of ``entity`` ('coding' or 'memo'); a coding's removed
     version, when it differs from the one stored now, goes into ``team_history``. Returns how many were cleared."""
+    if connection.execute(select(TeamTombstone.guid).where(TeamTombstone.entity == entity).limit(1)).first() is None:
+        return 0  # nothing of the kind was ever removed (a new project, say): no GUID to look up
     versions = {guid: version for guid, version in rows if guid}
     found: list[tuple[str, str | None]] = []
     for part in chunks(sorted(versions)):

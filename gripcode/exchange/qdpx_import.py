@@ -39,12 +39,12 @@ from gripcode.codebook.sync import latest_version
 from gripcode.collector import collector_paused
 from gripcode.coding.coders import get_or_create_coder
 from gripcode.corpus.decode import decode_bytes
-from gripcode.corpus.importer import ImportItem, ImportOptions, import_items
+from gripcode.corpus.importer import ImportItem, ImportOptions, Segmenter, default_jobs, import_items
 from gripcode.corpus.normalize import text_sha256
 from gripcode.corpus.parsed import Turn
 from gripcode.db.audit import record_event
-from gripcode.db.bulk import insert_numbered
-from gripcode.db.identity import new_guid
+from gripcode.db.bulk import bulk_cache, insert_numbered_rows, values_present
+from gripcode.db.identity import new_guid, new_versions
 from gripcode.db.models import Case, CaseAttribute, Coder, Coding, Document, Event, Memo
 from gripcode.db.tombstones import clear_tombstones
 from gripcode.errors import DocumentImportError, ExchangeError
@@ -79,6 +79,9 @@ __all__ = ["QdpxImportReport", "import_qdpx"]
 
 # Values per IN (...) list: far below every backend's limit on bound parameters.
 _CHUNK = 500
+# A coding's values as codings() hands them to the insert, beside what every coding of an import shares.
+_CODING_COLUMNS = ("document_id", "code_id", "coder_id", "start", "end", "quote", "memo", "created_at", "refi_guid",
+                   "version")
 # Sources read back from the spool at a time: up to this many, or as many as hold this many codings.
 _BATCH_SOURCES = 500
 _BATCH_CODINGS = 50_000
@@ -103,13 +106,37 @@ def _coding_tuple(c: XCoding) -> tuple[Any, ...]:
     return (c.guid, c.code, c.user, c.created, c.note_refs)
 
 
+class _Workers:
+    """The document import's segmenting workers, started as soon as the file has shown as many sources with text
+    as make ``import_items`` start them (``default_jobs``), so that they load spaCy while the rest of the file is
+    read; stopped once the documents are in, or when the import fails."""
+
+    def __init__(self) -> None:
+        self.segmenter: Segmenter | None = None
+
+    def start(self, sources: int) -> None:
+        if self.segmenter is None and (jobs := default_jobs(sources)):
+            self.segmenter = Segmenter(jobs)
+
+    def stop(self, failed: bool = False) -> None:
+        if self.segmenter is not None:
+            segmenter, self.segmenter = self.segmenter, None
+            segmenter.close(failed)
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        self.stop(failed=kind is not None)
+
+
 class _Spool:
     """The first pass over the project file: each text source as it ends. Its text is read (and refused or
     kept), its selections' names counted against the text, its text written for the importer, and the source
     itself written to ``spool``; what memos need of every source is collected on the way."""
 
-    def __init__(self, loader: SourceLoader, tmp: Path, spool: IO[bytes], origin: str) -> None:
-        self.loader, self.tmp, self.spool, self.given_origin = loader, tmp, spool, origin
+    def __init__(self, loader: SourceLoader, tmp: Path, spool: IO[bytes], origin: str, workers: _Workers) -> None:
+        self.loader, self.tmp, self.spool, self.given_origin, self.workers = loader, tmp, spool, origin, workers
         self.stream: ProjectStream | None = None
         self.origin: str | None = None
         self.headers: list[_Header] = []
@@ -155,6 +182,7 @@ class _Spool:
         codings = len(x.codings) + sum(len(sel.codings) for sel in x.selections)
         x.selections, x.codings = [], []
         self.headers.append(_Header(x, loaded, path, text_sha256(text.text), codings))
+        self.workers.start(len(self.headers))
 
     qde_name = ""
 
@@ -186,6 +214,7 @@ class _Importer:
         self.variables = {v.guid: v for v in project.variables}
         self.users = {u.guid: u.name or f"user-{u.guid[:8]}" for u in project.users}
         self.coders: dict[str, Coder] = {}
+        self.coder_ids: dict[str | None, int] = {}  # a user's GUID (None: nobody named) -> coder id
         self.notes_by_guid = {n.guid: n for n in project.notes}
         # Across batches: digests in the project before the import, queued for import, and named in the report.
         self.present: set[str] = set()
@@ -281,8 +310,10 @@ class _Importer:
                 Document.sha256.in_(ordered[at:at + _CHUNK]))).tuples().all())
         return found
 
-    def import_documents(self, headers: list[_Header], case_of: dict[str, str]) -> None:
-        """Import the texts that are not in the project yet, once each, as one import."""
+    def import_documents(self, headers: list[_Header], case_of: dict[str, str],
+                         segmenter: Segmenter | None = None) -> None:
+        """Import the texts that are not in the project yet, once each, as one import (segmented by
+        ``segmenter`` when one was started and the import is large enough for it)."""
         self.present = set(self._ids_by_digest({h.digest for h in headers}))
         items, queued = [], set()
         for header in headers:
@@ -295,7 +326,8 @@ class _Importer:
                 language=fields.get("language") or self.language, date=fields.get("date"), title=header.title,
                 source=fields.get("source"), metadata=header.meta, turns=self._turns(header))))
         if items:
-            import_items(self.s, items, actor=self.actor)
+            import_items(self.s, items, actor=self.actor,
+                         segmenter=segmenter if segmenter is not None and default_jobs(len(items)) else None)
 
     def documents(self, sources: list[LoadedSource], digests: list[str], case_of: dict[str, str]) -> None:
         """Give a batch of sources their documents (imported or already present) and their fields: the
@@ -363,72 +395,93 @@ class _Importer:
 
     def codings(self, sources: list[LoadedSource], code_ids: dict[str, int], version_id: int | None) -> None:
         """Insert a batch of sources' codings, and note what memos will refer to (codings already in the
-        project included)."""
+        project included).
+
+        A coding is a tuple of its values from here to the driver (``insert_numbered_rows``): a dictionary per
+        coding, and SQLAlchemy's defaults called per row, cost more than the insert. A selection's quote is cut
+        from the text once for all its codings, and only codings that notes refer to are kept for the memos."""
         doc_ids = sorted({s.doc_id for s in sources if s.doc_id is not None})
-        known: dict[tuple[int, int, int, int, int], int] = {}
+        # (document, code, coder, start, end) -> id of a coding in the project, or None for one added here
+        known: dict[tuple[int, int, int, int, int], int | None] = {}
         for at in range(0, len(doc_ids), _CHUNK):
             for row in self.s.execute(select(Coding.id, Coding.document_id, Coding.code_id, Coding.coder_id,
                                              Coding.start, Coding.end)
                                       .where(Coding.document_id.in_(doc_ids[at:at + _CHUNK]))):
                 known[(row.document_id, row.code_id, row.coder_id, row.start, row.end)] = row.id
-        rows: list[dict[str, Any]] = []
-        new_row: dict[tuple[int, int, int, int, int], int] = {}  # key -> index in rows
-        links: list[tuple[XCoding, XSelection | None, tuple[int, int, int, int, int]]] = []
+        values: list[tuple[Any, ...]] = []  # without the GUID, given below
+        guids: list[str | None] = []
+        keys: list[tuple[int, int, int, int, int]] = []
+        links: list[tuple[XCoding, XSelection | None, tuple[int, int, int, int, int]]] = []  # those with notes
         now = dt.datetime.now(dt.UTC)
+        coder_ids = self.coder_ids
+        report = self.report
         for source in sources:
-            assert source.doc_id is not None
+            doc_id = source.doc_id
+            assert doc_id is not None
             text = source.text.text
-            whole = (len(text) - len(text.lstrip()), len(text.rstrip()))
-            spans: list[tuple[XSelection | None, XCoding, int, int]] = [
-                (sel, coding, p.start, p.end) for sel, p in source.placed for coding in sel.codings]
-            spans += [(None, coding, *whole) for coding in source.x.codings]
-            self.report.codings_whole_source += len(source.x.codings)
-            for sel, coding, start, end in spans:
-                code_id = code_ids.get(coding.code)
-                if code_id is None:
-                    self.dangling += 1
-                    continue
-                coder = self.coder(coding.user or (sel.user if sel else None) or source.x.user)
-                key = (source.doc_id, code_id, coder.id, start, end)
-                links.append((coding, sel, key))
-                if key in known or key in new_row:
-                    self.report.codings_present += 1
-                    continue
-                memo = self._notes_text([g for g in coding.note_refs if coding.guid
-                                         and g == coding_memo_guid(coding.guid)]) if coding.note_refs else None
-                if memo is None and sel is not None and sel.description.strip():
-                    memo = sel.description.strip()
-                new_row[key] = len(rows)
-                rows.append({"document_id": source.doc_id, "code_id": code_id, "coder_id": coder.id,
-                             "start": start, "end": end, "quote": text[start:end], "origin": "import",
-                             "status": "accepted", "codebook_version_id": version_id, "memo": memo,
-                             "refi_guid": coding.guid,
-                             "created_at": when(coding.created or (sel.created if sel else None)) or now,
-                             "updated_at": now})
-        if rows:
+            source_user = source.x.user
+            left, right = len(text) - len(text.lstrip()), len(text.rstrip())
+            report.codings_whole_source += len(source.x.codings)
+            spans: list[tuple[XSelection | None, list[XCoding], int, int]] = [
+                (sel, sel.codings, p.start, p.end) for sel, p in source.placed if sel.codings]
+            if source.x.codings:
+                spans.append((None, source.x.codings, left, right))
+            for sel, codings, start, end in spans:
+                quote = text[start:end]
+                if sel is not None:
+                    sel_user, sel_created, sel_notes = sel.user, sel.created, sel.note_refs
+                    described = sel.description.strip() or None
+                else:
+                    sel_user = sel_created = described = None
+                    sel_notes = []
+                for coding in codings:
+                    code_id = code_ids.get(coding.code)
+                    if code_id is None:
+                        self.dangling += 1
+                        continue
+                    user = coding.user or sel_user or source_user
+                    coder_id = coder_ids.get(user)
+                    if coder_id is None:
+                        coder_id = coder_ids[user] = self.coder(user).id
+                    key = (doc_id, code_id, coder_id, start, end)
+                    note_refs = coding.note_refs
+                    if note_refs or sel_notes:
+                        links.append((coding, sel, key))
+                    if key in known:
+                        report.codings_present += 1
+                        continue
+                    known[key] = None
+                    memo = self._notes_text([g for g in note_refs if coding.guid
+                                             and g == coding_memo_guid(coding.guid)]) if note_refs else None
+                    if memo is None:
+                        memo = described
+                    keys.append(key)
+                    guids.append(coding.guid)
+                    values.append((doc_id, code_id, coder_id, start, end, quote, memo,
+                                   when(coding.created or sel_created) or now))
+        if values:
             # Codings keep the file's GUIDs, so that a project exported and read back (or merged) is recognised
             # by identity; a GUID the file lacks, repeats or that the project holds already gets a new one.
-            given = sorted({row["refi_guid"] for row in rows if row["refi_guid"]})
-            taken: set[str] = set()
-            for at in range(0, len(given), _CHUNK):
-                taken.update(self.s.scalars(select(Coding.refi_guid).where(
-                    Coding.refi_guid.in_(given[at:at + _CHUNK]))))
-            for row in rows:
-                if not row["refi_guid"] or row["refi_guid"] in taken:
-                    row["refi_guid"] = new_guid()
-                taken.add(row["refi_guid"])
-            ids = insert_numbered(self.s.connection(), Coding.__table__, rows)
+            connection = self.s.connection()
+            taken = values_present(connection, Coding.__table__.c.refi_guid, sorted({guid for guid in guids if guid}))
+            for index, guid in enumerate(guids):
+                if not guid or guid in taken:
+                    guid = guids[index] = new_guid()
+                taken.add(guid)
+            rows = [(*value, guid, version) for value, guid, version in zip(values, guids, new_versions(len(values)))]
+            ids = insert_numbered_rows(connection, Coding.__table__, _CODING_COLUMNS, rows, {
+                "origin": "import", "status": "accepted", "codebook_version_id": version_id, "updated_at": now})
             # A coding read back under the GUID of one removed here is no longer removed (for a merge).
-            clear_tombstones(self.s.connection(), "coding", [(row["refi_guid"], None) for row in rows])
-            known.update((key, ids[index]) for key, index in new_row.items())
-        self.report.codings_added += len(rows)
-        first_of_selection: dict[int, int] = {}
+            clear_tombstones(connection, "coding", [(guid, None) for guid in guids])
+            known.update(zip(keys, ids))
+        report.codings_added += len(values)
+        first_of_selection: dict[int, int | None] = {}
         for coding, sel, key in links:
             if sel is not None and sel.note_refs:
                 first_of_selection.setdefault(id(sel), known[key])
             for guid in coding.note_refs:
                 if not (coding.guid and guid == coding_memo_guid(coding.guid)):
-                    self.coding_claims.append((guid, known[key]))
+                    self.coding_claims.append((guid, known[key]))  # type: ignore[arg-type]
         for source in sources:
             for guid in source.x.note_refs:
                 self.source_claims.append((guid, "document", source.doc_id))
@@ -539,11 +592,15 @@ def _import_qdpx(session: Session, path: Path, *, actor: str, origin: str, sets_
     if origin != "auto" and origin not in ORIGINS:
         raise ExchangeError(f"unknown origin {origin!r}; use auto or one of {', '.join(ORIGINS)}")
     report = QdpxImportReport(file=path.name)
-    with QdpxArchive(path, limits) as archive, tempfile.TemporaryDirectory(prefix="gripcode-qdpx-") as tmp_name:
+    # Documents are segmented in worker processes that the spool starts once the file has shown enough sources
+    # for them (they load spaCy while the rest is read); they end once the documents are in, or the import fails.
+    # SQLite keeps more of the codings' indexes in memory meanwhile (bulk_cache).
+    with QdpxArchive(path, limits) as archive, tempfile.TemporaryDirectory(prefix="gripcode-qdpx-") as tmp_name, \
+            _Workers() as workers, bulk_cache(session.connection()):
         tmp = Path(tmp_name)
         loader = SourceLoader(archive, [], report)
         with (tmp / "sources.marshal").open("w+b") as spool_file:
-            spool = _Spool(loader, tmp, spool_file, origin)
+            spool = _Spool(loader, tmp, spool_file, origin, workers)
             spool.qde_name = archive.qde_name
             stream = spool.stream = ProjectStream(f"{archive.qde_name} in {path.name}", spool)
             for piece in archive.stream_qde():
@@ -578,7 +635,8 @@ def _import_qdpx(session: Session, path: Path, *, actor: str, origin: str, sets_
             report.codes_added, report.codes_reused = merge.added, merge.reused
             report.codebook_version = merge.version.id if merge.version is not None else None
             case_of = work.cases()
-            work.import_documents(spool.headers, case_of)
+            work.import_documents(spool.headers, case_of, workers.segmenter)
+            workers.stop()
             version = latest_version(session)
             version_id = version.id if version is not None else None
             spool_file.seek(0)

@@ -163,11 +163,35 @@ def _split(tag: str) -> tuple[str | None, str]:
     return found
 
 
+class _Locals(dict[object, str | None]):
+    """Tag -> its local name when it is in the project's namespace (or none), else None: the test ``kids`` makes
+    of every child, once per tag."""
+
+    def __init__(self, ns: str | None) -> None:
+        super().__init__()
+        self.ns = ns
+
+    def __missing__(self, tag: object) -> str | None:
+        local = None
+        if isinstance(tag, str):  # comments and processing instructions have a function for a tag
+            namespace, name = _split(tag)
+            if namespace in (self.ns, None):
+                local = name
+        self[tag] = local
+        return local
+
+
+# GUIDs of users, codes and notes recur on every coding: each is checked once, up to this many different ones.
+_GUID_CACHE = 4096
+
+
 class _Reader:
     """Turns the elements of a ``project.qde`` into objects; ``ns`` is the root element's namespace."""
 
     def __init__(self, what: str, ns: str | None) -> None:
         self.what, self.ns = what, ns
+        self.locals = _Locals(ns)
+        self._guids: dict[str, str] = {}  # a creatingUser or targetGUID as written -> as normalised
 
     # helpers ---------------------------------------------------------------------------------------------
 
@@ -180,13 +204,21 @@ class _Reader:
         return f" at line {line}" if line is not None else ""
 
     def kids(self, element: ET.Element, *names: str) -> list[ET.Element]:
-        out = []
+        local = self.locals
+        return [child for child in element if local[child.tag] in names]
+
+    def groups(self, element: ET.Element) -> dict[str | None, list[ET.Element]]:
+        """The children by local name (None: another namespace), each list in document order: what several
+        ``kids`` calls would find, in one pass."""
+        local = self.locals
+        out: dict[str | None, list[ET.Element]] = {}
         for child in element:
-            if not isinstance(child.tag, str):
-                continue
-            namespace, local = _split(child.tag)
-            if local in names and namespace in (self.ns, None):
-                out.append(child)
+            name = local[child.tag]
+            found = out.get(name)
+            if found is None:
+                out[name] = [child]
+            else:
+                found.append(child)
         return out
 
     def kid(self, element: ET.Element, name: str) -> ET.Element | None:
@@ -207,6 +239,20 @@ class _Reader:
         if guid is None:
             raise ExchangeError(f"{self.what}: <{local_name(element.tag)[1]}>{self.at(element)} has the {attr} "
                                 f"{raw!r}, which is not a GUID")
+        return guid
+
+    def shared_guid(self, element: ET.Element, attr: str) -> str | None:
+        """``guid(element, attr, required=False)`` for attributes whose values recur (users, targets)."""
+        raw = element.get(attr)
+        if raw is not None:
+            found = self._guids.get(raw)
+            if found is not None:
+                return found
+        guid = self.guid(element, attr, required=False)
+        if guid is not None and raw is not None:
+            if len(self._guids) >= _GUID_CACHE:
+                self._guids.clear()
+            self._guids[raw] = guid
         return guid
 
     def refs(self, element: ET.Element, *names: str) -> list[str]:
@@ -265,7 +311,22 @@ class _Reader:
             project.description = "".join(element.itertext())
 
     def refs_of(self, elements: list[ET.Element]) -> list[str]:
-        return [guid for ref in elements if (guid := self.guid(ref, "targetGUID")) is not None]
+        return [guid for ref in elements if (guid := self.target(ref)) is not None]
+
+    def target(self, ref: ET.Element) -> str | None:
+        """A reference's ``targetGUID``, required (``guid(ref, "targetGUID")``)."""
+        raw = ref.get("targetGUID")
+        found = self._guids.get(raw) if raw is not None else None
+        return found if found is not None else self._new_target(ref)
+
+    def _new_target(self, ref: ET.Element) -> str | None:
+        guid = self.guid(ref, "targetGUID")
+        raw = ref.get("targetGUID")
+        if guid is not None and raw is not None:
+            if len(self._guids) >= _GUID_CACHE:
+                self._guids.clear()
+            self._guids[raw] = guid
+        return guid
 
     def code(self, element: ET.Element) -> XCode:
         name = (element.get("name") or "").strip()
@@ -299,24 +360,39 @@ class _Reader:
                      self.refs(element, "SourceRef", "MemberSource"))
 
     def coding(self, element: ET.Element) -> XCoding | None:
-        ref = self.kid(element, "CodeRef")
-        code = self.guid(ref, "targetGUID") if ref is not None else None
+        ref = None
+        notes: list[ET.Element] = []
+        local = self.locals
+        for child in element:  # one pass for its CodeRef (the first) and its NoteRefs
+            name = local[child.tag]
+            if name == "CodeRef":
+                if ref is None:
+                    ref = child
+            elif name == "NoteRef":
+                notes.append(child)
+        code = self.target(ref) if ref is not None else None
         if code is None:
             return None
-        return XCoding(self.guid(element, required=False), code, self.guid(element, "creatingUser", required=False),
-                       element.get("creationDateTime"), self.refs(element, "NoteRef"))
+        return XCoding(self.guid(element, required=False), code, self.shared_guid(element, "creatingUser"),
+                       element.get("creationDateTime"), self.refs_of(notes) if notes else [])
 
     def codings(self, element: ET.Element) -> list[XCoding]:
-        return [c for c in (self.coding(e) for e in self.kids(element, "Coding")) if c is not None]
+        return self.codings_of(self.kids(element, "Coding"))
+
+    def codings_of(self, elements: list[ET.Element]) -> list[XCoding]:
+        return [c for c in (self.coding(e) for e in elements) if c is not None]
 
     def text_source(self, element: ET.Element, container: ET.Element | None = None) -> XTextSource:
         selections = []
         for sel in self.kids(element, "PlainTextSelection"):
+            kids = self.groups(sel)  # (its Description, Codings and NoteRefs in one pass)
+            description = kids.get("Description")
+            guid, name = self.guid(sel, required=False), sel.get("name")
+            start, end = self.position(sel, "startPosition"), self.position(sel, "endPosition")
             selections.append(XSelection(
-                self.guid(sel, required=False), sel.get("name"), self.position(sel, "startPosition"),
-                self.position(sel, "endPosition"), self.guid(sel, "creatingUser", required=False),
-                sel.get("creationDateTime"), self.text_of(sel, "Description"), self.codings(sel),
-                self.refs(sel, "NoteRef"), self.line(sel)))
+                guid, name, start, end, self.shared_guid(sel, "creatingUser"), sel.get("creationDateTime"),
+                "".join(description[0].itertext()) if description else "", self.codings_of(kids.get("Coding", [])),
+                self.refs_of(kids.get("NoteRef", [])), self.line(sel)))
         content = self.kid(element, "PlainTextContent")
         owner = container if container is not None else element
         name = (owner.get("name") or element.get("name") or "").strip()
@@ -374,8 +450,7 @@ class ProjectStream:
         self._names: dict[str, str] = {}
         parser = self._parser = expat.ParserCreate(None, "}")
         parser.buffer_text = True
-        parser.StartElementHandler = self._start
-        parser.EndElementHandler = self._end
+        parser.StartElementHandler, parser.EndElementHandler = self._handlers(parser)
         parser.CharacterDataHandler = self._builder.data
         parser.StartDoctypeDeclHandler = self._doctype
         parser.EntityDeclHandler = self._entity
@@ -398,13 +473,36 @@ class ProjectStream:
         raise ExchangeError(f"{self.what} declares or references an XML entity at line "
                             f"{self._parser.CurrentLineNumber}: refused")
 
-    def _start(self, name: str, attrs: dict[str, object]) -> None:
-        if any("}" in key for key in attrs):
-            attrs = {self._name(key): value for key, value in attrs.items()}
-        attrs[_LINE] = self._parser.CurrentLineNumber
-        element = self._builder.start(self._name(name), attrs)  # type: ignore[arg-type]
-        self._stack.append(element)
-        if len(self._stack) == 1:
+    def _handlers(self, parser: expat.XMLParserType) -> tuple[Callable[[str, dict[str, object]], None],
+                                                                  Callable[[str], None]]:
+        """The parser's handlers of elements: every element goes into the tree being built, with the line it
+        starts on; only those of the root and its children and grandchildren (sections, sources) are looked at
+        further (``_top_started``, ``_top_ended``). Closures over what they use: they run for every element."""
+        stack, names, fix = self._stack, self._names, self._name
+        start_element, end_element = self._builder.start, self._builder.end
+        top_started, top_ended = self._top_started, self._top_ended
+
+        def start(name: str, attrs: dict[str, object]) -> None:
+            for key in attrs:
+                if "}" in key:
+                    attrs = {fix(key): value for key, value in attrs.items()}
+                    break
+            attrs[_LINE] = parser.CurrentLineNumber
+            stack.append(start_element(names.get(name) or fix(name), attrs))  # type: ignore[arg-type]
+            if len(stack) <= 2:
+                top_started(stack[-1])
+
+        def end(name: str) -> None:
+            element = end_element(names.get(name) or fix(name))
+            stack.pop()
+            if len(stack) <= 2:
+                top_ended(element)
+
+        return start, end
+
+    def _top_started(self, element: ET.Element) -> None:
+        stack = self._stack
+        if len(stack) == 1:
             ns, local = _split(element.tag)
             if local != "Project" or not (ns is None or ns.lower().startswith("urn:qda-xml:project")):
                 kind = " (a REFI-QDA codebook: use `gripcode codebook import-qdc`)" if local == "CodeBook" else ""
@@ -416,10 +514,8 @@ class ProjectStream:
             if local == "Sources" and ns in (self._reader.ns, None):  # type: ignore[union-attr]
                 self._sources = element
 
-    def _end(self, name: str) -> None:
-        element = self._builder.end(self._name(name))
+    def _top_ended(self, element: ET.Element) -> None:
         stack = self._stack
-        stack.pop()
         depth = len(stack)
         reader, project = self._reader, self.project
         assert reader is not None and project is not None

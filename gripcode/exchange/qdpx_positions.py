@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from gripcode.corpus.normalize import normalise_text
@@ -223,6 +223,17 @@ class SourceText:
                 hi = mid - 1
         return lo
 
+    def distinct(self, conventions: list[Convention]) -> Iterator[Convention]:
+        """``conventions`` without those that place every position as an earlier one does (equal signatures):
+        the same span would only be computed again. Lazily: a convention's weights are worked out only once the
+        ones before it did not settle a selection."""
+        seen: set[int] = set()
+        for convention in conventions:
+            signature = self.signature(convention)
+            if signature not in seen:
+                seen.add(signature)
+                yield convention
+
     def span(self, start: int, end: int, convention: Convention) -> tuple[int, int] | None:
         """``[start, end)`` counted by ``convention`` as stored offsets, or None when it is not a usable span."""
         raw_start = self._raw(start, convention, is_end=False)
@@ -247,20 +258,40 @@ def collapse(text: str) -> str:
 
 def name_score(name: str | None, covered: str) -> int:
     """How well a selection's ``name`` matches the text it covers: EXACT, PREFIX (a shortened name) or NO_MATCH."""
-    wanted = collapse(name or "")
-    if not wanted:
+    return _score(_Name.of(name), covered)
+
+
+class _Name:
+    """A selection's name as :func:`name_score` compares it, made once per selection rather than once per
+    convention tried: collapsed, and without a closing ellipsis (``shortened``)."""
+
+    __slots__ = ("raw", "collapsed", "wanted", "shortened")
+
+    def __init__(self, raw: str, collapsed: str) -> None:
+        self.raw, self.collapsed, self.wanted, self.shortened = raw, collapsed, collapsed, False
+        for mark in _ELLIPSIS:
+            if collapsed.endswith(mark):
+                self.wanted, self.shortened = collapsed[: -len(mark)].rstrip(), True
+                break
+
+    @staticmethod
+    def of(name: str | None) -> _Name | None:
+        """None for a name that is empty once collapsed."""
+        collapsed = collapse(name or "")
+        return _Name(name or "", collapsed) if collapsed else None
+
+
+def _score(name: _Name | None, covered: str) -> int:
+    if name is None or not name.wanted:
         return NO_MATCH
-    shortened = False
-    for mark in _ELLIPSIS:
-        if wanted.endswith(mark):
-            wanted, shortened = wanted[: -len(mark)].rstrip(), True
-            break
-    got = collapse(covered)
-    if not wanted or not got:
+    # A name that is the covered text itself (as gripcode and many programs write it) collapses alike.
+    got = name.collapsed if covered == name.raw else collapse(covered)
+    if not got:
         return NO_MATCH
-    if got == wanted and not shortened:
+    wanted = name.wanted
+    if got == wanted and not name.shortened:
         return EXACT
-    if got.startswith(wanted) and (shortened or len(wanted) >= min(len(got), 12)):
+    if got.startswith(wanted) and (name.shortened or len(wanted) >= min(len(got), 12)):
         return PREFIX
     return NO_MATCH
 
@@ -287,34 +318,49 @@ class Placement:
 
 def place(source: SourceText, start: int, end: int, name: str | None, conventions: list[Convention],
           names_are_text: bool) -> Placement | str:
-    """Where a selection goes, or the reason it cannot be placed."""
-    candidates: list[tuple[Convention, tuple[int, int]]] = []
-    seen: set[int] = set()
-    for convention in conventions:
-        signature = source.signature(convention)
-        if signature in seen:
-            continue
-        seen.add(signature)
-        span = source.span(start, end, convention)
-        if span is not None:
-            candidates.append((convention, span))
-    if not candidates:
-        return f"{start}-{end} lies outside the text ({len(source.text)} characters) under every convention"
+    """Where a selection goes, or the reason it cannot be placed.
+
+    Conventions are tried in order, each way of counting once (:meth:`SourceText.distinct`), and only as far
+    as needed: by name, the best match wins and the first of equal ones, so the search ends at the first exact
+    match; otherwise at the first span on word boundaries, else the first span at all is taken, unconfirmed."""
     text = source.text
-    if names_are_text and collapse(name or ""):
+    distinct = source.distinct(conventions)
+    wanted = _Name.of(name) if names_are_text else None
+    if wanted is not None:
         best: tuple[int, Convention, tuple[int, int]] | None = None
-        for convention, span in candidates:
-            score = name_score(name, text[span[0]:span[1]])
+        found = False
+        for convention in distinct:
+            span = source.span(start, end, convention)
+            if span is None:
+                continue
+            found = True
+            score = _score(wanted, text[span[0]:span[1]])
             if score > NO_MATCH and (best is None or score > best[0]):
                 best = (score, convention, span)
+                if score == EXACT:
+                    break
+        if not found:
+            return _outside(source, start, end)
         if best is None:
             return "its name does not match the text at its positions under any convention"
         return Placement(best[2][0], best[2][1], best[1], "name")
-    for convention, span in candidates:
+    first: tuple[Convention, tuple[int, int]] | None = None
+    for convention in distinct:
+        span = source.span(start, end, convention)
+        if span is None:
+            continue
         if on_word_boundaries(text, *span):
             return Placement(span[0], span[1], convention, "word boundaries")
-    convention, span = candidates[0]
+        if first is None:
+            first = (convention, span)
+    if first is None:
+        return _outside(source, start, end)
+    convention, span = first
     return Placement(span[0], span[1], convention, "unconfirmed")
+
+
+def _outside(source: SourceText, start: int, end: int) -> str:
+    return f"{start}-{end} lies outside the text ({len(source.text)} characters) under every convention"
 
 
 def names_look_like_text(samples: list[tuple[SourceText, int, int, str]], conventions_of: dict[int, list[Convention]]
@@ -333,12 +379,13 @@ def count_names_matching(samples: Iterable[tuple[SourceText, int, int, str]],
     counts of :func:`names_look_like_text`, which can be added up source by source."""
     named = matched = 0
     for source, start, end, name in samples:
-        if not collapse(name):
+        wanted = _Name.of(name)
+        if wanted is None:
             continue
         named += 1
         for convention in conventions_of[id(source)]:
             span = source.span(start, end, convention)
-            if span is not None and name_score(name, source.text[span[0]:span[1]]) > NO_MATCH:
+            if span is not None and _score(wanted, source.text[span[0]:span[1]]) > NO_MATCH:
                 matched += 1
                 break
     return named, matched

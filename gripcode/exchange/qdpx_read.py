@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from gripcode.corpus.decode import decode_bytes
-from gripcode.corpus.readers.docx import read_docx
 from gripcode.db.models import DOCUMENT_KINDS
 from gripcode.errors import DocumentImportError
 from gripcode.exchange.qdpx_archive import QdpxArchive
@@ -158,6 +157,8 @@ class SourceLoader:
             reason = f"its text file {x.plain_path} is not in the archive"
         rich = self.archive.resolve(x.rich_path)
         if rich is not None and rich.lower().endswith(".docx"):
+            from gripcode.corpus.readers.docx import read_docx  # (python-docx: only for a source left as Word)
+
             docx_path = tmp / f"rich-{number}.docx"
             docx_path.write_bytes(self.archive.read(rich))
             try:
