@@ -89,7 +89,13 @@ def project(grip: Gripcode, tmp_path: Path) -> Gripcode:
 @pytest.mark.parametrize(("by", "unit"), [("overlap", "paragraph"), ("unit", "paragraph"), ("unit", "sentence"),
                                           ("unit", "document")])
 @pytest.mark.parametrize("criteria", [{}, {"kinds": ("media",), "coders": ("ana",)}])
-def test_counts_equal_the_self_joins(project: Gripcode, by: str, unit: str, criteria: dict) -> None:
+@pytest.mark.parametrize("batch", [1, 3, 500])
+def test_counts_equal_the_self_joins(project: Gripcode, by: str, unit: str, criteria: dict, batch: int,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Counted a batch of documents at a time (one document, a few, all of them), as the self-join counts."""
+    import gripcode.analysis.matrices as matrices
+
+    monkeypatch.setattr(matrices, "DOCUMENTS_PER_BATCH", batch)
     engine = make_engine(project.url)
     try:
         with transaction(engine, write=False) as session:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -24,7 +25,7 @@ from gripcode.analysis.filters import (
     document_conditions,
     resolve_filters,
 )
-from gripcode.coding.unit_marks import marked_units
+from gripcode.coding.unit_marks import DOCUMENTS_PER_BATCH, marked_units
 from gripcode.db.bulk import fetch_rows
 from gripcode.db.models import Case, Code, Coder, Coding, Document, status_among
 from gripcode.errors import AnalysisError
@@ -57,28 +58,40 @@ def cooccurrence(session: Session, filters: Filters | None = None, *, by: str = 
     return pd.DataFrame(counts, index=pd.Index(slugs, name="code"), columns=pd.Index(slugs, name="code"))
 
 
+def _documents(session: Session, filters: Filters) -> list[int]:
+    return list(session.scalars(select(Document.id).where(document_conditions(filters)).order_by(Document.id)))
+
+
+def _batches(documents: list[int]) -> Iterator[list[int]]:
+    """The documents a batch at a time: co-occurrence reads and counts one batch, so memory holds one batch's
+    codings however many the project has (a pair of codings or a unit lies in one document)."""
+    for first in range(0, len(documents), DOCUMENTS_PER_BATCH):
+        yield documents[first:first + DOCUMENTS_PER_BATCH]
+
+
 def _overlap_counts(session: Session, filters: Filters, ids: list[int]) -> np.ndarray:
     """Codes x codes: pairs of codings of two different codes whose spans overlap (each pair once in each
     direction); the diagonal, each code's codings. One pass over the codings in text order per document keeps
     the codings still open, so the work grows with the codings and their overlaps, not their square."""
     position = {code_id: i for i, code_id in enumerate(ids)}
     counts = np.zeros((len(ids), len(ids)), dtype=np.int64)
-    rows = fetch_rows(session.connection(), select(Coding.document_id, Coding.start, Coding.end, Coding.code_id)
-                      .join(Document, Document.id == Coding.document_id)
-                      .where(coding_conditions(filters), Coding.code_id.in_(ids))
-                      .order_by(Coding.document_id, Coding.start))
     pairs: dict[tuple[int, int], int] = {}
-    document, open_codings = None, []
-    for doc_id, start, end, code_id in rows:
-        code = position[code_id]
-        counts[code, code] += 1
-        if doc_id != document:
-            document, open_codings = doc_id, []
-        open_codings = [(other_end, other) for other_end, other in open_codings if other_end > start]
-        for _, other in open_codings:
-            if other != code:
-                pairs[(other, code)] = pairs.get((other, code), 0) + 1
-        open_codings.append((end, code))
+    for batch in _batches(_documents(session, filters)):
+        rows = fetch_rows(session.connection(), select(Coding.document_id, Coding.start, Coding.end, Coding.code_id)
+                          .join(Document, Document.id == Coding.document_id)
+                          .where(coding_conditions(filters), Coding.code_id.in_(ids), Coding.document_id.in_(batch))
+                          .order_by(Coding.document_id, Coding.start))
+        document, open_codings = None, []
+        for doc_id, start, end, code_id in rows:
+            code = position[code_id]
+            counts[code, code] += 1
+            if doc_id != document:
+                document, open_codings = doc_id, []
+            open_codings = [(other_end, other) for other_end, other in open_codings if other_end > start]
+            for _, other in open_codings:
+                if other != code:
+                    pairs[(other, code)] = pairs.get((other, code), 0) + 1
+            open_codings.append((end, code))
     for (first, second), n in pairs.items():
         counts[first, second] += n
         counts[second, first] += n
@@ -86,27 +99,30 @@ def _overlap_counts(session: Session, filters: Filters, ids: list[int]) -> np.nd
 
 
 def _unit_counts(session: Session, filters: Filters, unit: str, ids: list[int]) -> np.ndarray:
-    """Codes x codes: units that carry both codes; the diagonal, units with the code. The (unit, code) pairs
-    make a sparse units x codes matrix M, and M'M counts them all at once."""
-    if unit == "document":
-        found = session.execute(select(Coding.document_id, Coding.code_id).join(Document, Document.id == Coding.document_id)
-                                .where(coding_conditions(filters), Coding.code_id.in_(ids)).distinct()).tuples().all()
-    else:
-        documents = list(session.scalars(select(Document.id).where(document_conditions(filters))))
-        found = list(set(marked_units(session, unit, documents, and_(coding_conditions(filters),
-                                                                     Coding.code_id.in_(ids)), Coding.code_id)))
-    pairs = np.array(found, dtype=np.int64).reshape(-1, 2)
-    if not len(pairs):
-        return np.zeros((len(ids), len(ids)), dtype=np.int64)
+    """Codes x codes: units that carry both codes; the diagonal, units with the code. A batch's (unit, code)
+    pairs make a sparse units x codes matrix M, and M'M counts them all at once; a unit lies in one document,
+    so the counts of the batches add up."""
     from scipy import sparse
 
-    _, unit_index = np.unique(pairs[:, 0], return_inverse=True)
-    lookup = np.zeros(max(ids) + 1, dtype=np.int64)
+    counts = np.zeros((len(ids), len(ids)), dtype=np.int64)
+    lookup = np.zeros(max(ids, default=0) + 1, dtype=np.int64)
     lookup[ids] = np.arange(len(ids))
-    code_index = lookup[pairs[:, 1]]
-    marks = sparse.csr_matrix((np.ones(len(pairs), dtype=np.int64), (unit_index, code_index)),
-                              shape=(unit_index.max() + 1, len(ids)))
-    return np.asarray((marks.T @ marks).todense(), dtype=np.int64)
+    conditions = and_(coding_conditions(filters), Coding.code_id.in_(ids))
+    for batch in _batches(_documents(session, filters)):
+        if unit == "document":
+            found = set(fetch_rows(session.connection(), select(Coding.document_id, Coding.code_id)
+                                   .join(Document, Document.id == Coding.document_id)
+                                   .where(conditions, Coding.document_id.in_(batch))))
+        else:
+            found = set(marked_units(session, unit, batch, conditions, Coding.code_id))
+        if not found:
+            continue
+        pairs = np.array(list(found), dtype=np.int64).reshape(-1, 2)
+        _, unit_index = np.unique(pairs[:, 0], return_inverse=True)
+        marks = sparse.csr_matrix((np.ones(len(pairs), dtype=np.int64), (unit_index, lookup[pairs[:, 1]])),
+                                  shape=(unit_index.max() + 1, len(ids)))
+        counts += np.asarray((marks.T @ marks).todense(), dtype=np.int64)
+    return counts
 
 
 def _on(alias: Any, filters: Filters) -> Any:
