@@ -5,10 +5,11 @@ Multilingual Plane and decomposed accents (so stored offsets differ from the fil
 selections, several codings per selection by several coders (and some by nobody named), repeated spans, codings
 without a GUID or with one used twice, codings of the whole source, a code the codebook lacks, selections that
 cannot be placed, and notes on the project, a source, a selection and a coding, and as a coding's memo field.
-``expected_codings`` says what the import stores for each coding, from the model alone: the span is where the
-file's code-point positions fall in the normalised text (``len(normalise_text(raw[:position]))`` at a word
-boundary, a byte-order mark not counted), the quote is that slice, the coder is the coding's, the selection's or the source's user, the memo is
-the coding's memo note or the selection's description, and the first of several codings of one span wins.
+``expected`` says what the import stores for each coding, from the model alone: the span is where the file's
+code-point positions fall in the normalised text (``len(normalise_text(raw[:position]))`` at a word boundary, a
+byte-order mark not counted), the quote is that slice, the coder is the coding's, the selection's or the source's
+user, the memo is the coding's memo note or the selection's description, and the first of several codings of one
+span wins; and which memos the notes become, on what.
 """
 
 from __future__ import annotations
