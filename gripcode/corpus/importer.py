@@ -28,8 +28,8 @@ from gripcode.corpus.parsed import ParsedDocument, Turn
 from gripcode.corpus.readers import CsvOptions, ReadLimits, read_file
 from gripcode.corpus.segment import segment_texts, start_worker
 from gripcode.db.audit import record_event
-from gripcode.db.bulk import insert_rows
-from gripcode.db.models import DOCUMENT_KINDS, Case, Document
+from gripcode.db.bulk import insert_rows, refresh_statistics
+from gripcode.db.models import DOCUMENT_KINDS, Case, Document, Unit
 from gripcode.db.storable import refuse_in_rows
 from gripcode.errors import DocumentImportError
 from gripcode.worker_pool import WorkerPool
@@ -379,6 +379,7 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
     finally:
         if own:
             segment.close(failed)
+    refresh_statistics(session.connection(), report.units + len(report.imported), Document.__table__, Unit.__table__)
     record_event(session, actor, "import", "document", None, documents=len(report.imported),
                  skipped=len(report.skipped), words=report.words, ids=[d["id"] for d in report.imported])
     return report

@@ -318,3 +318,21 @@ def bulk_cache(connection: Connection, kib: int = BULK_CACHE_KIB) -> Iterator[No
             connection.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
         raise
     connection.exec_driver_sql(f"PRAGMA cache_size = {int(before)}")
+
+
+# Rows a write must have added before the planner's statistics are refreshed after it.
+ANALYZE_AFTER_ROWS = 1_000
+# Where a write notes the tables whose statistics to refresh once it commits (see ``db/engine.transaction``).
+PENDING_ANALYZE = "gripcode.analyze"
+
+
+def refresh_statistics(connection: Connection, rows: int, *tables: Table) -> None:
+    """After a bulk write of ``rows`` rows, PostgreSQL's statistics of ``tables`` are refreshed (``ANALYZE``)
+    once the write commits, by :func:`gripcode.db.engine.transaction`: outside the write's transaction, so that
+    the lock ANALYZE takes does not make a concurrent import wait for this one to end. Without them the planner
+    took a table just filled with two million codings for an empty one, and read it whole for every batch of
+    documents that co-occurrence, agreement and the exporters ask for, until autovacuum (off on some servers, a
+    minute late on others) analysed it. SQLite's planner keeps no such statistics unless asked."""
+    if rows < ANALYZE_AFTER_ROWS or connection.dialect.name != "postgresql":
+        return
+    connection.info.setdefault(PENDING_ANALYZE, set()).update(table.name for table in tables)

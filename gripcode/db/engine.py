@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 from weakref import WeakKeyDictionary
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, IntegrityError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 import gripcode.db.storable  # noqa: F401 - registers the check of every flush for text no backend can store
@@ -132,12 +132,17 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
             if write and is_sqlite(engine):
                 session.connection(execution_options={_WRITE_OPTION: True})  # begins now: lock or wait
             yield session
+            analyze = _pending_analyze(session)
             session.commit()
         except BaseException:
+            with suppress(Exception):
+                _pending_analyze(session)
             session.rollback()
             raise
         finally:
             session.close()
+        if analyze:
+            _analyze(engine, analyze)
     except OperationalError as exc:
         if is_busy(exc):
             raise ProjectBusyError(busy_message(engine)) from exc
@@ -158,6 +163,22 @@ def transaction(engine: Engine, *, write: bool = True) -> Iterator[Session]:
                                       "imported: run the import again (texts already in the project are skipped)") \
                 from exc
         raise
+
+
+def _pending_analyze(session: Session) -> set[str]:
+    """The tables a bulk write in this transaction asked to have analysed (``db/bulk.refresh_statistics``)."""
+    from gripcode.db.bulk import PENDING_ANALYZE
+
+    if not session.in_transaction():
+        return set()
+    return set(session.connection().info.pop(PENDING_ANALYZE, ()))
+
+
+def _analyze(engine: Engine, tables: set[str]) -> None:
+    """ANALYZE ``tables`` in a transaction of its own, after the write committed. The write stands whatever
+    happens here; a refresh that fails leaves the statistics to autovacuum."""
+    with suppress(DBAPIError), engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE " + ", ".join(f'"{name}"' for name in sorted(tables)))
 
 
 def _violates(exc: IntegrityError, constraint: str, sqlite_columns: str) -> bool:

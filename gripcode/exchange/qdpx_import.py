@@ -43,7 +43,7 @@ from gripcode.corpus.importer import ImportItem, ImportOptions, Segmenter, defau
 from gripcode.corpus.normalize import text_sha256
 from gripcode.corpus.parsed import Turn
 from gripcode.db.audit import record_event
-from gripcode.db.bulk import bulk_cache, insert_numbered_rows, values_present
+from gripcode.db.bulk import bulk_cache, insert_numbered_rows, refresh_statistics, values_present
 from gripcode.db.identity import new_guid, new_versions
 from gripcode.db.models import Case, CaseAttribute, Coder, Coding, Document, Event, Memo
 from gripcode.db.tombstones import clear_tombstones
@@ -656,4 +656,5 @@ def _import_qdpx(session: Session, path: Path, *, actor: str, origin: str, sets_
                      "codings_added": report.codings_added, "memos_added": report.memos_added,
                      "unplaced": report.unplaced, "non_text": report.non_text}
     session.flush()
+    refresh_statistics(session.connection(), report.codings_added, Coding.__table__)  # documents: import_items
     return report

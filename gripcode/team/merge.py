@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from gripcode.db.audit import record_event
-from gripcode.db.bulk import chunks, fetch_rows, insert_numbered, insert_rows
+from gripcode.db.bulk import chunks, fetch_rows, insert_numbered, insert_rows, refresh_statistics
 from gripcode.db.engine import make_engine, transaction
 from gripcode.db.migrate import SCHEMA_HEAD, SCHEMA_REVISIONS, current_revision, init_database
 from gripcode.db.models import (
@@ -724,6 +724,7 @@ class _Merge:
             source["codebook_version_id"] = self.version_id.get(source["codebook_version_id"])
             rows.append(tuple(source[c] for c in columns))
         write_rows(conn, codings, columns, rows)
+        refresh_statistics(conn, len(rows), codings)
         # A coding brought back under the GUID of one removed here is no longer removed.
         clear_tombstones(conn, "coding", [(row[columns.index("refi_guid")], row[columns.index("version")])
                                           for row in rows])
