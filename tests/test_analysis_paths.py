@@ -12,6 +12,7 @@ import json
 import os
 import random
 import subprocess
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -215,3 +216,20 @@ def test_the_installed_program_writes_the_same_rows(project: Gripcode) -> None:
                 body = [line for line in done.stdout.splitlines() if not line.startswith("#")]
                 table = render_table(expected[command[0]], "csv", PROVENANCE).decode()
                 assert body == [line for line in table.splitlines() if not line.startswith("#")], command
+
+
+def test_a_group_named_like_a_count_keeps_its_shares(grip: Gripcode, tmp_path: Path) -> None:
+    """With one measure a column's only label is its group: a case called "codings" still holds shares."""
+    from conftest import TWO_CODES
+
+    (tmp_path / "cb.yaml").write_text(TWO_CODES.format(name="t"), encoding="utf-8")
+    grip.ok("codebook", "sync", str(tmp_path / "cb.yaml"))
+    grip.ok("case", "add", "codings")
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.txt").write_text(f"Export quotas in {name}.\n", encoding="utf-8")
+        grip.ok("import", str(tmp_path / f"{name}.txt"), "--case", "codings")
+    grip.ok("code", "add", "1", "price-control", "--unit", "paragraph:1")
+    with project_session(grip.url) as session:
+        table = compare_cases(session, measures=["share"])
+        pd.testing.assert_frame_equal(table, old_compare_cases(session, measures=["share"]))
+    assert table.loc["price-control", "codings"] == 0.5

@@ -13,7 +13,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
 from gripcode.analysis.filters import Filters, coding_conditions, resolve_filters
-from gripcode.analysis.matrices import _active_codes, _on, cooccurrence
+from gripcode.analysis.filters import codes_in_scope
+from gripcode.analysis.matrices import _on, cooccurrence
 from gripcode.db.engine import make_engine, transaction
 from gripcode.db.models import Coding, Document, Unit
 
@@ -35,7 +36,7 @@ def _unit_codes(filters: Filters, unit: str, ids: list[int]):  # type: ignore[no
 
 def self_join_counts(session, filters: Filters, by: str, unit: str) -> dict[tuple[str, str], int]:  # type: ignore[no-untyped-def]
     """The counts as the SQL self-joins gave them."""
-    codes = _active_codes(session, filters)
+    codes = codes_in_scope(session, filters)
     ids = [i for i, _ in codes]
     slug = dict(codes)
     a, b = aliased(Coding), aliased(Coding)

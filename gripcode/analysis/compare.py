@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from gripcode.analysis.filters import (
     Filters,
     check_names,
+    codes_in_scope,
     coding_conditions,
     document_conditions,
     group_column,
@@ -70,13 +71,6 @@ def _denominators(session: Session, filters: Filters, by: str) -> pd.DataFrame:
     rows = session.execute(denominators_query(session, filters, by)).all()
     frame = pd.DataFrame(rows, columns=["grp", "n_docs", "chars", "words"]).set_index("grp")
     return frame.astype("int64")
-
-
-def _codes_in_scope(session: Session, filters: Filters) -> list[tuple[int, str]]:
-    query = select(Code.id, Code.slug).where(Code.status == "active").order_by(Code.position, Code.id)
-    if filters.codes:
-        query = select(Code.id, Code.slug).where(Code.slug.in_(filters.codes)).order_by(Code.position, Code.id)
-    return [tuple(row) for row in session.execute(query).tuples()]  # type: ignore[misc]
 
 
 def _coding_rows(filters: Filters, *columns: Any) -> Any:
@@ -154,7 +148,7 @@ def compare_grid(session: Session, filters: Filters | None = None, *, by: str = 
     # PostgreSQL sums are Decimals: made plain numbers here.
     sizes = {grp: (int(n_docs), int(chars), int(words))
              for grp, n_docs, chars, words in session.execute(denominators_query(session, filters, by)).tuples()}
-    codes = _codes_in_scope(session, filters)
+    codes = codes_in_scope(session, filters)
     groups = sorted(sizes, key=str)
     documents: dict[tuple[int, Any], int] = {}
     codings: dict[tuple[int, Any], int] = {}
@@ -195,11 +189,14 @@ def compare_grid(session: Session, filters: Filters | None = None, *, by: str = 
 def compare_cases(session: Session, filters: Filters | None = None, *, by: str = "case",
                   measures: Sequence[str] = MEASURES, rollup: bool = False, **criteria: Any) -> pd.DataFrame:
     """Codes (rows, in codebook order) x groups; with several measures the columns are (group, measure)."""
+    measures = list(measures)
     grid = compare_grid(session, filters, by=by, measures=measures, rollup=rollup, **criteria)
     frame = grid_frame(grid)
-    # Counts are whole numbers, the rest floats with NaN where missing, also in a column without rows.
-    dtypes = ["int64" if key[-1] in ("documents", "codings") or (len(measures) == 1 and measures[0] in (
-        "documents", "codings")) else "float64" for key in grid.column_keys]
+    # Counts are whole numbers, the rest floats with NaN where missing, also in a column without rows. A column's
+    # measure is its second label, or the one measure asked for (its only label is the group, whatever its name).
+    keys = grid.column_keys
+    measure_of = [key[1] for key in keys] if len(measures) > 1 else [measures[0]] * len(keys)
+    dtypes = ["int64" if measure in ("documents", "codings") else "float64" for measure in measure_of]
     return frame.astype(dict(zip(frame.columns, dtypes, strict=True))) if dtypes else frame
 
 

@@ -150,3 +150,11 @@ def join_group(query: Any, by: str, target: Any) -> Any:
         return query.outerjoin(Case, Document.case_id == Case.id)
     key = by[5:]
     return query.outerjoin(target, and_(target.case_id == Document.case_id, target.key == key))
+
+
+def codes_in_scope(session: Session, filters: Filters) -> list[tuple[int, str]]:
+    """(id, slug) of the codes a table has a row or column for, in codebook order: those ``filters.codes`` names,
+    else every active code."""
+    query = select(Code.id, Code.slug).order_by(Code.position, Code.id)
+    query = query.where(Code.slug.in_(filters.codes)) if filters.codes else query.where(Code.status == "active")
+    return [(code_id, slug) for code_id, slug in session.execute(query).tuples()]

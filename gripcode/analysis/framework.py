@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from gripcode.analysis.filters import Filters, check_names, coding_conditions, group_column, join_group, resolve_filters
+from gripcode.analysis.filters import (Filters, check_names, codes_in_scope, coding_conditions, group_column, join_group,
+                                       resolve_filters)
 from gripcode.db.models import Code, Coding, Document, status_among
 from gripcode.errors import AnalysisError
 from gripcode.export.grid import Grid, grid_frame
@@ -18,12 +19,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 READABLE = 200  # characters: the quote length a matrix cell reads best at
-
-
-def _active_codes(session: Session, filters: Filters) -> list[str]:
-    query = select(Code.slug).order_by(Code.position, Code.id)
-    query = query.where(Code.slug.in_(filters.codes)) if filters.codes else query.where(Code.status == "active")
-    return list(session.scalars(query))
 
 
 def framework_matrix(session: Session, filters: Filters | None = None, *, by: str = "case", quotes: int = 2,
@@ -51,7 +46,7 @@ def framework_grid(session: Session, filters: Filters | None = None, *, by: str 
              .select_from(Coding).join(Code, Code.id == Coding.code_id).join(Document, Document.id == Coding.document_id))
     query = join_group(query, by, target).where(coding_conditions(filters))
     rows = session.execute(query).tuples().all()
-    codes = _active_codes(session, filters)
+    codes = [slug for _, slug in codes_in_scope(session, filters)]
     # Most representative first: chosen by more coders, then nearer a readable length, then in text order.
     rows.sort(key=lambda r: (r[0], r[1], -r[7], abs(len(r[6]) - READABLE), r[2], r[4]))
     cells: dict[tuple[str, str], list[str]] = {}

@@ -21,23 +21,18 @@ from gripcode.analysis.compare import code_tree_map
 from gripcode.analysis.filters import (
     Filters,
     check_names,
+    codes_in_scope,
     coding_conditions,
     document_conditions,
     resolve_filters,
 )
 from gripcode.coding.unit_marks import DOCUMENTS_PER_BATCH, marked_units
 from gripcode.db.bulk import fetch_rows
-from gripcode.db.models import Case, Code, Coder, Coding, Document, status_among
+from gripcode.db.models import Case, Coder, Coding, Document, status_among
 from gripcode.errors import AnalysisError
 
 COOCCURRENCE_MODES = ("overlap", "unit")
 COOCCURRENCE_UNITS = ("paragraph", "sentence", "turn", "document")
-
-
-def _active_codes(session: Session, filters: Filters) -> list[tuple[int, str]]:
-    query = select(Code.id, Code.slug).order_by(Code.position, Code.id)
-    query = query.where(Code.slug.in_(filters.codes)) if filters.codes else query.where(Code.status == "active")
-    return [tuple(r) for r in session.execute(query).tuples()]  # type: ignore[misc]
 
 
 def cooccurrence(session: Session, filters: Filters | None = None, *, by: str = "overlap",
@@ -46,7 +41,7 @@ def cooccurrence(session: Session, filters: Filters | None = None, *, by: str = 
     check_names(session, filters)
     if by not in COOCCURRENCE_MODES:
         raise AnalysisError(f"co-occurrence by {by!r}: use {' or '.join(COOCCURRENCE_MODES)}")
-    codes = _active_codes(session, filters)
+    codes = codes_in_scope(session, filters)
     ids = [i for i, _ in codes]
     if by == "overlap":
         counts = _overlap_counts(session, filters, ids)
@@ -138,7 +133,7 @@ def code_document_matrix(session: Session, filters: Filters | None = None, *, ro
     """Documents (rows: id, title, case, kind) x codes, 1 where the document has the code (0 otherwise)."""
     filters = resolve_filters(filters, criteria)
     check_names(session, filters)
-    codes = _active_codes(session, filters)
+    codes = codes_in_scope(session, filters)
     code_map = code_tree_map(session, rollup=rollup)
     present = (select(Coding.document_id, code_map.c.ancestor_id).join(code_map, code_map.c.code_id == Coding.code_id)
                .join(Document, Document.id == Coding.document_id)
