@@ -276,3 +276,39 @@ def test_an_import_of_a_text_longer_than_the_pipeline_accepts(tmp_path: Path, db
                                  .order_by(Unit.id)).tuples().all()
     engine.dispose()
     assert stored == expected
+
+
+def test_an_item_with_its_text_is_imported_as_a_file_with_that_text_would_be(tmp_path: Path, db_url: str) -> None:
+    """An item that brings its text (``ImportItem.text``, the .qdpx import's sources) stores what a file of that
+    text stores, and no file is read: its path only names it. Texts are read one at a time, in order."""
+    texts = ["Interviewer: Why Baotou?\r\nR1: The separation plants are there.\r\n",
+             "Quota notice.\n\nThe ministry lowers the mining quota for the year.\n"]
+    on_disk = []
+    for n, content in enumerate(texts):
+        (tmp_path / f"f{n}.txt").write_bytes(content.encode("utf-8"))
+        on_disk.append(ImportItem(tmp_path / f"f{n}.txt", ImportOptions(kind="interview", title=f"t{n}")))
+    read: list[int] = []
+
+    def text_of(n: int) -> str:
+        read.append(n)
+        return texts[n]
+
+    given = [ImportItem(tmp_path / "absent" / f"f{n}.txt", ImportOptions(kind="interview", title=f"t{n}"),
+                        text=lambda n=n: text_of(n)) for n in range(len(texts))]
+    stored = []
+    for items in (on_disk, given):
+        engine = make_engine(db_url)
+        init_database(engine)
+        with transaction(engine) as session:
+            import_items(session, items, actor="tester", jobs=0)
+        with transaction(engine) as session:
+            stored.append((session.execute(select(Document.title, Document.text, Document.sha256,
+                                                  Document.original_name).order_by(Document.id)).all(),
+                           session.execute(select(Unit.document_id, Unit.kind, Unit.start, Unit.end, Unit.speaker)
+                                           .order_by(Unit.id)).all()))
+            session.execute(delete(Unit))
+            session.execute(delete(Document))
+        engine.dispose()
+    assert read == [0, 1]
+    assert stored[0] == stored[1] and len(stored[0][0]) == 2 and stored[0][0][0].text.count("\r") == 0
+    assert any(unit.kind == "turn" for unit in stored[1][1])

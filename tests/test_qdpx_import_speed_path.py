@@ -459,3 +459,29 @@ def test_placement_and_name_counts_equal_the_plain_computation(seed: int) -> Non
         assert name_score(name, covered) == reference_name_score(name, covered)
         samples.append((source, start, end, name or ""))
     assert count_names_matching(samples, {id(source): conventions}) == reference_count(samples, conventions)
+
+
+def test_a_source_that_reads_like_a_news_export_stays_one_document_with_its_codings(grip: Gripcode,
+                                                                                     tmp_path: Path) -> None:
+    """A source's text goes to the document import as it is (not written to a .txt file and read back, where a
+    text that starts like a Nexis export was split into articles and its codings lost their document)."""
+    from news_exports import nexis_lines
+    from qdpx_generated import USERS, GCoding, GSelection, GSource
+
+    raw = "\n".join(nexis_lines())
+    start = raw.index("Separation plants around Baotou")
+    end = start + len("Separation plants around Baotou")
+    code, ana = "c0de0000-0000-4000-8000-000000000001", next(iter(USERS))
+    selection = GSelection("5e1e0000-0000-4000-8000-000000000001", start, end, raw[start:end], ana,
+                           [GCoding("c0d10000-0000-4000-8000-000000000001", code, ana)])
+    source = GSource("50c00000-0000-4000-8000-000000000001", "Mining weekly clippings", raw, ana, [selection])
+    path = write_qdpx(GProject({code: "Quota"}, [source]), tmp_path / "news.qdpx")
+    report = json.loads(grip.ok("import", "qdpx", str(path), "--json").output)
+    assert report["codings_added"] == 1 and report["unplaced"] == 0
+    engine = make_engine(grip.url)
+    with transaction(engine) as session:
+        texts = session.scalars(select(Document.text)).all()
+        quotes = session.scalars(select(Coding.quote)).all()
+    engine.dispose()
+    assert texts == [raw]
+    assert quotes == ["Separation plants around Baotou"]

@@ -23,9 +23,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gripcode.corpus.decode import decode_bytes
-from gripcode.corpus.normalize import count_words, text_sha256
+from gripcode.corpus.normalize import count_words, normalise_text, text_sha256
 from gripcode.corpus.parsed import ParsedDocument, Turn
 from gripcode.corpus.readers import CsvOptions, ReadLimits, read_file
+from gripcode.corpus.readers.text import text_document
 from gripcode.corpus.segment import segment_texts, start_worker
 from gripcode.db.audit import record_event
 from gripcode.db.bulk import insert_rows, refresh_statistics
@@ -58,8 +59,12 @@ class ImportOptions:
 
 @dataclass
 class ImportItem:
+    """A file to import; or, with ``text``, a document whose text is already decoded (read when its turn comes,
+    so that a long list of items holds none of their texts), which ``path`` then only names."""
+
     path: Path
     options: ImportOptions
+    text: Callable[[], str] | None = None
 
 
 @dataclass
@@ -150,8 +155,11 @@ def _parsed_stream(items: Iterable[ImportItem], encoding: str | None, csv_option
                    limits: ReadLimits | None, report: ImportReport,
                    news_format: str = "auto") -> Iterator[tuple[ParsedDocument, dict[str, Any]]]:
     for item in items:
-        docs = read_file(item.path, encoding=encoding, csv_options=csv_options, limits=limits,
-                         news_format=news_format)
+        if item.text is not None:
+            docs = [text_document(item.path, normalise_text(item.text()), None)]
+        else:
+            docs = read_file(item.path, encoding=encoding, csv_options=csv_options, limits=limits,
+                             news_format=news_format)
         if item.options.turns is not None and len(docs) == 1:
             docs[0].turns = list(item.options.turns)
         if docs and docs[0].replaced is not None:

@@ -13,11 +13,12 @@ placed is reported, never silently dropped, and so are selections and sources th
 
 Memory holds a batch of sources, not the project: the project file is parsed as a stream, and each text
 source, as it ends, has its text read and checked and goes with its selections to a spool file in the import's
-temporary folder (as tuples, by ``marshal``: twenty times faster to read back than pickled objects),
-leaving in memory only what every source needs later (its GUID, fields, note references, the SHA-256 of its
-text). Whether selections' names are their text is decided over all sources while they go by. Then the
-documents are imported (one ``import_items`` over the texts written to the folder), and the spool is read back
-a batch of sources at a time to place their selections and insert their codings.
+temporary folder (as tuples, by ``marshal``: twenty times faster to read back than pickled objects), and its
+text to a second file there, leaving in memory only what every source needs later (its GUID, fields, note
+references, the SHA-256 of its text, where its text is). Whether selections' names are their text is decided
+over all sources while they go by. Then the documents are imported (one ``import_items`` over the texts, read
+back one at a time), and the spool is read back a batch of sources at a time to place their selections and
+insert their codings.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import re
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import chain
 from pathlib import Path
 from typing import IO, Any
@@ -94,7 +96,9 @@ class _Header:
 
     x: XTextSource
     number: int  # among the sources with text, in file order
-    path: Path
+    path: Path  # the name the document import knows it by
+    text_at: int  # where its text (UTF-8) starts in the texts file, and how many bytes it has
+    text_bytes: int
     digest: str
     codings: int
     title: str = ""
@@ -135,8 +139,10 @@ class _Spool:
     kept), its selections' names counted against the text, its text written for the importer, and the source
     itself written to ``spool``; what memos need of every source is collected on the way."""
 
-    def __init__(self, loader: SourceLoader, tmp: Path, spool: IO[bytes], origin: str, workers: _Workers) -> None:
+    def __init__(self, loader: SourceLoader, tmp: Path, spool: IO[bytes], texts: IO[bytes], origin: str,
+                 workers: _Workers) -> None:
         self.loader, self.tmp, self.spool, self.given_origin, self.workers = loader, tmp, spool, origin, workers
+        self.texts = texts
         self.stream: ProjectStream | None = None
         self.origin: str | None = None
         self.headers: list[_Header] = []
@@ -170,8 +176,10 @@ class _Spool:
         named, matched = self.loader.names_matching(x, text, self.origin)
         self.named, self.matched = self.named + named, self.matched + matched
         loaded = len(self.headers)
-        path = self.tmp / f"source-{loaded:06d}.txt"
-        path.write_bytes(text.text.encode("utf-8"))
+        # One file for all texts: a file per source cost half a millisecond each to create, on some disks more.
+        encoded = text.text.encode("utf-8")
+        at = self.texts.tell()
+        self.texts.write(encoded)
         # Each record is its length and its bytes: marshal.load from a file reads it a value at a time.
         record = marshal.dumps(([(sel.guid, sel.name, sel.start, sel.end, sel.user, sel.created, sel.description,
                                   [_coding_tuple(c) for c in sel.codings], sel.note_refs, sel.line)
@@ -181,10 +189,16 @@ class _Spool:
         self.spool.write(record)
         codings = len(x.codings) + sum(len(sel.codings) for sel in x.selections)
         x.selections, x.codings = [], []
-        self.headers.append(_Header(x, loaded, path, text_sha256(text.text), codings))
+        self.headers.append(_Header(x, loaded, self.tmp / f"source-{loaded:06d}.txt", at, len(encoded),
+                                    text_sha256(text.text), codings))
         self.workers.start(len(self.headers))
 
     qde_name = ""
+
+    def text(self, header: _Header) -> str:
+        """The text of a source the spool took, read back from the texts file."""
+        self.texts.seek(header.text_at)
+        return self.texts.read(header.text_bytes).decode("utf-8")
 
     def batches(self, spool: IO[bytes]) -> Iterator[list[tuple[_Header, LoadedSource]]]:
         """The sources with text back from the spool, a batch at a time, whole again."""
@@ -310,10 +324,10 @@ class _Importer:
                 Document.sha256.in_(ordered[at:at + _CHUNK]))).tuples().all())
         return found
 
-    def import_documents(self, headers: list[_Header], case_of: dict[str, str],
-                         segmenter: Segmenter | None = None) -> None:
+    def import_documents(self, spool: _Spool, case_of: dict[str, str], segmenter: Segmenter | None = None) -> None:
         """Import the texts that are not in the project yet, once each, as one import (segmented by
         ``segmenter`` when one was started and the import is large enough for it)."""
+        headers = spool.headers
         self.present = set(self._ids_by_digest({h.digest for h in headers}))
         items, queued = [], set()
         for header in headers:
@@ -324,7 +338,8 @@ class _Importer:
             items.append(ImportItem(header.path, ImportOptions(
                 case=case_of.get(header.x.guid), kind=fields.get("kind"),
                 language=fields.get("language") or self.language, date=fields.get("date"), title=header.title,
-                source=fields.get("source"), metadata=header.meta, turns=self._turns(header))))
+                source=fields.get("source"), metadata=header.meta, turns=self._turns(header, spool)),
+                text=partial(spool.text, header)))
         if items:
             import_items(self.s, items, actor=self.actor,
                          segmenter=segmenter if segmenter is not None and default_jobs(len(items)) else None)
@@ -380,12 +395,12 @@ class _Importer:
                                .values({column: bindparam("value")}),
                                [{"doc_id": doc_id, "value": value} for doc_id, value in values.items()])
 
-    def _turns(self, header: _Header) -> list[Turn] | None:
+    def _turns(self, header: _Header, spool: _Spool) -> list[Turn] | None:
         """The speaker turns gripcode wrote in a note on the source, when it did and they fit its text."""
         guid = turns_note_guid(header.x.guid)
         if guid not in header.x.note_refs or guid not in self.notes_by_guid:
             return None
-        found = parse_turns_note(self._note_text(self.notes_by_guid[guid]), header.path.read_bytes().decode("utf-8"))
+        found = parse_turns_note(self._note_text(self.notes_by_guid[guid]), spool.text(header))
         source = header
         if isinstance(found, str):
             self.report.warnings.append(f"{source.title}: speaker turns looked for in the text, not taken from "
@@ -599,8 +614,8 @@ def _import_qdpx(session: Session, path: Path, *, actor: str, origin: str, sets_
             _Workers() as workers, bulk_cache(session.connection()):
         tmp = Path(tmp_name)
         loader = SourceLoader(archive, [], report)
-        with (tmp / "sources.marshal").open("w+b") as spool_file:
-            spool = _Spool(loader, tmp, spool_file, origin, workers)
+        with (tmp / "sources.marshal").open("w+b") as spool_file, (tmp / "texts.utf8").open("w+b") as texts:
+            spool = _Spool(loader, tmp, spool_file, texts, origin, workers)
             spool.qde_name = archive.qde_name
             stream = spool.stream = ProjectStream(f"{archive.qde_name} in {path.name}", spool)
             for piece in archive.stream_qde():
@@ -635,7 +650,7 @@ def _import_qdpx(session: Session, path: Path, *, actor: str, origin: str, sets_
             report.codes_added, report.codes_reused = merge.added, merge.reused
             report.codebook_version = merge.version.id if merge.version is not None else None
             case_of = work.cases()
-            work.import_documents(spool.headers, case_of, workers.segmenter)
+            work.import_documents(spool, case_of, workers.segmenter)
             workers.stop()
             version = latest_version(session)
             version_id = version.id if version is not None else None
