@@ -304,7 +304,8 @@ def test_an_item_with_its_text_is_imported_as_a_file_with_that_text_would_be(tmp
         with transaction(engine) as session:
             stored.append((session.execute(select(Document.title, Document.text, Document.sha256,
                                                   Document.original_name).order_by(Document.id)).all(),
-                           session.execute(select(Unit.document_id, Unit.kind, Unit.start, Unit.end, Unit.speaker)
+                           session.execute(select(Document.sha256, Unit.kind, Unit.start, Unit.end, Unit.speaker)
+                                           .join(Document, Document.id == Unit.document_id)
                                            .order_by(Unit.id)).all()))
             session.execute(delete(Unit))
             session.execute(delete(Document))

@@ -45,7 +45,13 @@ from gripcode.corpus.importer import ImportItem, ImportOptions, Segmenter, defau
 from gripcode.corpus.normalize import text_sha256
 from gripcode.corpus.parsed import Turn
 from gripcode.db.audit import record_event
-from gripcode.db.bulk import bulk_cache, insert_numbered_rows, refresh_statistics, values_present
+from gripcode.db.bulk import (
+    bulk_cache,
+    foreign_keys_checked_once,
+    insert_numbered_rows,
+    refresh_statistics,
+    values_present,
+)
 from gripcode.db.identity import new_guid, new_versions
 from gripcode.db.models import Case, CaseAttribute, Coder, Coding, Document, Event, Memo
 from gripcode.db.tombstones import clear_tombstones
@@ -655,12 +661,14 @@ def _import_qdpx(session: Session, path: Path, *, actor: str, origin: str, sets_
             version = latest_version(session)
             version_id = version.id if version is not None else None
             spool_file.seek(0)
-            for batch in spool.batches(spool_file):
-                sources = [source for _header, source in batch]
-                for source in sources:
-                    loader.place_selections(source, report.origin, names_are_text)
-                work.documents(sources, [header.digest for header, _source in batch], case_of)
-                work.codings(sources, merge.by_guid, version_id)
+            with foreign_keys_checked_once(session.connection(), Coding.__table__,
+                                           sum(header.codings for header in spool.headers)):
+                for batch in spool.batches(spool_file):
+                    sources = [source for _header, source in batch]
+                    for source in sources:
+                        loader.place_selections(source, report.origin, names_are_text)
+                    work.documents(sources, [header.digest for header, _source in batch], case_of)
+                    work.codings(sources, merge.by_guid, version_id)
             for name_of, missing in spool.without_text:
                 loader.unplaced_without_text(name_of, missing)
             work.dangling_codings()
