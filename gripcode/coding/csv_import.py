@@ -25,7 +25,7 @@ from gripcode.corpus.decode import decode_bytes
 from gripcode.corpus.documents import find_document
 from gripcode.db.audit import record_event
 from gripcode.db.bulk import foreign_keys_checked_once, insert_rows, refresh_statistics
-from gripcode.db.identity import new_guid, new_version
+from gripcode.db.identity import new_guids, new_versions
 from gripcode.db.models import Coder, Coding, Document, utcnow
 from gripcode.errors import CodingError, GripcodeError
 
@@ -274,7 +274,8 @@ class _Staging:
     def add(self, rows: list[tuple[Any, ...]]) -> None:
         # Each coding's identity and first version, as every insert into codings gives them (db/identity).
         self.rows += insert_rows(self.connection, _STAGED, _STAGED_COLUMNS,
-                                 [(*row, new_guid(), new_version()) for row in rows])
+                                 [(*row, guid, version) for row, guid, version
+                                  in zip(rows, new_guids(len(rows)), new_versions(len(rows)))])
 
     def repeated(self, limit: int) -> tuple[int, list[tuple[int, int]]]:
         """How many staged rows repeat an earlier one, and the first ``limit`` as (line, earlier line)."""
