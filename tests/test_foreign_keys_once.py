@@ -6,7 +6,6 @@ row by row checks after a short wait. SQLite checks rows as they go in."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -63,53 +62,43 @@ def _stored(url: str) -> list[tuple[object, ...]]:
         engine.dispose()
 
 
-@postgres_only
-def test_a_large_code_import_checks_keys_once_and_stores_what_row_checks_store(
-        grip: Gripcode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    csv_path = _project(grip, tmp_path, 1_200)
-    before = _keys(grip.url)
-    assert len(before) == 5
+def _drops(monkeypatch: pytest.MonkeyPatch, url: str) -> list[bool]:
+    """Whether each load dropped its keys; others see the keys all the while (until the load commits)."""
     dropped: list[bool] = []
-    drop = bulk._drop_keys
+    drop, before = bulk._drop_keys, _keys(url)
 
     def spy(*args: object) -> bool:
         dropped.append(drop(*args))  # type: ignore[arg-type]
-        assert _keys(grip.url) == before  # others see the keys until the load commits
+        assert _keys(url) == before
         return dropped[-1]
 
     monkeypatch.setattr(bulk, "_drop_keys", spy)
-    grip.ok("code", "import", str(csv_path))  # 1,200 rows: under CHECK_KEYS_ONCE_FROM
-    row_checked = _stored(grip.url)
-    assert dropped == [] and len(row_checked) == 1_200
-
-    reset_postgres(grip.url)
-    grip.ok("init")
-    _project(grip, tmp_path, 1_200)
-    monkeypatch.setattr(bulk, "CHECK_KEYS_ONCE_FROM", 1_000)
-    grip.ok("code", "import", str(csv_path))
-    assert dropped == [True]
-    assert _stored(grip.url) == row_checked
-    assert _keys(grip.url) == before
+    return dropped
 
 
 @postgres_only
-def test_a_large_qdpx_import_checks_keys_once_and_stores_what_row_checks_store(
-        grip: Gripcode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("command", ["code import", "import qdpx"])
+def test_a_large_load_checks_keys_once_and_stores_what_row_checks_store(
+        grip: Gripcode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str) -> None:
     from qdpx_generated import generate, write_qdpx
 
-    path = write_qdpx(generate(4), tmp_path / "g.qdpx")
+    def prepared() -> list[str]:
+        if command == "code import":
+            return ["code", "import", str(_project(grip, tmp_path, 1_200))]
+        return ["import", "qdpx", str(write_qdpx(generate(4), tmp_path / "g.qdpx"))]
+
     before = _keys(grip.url)
-    dropped: list[bool] = []
-    drop = bulk._drop_keys
-    monkeypatch.setattr(bulk, "_drop_keys", lambda *args: dropped.append(drop(*args)) or dropped[-1])
-    grip.ok("import", "qdpx", str(path))
+    assert len(before) == 5
+    dropped = _drops(monkeypatch, grip.url)
+    grip.ok(*prepared())  # a few hundred rows: under CHECK_KEYS_ONCE_FROM
     row_checked = _stored(grip.url)
-    assert dropped == [] and len(row_checked) > 100
+    assert dropped == [] and len(row_checked) > 150
 
     reset_postgres(grip.url)
     grip.ok("init")
-    monkeypatch.setattr(bulk, "CHECK_KEYS_ONCE_FROM", 10)
-    grip.ok("import", "qdpx", str(path))
+    args = prepared()
+    monkeypatch.setattr(bulk, "CHECK_KEYS_ONCE_FROM", 100)
+    grip.ok(*args)
     assert dropped == [True]
     assert _stored(grip.url) == row_checked
     assert _keys(grip.url) == before
@@ -144,9 +133,7 @@ def test_a_table_someone_holds_is_loaded_with_row_checks_after_a_short_wait(
     csv_path = _project(grip, tmp_path, 1_200)
     monkeypatch.setattr(bulk, "CHECK_KEYS_ONCE_FROM", 1_000)
     monkeypatch.setattr(bulk, "KEY_LOCK_WAIT", "300ms")
-    dropped: list[bool] = []
-    drop = bulk._drop_keys
-    monkeypatch.setattr(bulk, "_drop_keys", lambda *args: dropped.append(drop(*args)) or dropped[-1])
+    dropped = _drops(monkeypatch, grip.url)
     reader = make_engine(grip.url)
     with reader.connect() as conn:
         conn.execute(text("SELECT count(*) FROM documents")).scalar()  # holds documents until it ends
