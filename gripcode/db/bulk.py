@@ -52,9 +52,10 @@ def parameters_per_statement(connection: Connection) -> int:
 
 
 def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]],
-                constants: Mapping[str, Any] | None = None) -> int:
+                constants: Mapping[str, Any] | None = None, behind: CopyBehind | None = None) -> int:
     """Insert ``rows`` (tuples in the order of ``columns``) into ``table``, each also with the values of
-    ``constants`` (column: value, the same for every row); returns how many."""
+    ``constants`` (column: value, the same for every row); returns how many. With ``behind``, a COPY is sent
+    from its thread (see :class:`CopyBehind`)."""
     if not rows:
         return 0
     fixed = dict(constants or {})
@@ -67,10 +68,18 @@ def insert_rows(connection: Connection, table: str, columns: Sequence[str], rows
     quoted = ", ".join(f'"{column}"' for column in (*columns, *fixed))
     same = tuple(fixed.values())
     if connection.dialect.driver == "psycopg":
-        with connection.connection.driver_connection.cursor() as cursor:
-            with cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row + same if same else row)
+        driver_connection = connection.connection.driver_connection
+
+        def send() -> None:
+            with driver_connection.cursor() as cursor:
+                with cursor.copy(f"COPY {table} ({quoted}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row + same if same else row)
+
+        if behind is not None:
+            behind.run(send)
+        else:
+            send()
         return len(rows)
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     limit = parameters_per_statement(connection)
@@ -169,7 +178,8 @@ def insert_numbered(connection: Connection, table: Table, rows: Sequence[Mapping
 
 
 def insert_numbered_rows(connection: Connection, table: Table, columns: Sequence[str],
-                         rows: Sequence[tuple[Any, ...]], constants: Mapping[str, Any] | None = None) -> list[int]:
+                         rows: Sequence[tuple[Any, ...]], constants: Mapping[str, Any] | None = None,
+                         behind: CopyBehind | None = None) -> list[int]:
     """Insert ``rows`` (tuples of Python values in the order of ``columns``, each also with the values of
     ``constants``) into ``table`` and return their ids in order: :func:`insert_numbered` for rows as tuples, where
     a dictionary per row (and a column default called per row) cost more than the insert. Every column without a
@@ -179,7 +189,8 @@ def insert_numbered_rows(connection: Connection, table: Table, columns: Sequence
 
     On SQLite the ids follow the largest one (see :func:`insert_numbered`); on PostgreSQL they are drawn from the
     id column's sequence in one statement, sorted, and the rows go by COPY with them, where INSERT ... RETURNING
-    sends every row's values through SQLAlchemy and a statement per page of rows."""
+    sends every row's values through SQLAlchemy and a statement per page of rows; with ``behind``, that COPY
+    is sent from its thread (:class:`CopyBehind`) and the ids are returned before it ends."""
     if not rows:
         return []
     dialect = connection.dialect
@@ -208,8 +219,53 @@ def insert_numbered_rows(connection: Connection, table: Table, columns: Sequence
             values.append(tuple(value))
     else:
         values = [(number, *row) for number, row in zip(ids, rows)]
-    insert_rows(connection, table.name, ["id", *columns], values, fixed)
+    insert_rows(connection, table.name, ["id", *columns], values, fixed, behind)
     return ids
+
+
+class CopyBehind:
+    """COPY statements sent from a thread of their own while the caller goes on with work that needs no
+    database, such as reading and placing the next batch of rows (PostgreSQL; on other backends ``run`` runs
+    the insert at once). The server's part of a COPY (checking every row, growing every index) is most of the
+    time of a bulk insert, and the client would otherwise wait for it idle. One COPY at a time, on the
+    caller's connection and in its transaction: ``wait`` (which raises the COPY's error, if it failed) before
+    the connection is used for anything else. Leaving the block waits too; when the block fails, the COPY is
+    waited for (its own error dropped) before the failure goes on to the rollback."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.threaded = connection.dialect.driver == "psycopg"
+        self._pool: Any = None
+        self._pending: Any = None
+
+    def run(self, send: Callable[[], None]) -> None:
+        if not self.threaded:
+            send()
+            return
+        self.wait()
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="gripcode-copy")
+        self._pending = self._pool.submit(send)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def __enter__(self) -> CopyBehind:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        try:
+            if kind is None:
+                self.wait()
+            else:
+                with suppress(Exception):
+                    self.wait()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
 
 
 def _processor(table: Table, column: str, dialect: Any) -> Callable[[Any], Any] | None:

@@ -46,6 +46,7 @@ from gripcode.corpus.normalize import text_sha256
 from gripcode.corpus.parsed import Turn
 from gripcode.db.audit import record_event
 from gripcode.db.bulk import (
+    CopyBehind,
     bulk_cache,
     foreign_keys_checked_once,
     insert_numbered_rows,
@@ -414,7 +415,8 @@ class _Importer:
             return None
         return found
 
-    def codings(self, sources: list[LoadedSource], code_ids: dict[str, int], version_id: int | None) -> None:
+    def codings(self, sources: list[LoadedSource], code_ids: dict[str, int], version_id: int | None,
+                behind: CopyBehind | None = None) -> None:
         """Insert a batch of sources' codings, and note what memos will refer to (codings already in the
         project included).
 
@@ -490,10 +492,12 @@ class _Importer:
                     guid = guids[index] = new_guid()
                 taken.add(guid)
             rows = [(*value, guid, version) for value, guid, version in zip(values, guids, new_versions(len(values)))]
-            ids = insert_numbered_rows(connection, Coding.__table__, _CODING_COLUMNS, rows, {
-                "origin": "import", "status": "accepted", "codebook_version_id": version_id, "updated_at": now})
             # A coding read back under the GUID of one removed here is no longer removed (for a merge).
             clear_tombstones(connection, "coding", [(guid, None) for guid in guids])
+            # (On PostgreSQL the COPY goes on while the next batch is read and placed: ``behind``.)
+            ids = insert_numbered_rows(connection, Coding.__table__, _CODING_COLUMNS, rows, {
+                "origin": "import", "status": "accepted", "codebook_version_id": version_id, "updated_at": now},
+                behind)
             known.update(zip(keys, ids))
         report.codings_added += len(values)
         first_of_selection: dict[int, int | None] = {}
@@ -662,13 +666,15 @@ def _import_qdpx(session: Session, path: Path, *, actor: str, origin: str, sets_
             version_id = version.id if version is not None else None
             spool_file.seek(0)
             with foreign_keys_checked_once(session.connection(), Coding.__table__,
-                                           sum(header.codings for header in spool.headers)):
+                                           sum(header.codings for header in spool.headers)), \
+                    CopyBehind(session.connection()) as behind:
                 for batch in spool.batches(spool_file):
                     sources = [source for _header, source in batch]
                     for source in sources:
                         loader.place_selections(source, report.origin, names_are_text)
+                    behind.wait()  # the previous batch's codings are in
                     work.documents(sources, [header.digest for header, _source in batch], case_of)
-                    work.codings(sources, merge.by_guid, version_id)
+                    work.codings(sources, merge.by_guid, version_id, behind)
             for name_of, missing in spool.without_text:
                 loader.unplaced_without_text(name_of, missing)
             work.dangling_codings()
