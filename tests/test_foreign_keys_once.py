@@ -62,15 +62,18 @@ def _stored(url: str) -> list[tuple[object, ...]]:
         engine.dispose()
 
 
-def _drops(monkeypatch: pytest.MonkeyPatch, url: str) -> list[bool]:
-    """Whether each load dropped its keys; others see the keys all the while (until the load commits)."""
+def _drops(monkeypatch: pytest.MonkeyPatch, url: str, table: str = "codings") -> list[bool]:
+    """Whether each load into ``table`` dropped its keys; others see the keys all the while (until the load
+    commits)."""
     dropped: list[bool] = []
     drop, before = bulk._drop_keys, _keys(url)
 
-    def spy(*args: object) -> bool:
-        dropped.append(drop(*args))  # type: ignore[arg-type]
+    def spy(connection: object, name: str, keys: list[str]) -> bool:
+        done = drop(connection, name, keys)  # type: ignore[arg-type]
+        if name == table:
+            dropped.append(done)
         assert _keys(url) == before
-        return dropped[-1]
+        return done
 
     monkeypatch.setattr(bulk, "_drop_keys", spy)
     return dropped
@@ -102,6 +105,41 @@ def test_a_large_load_checks_keys_once_and_stores_what_row_checks_store(
     assert dropped == [True]
     assert _stored(grip.url) == row_checked
     assert _keys(grip.url) == before
+
+
+def _units(url: str) -> tuple[list[tuple[object, ...]], list[tuple[str, str]]]:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            units = [tuple(row) for row in conn.execute(text(
+                "SELECT d.title, u.kind, u.seq, u.start, u.\"end\", u.speaker FROM units u "
+                "JOIN documents d ON d.id = u.document_id ORDER BY u.id"))]
+            keys = [tuple(row) for row in conn.execute(text(
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = 'units'::regclass AND contype = 'f' ORDER BY conname"))]
+        return units, keys
+    finally:
+        engine.dispose()
+
+
+@postgres_only
+def test_a_large_document_import_checks_the_units_key_once_and_stores_the_same_units(
+        grip: Gripcode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for n in range(3):
+        (tmp_path / f"t{n}.txt").write_text("\n\n".join(f"Interviewer: Question {n}.{i}?\nR1: Answer {i}. More."
+                                                       for i in range(8)) + "\n", encoding="utf-8")
+    files = [str(tmp_path / f"t{n}.txt") for n in range(3)]
+    dropped = _drops(monkeypatch, grip.url, "units")
+    grip.ok("import", *files)
+    row_checked = _units(grip.url)
+    assert dropped == [] and len(row_checked[0]) > 50 and len(row_checked[1]) == 1
+
+    reset_postgres(grip.url)
+    grip.ok("init")
+    monkeypatch.setattr(bulk, "CHECK_KEYS_ONCE_FROM", 100)  # 3 documents count as 150 units
+    grip.ok("import", *files)
+    assert dropped == [True]
+    assert _units(grip.url) == row_checked
 
 
 @postgres_only

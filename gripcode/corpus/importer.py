@@ -29,7 +29,7 @@ from gripcode.corpus.readers import CsvOptions, ReadLimits, read_file
 from gripcode.corpus.readers.text import text_document
 from gripcode.corpus.segment import segment_texts, start_worker
 from gripcode.db.audit import record_event
-from gripcode.db.bulk import insert_rows, refresh_statistics
+from gripcode.db.bulk import foreign_keys_checked_once, insert_rows, refresh_statistics
 from gripcode.db.models import DOCUMENT_KINDS, Case, Document, Unit
 from gripcode.db.storable import refuse_in_rows
 from gripcode.errors import DocumentImportError
@@ -40,6 +40,8 @@ MANIFEST_COLUMNS = ("path", "title", "case", "kind", "language", "date", "source
 # Texts read ahead of the workers: enough to keep this process busy while a worker starts (loading spaCy
 # takes about a second), little enough that a large corpus never sits in memory whole.
 _MAX_CHARS_IN_FLIGHT = 16_000_000
+# Units a document has, roughly (paragraphs and sentences), to tell whether an import outweighs the units table.
+_UNITS_PER_DOCUMENT = 50
 
 
 @dataclass
@@ -364,20 +366,22 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
         # are inserted in batch order, so ids come out as if all ran in sequence.
         in_flight: deque[_Written] = deque()
         chars = 0
-        for batch in _batches(_parsed_stream(items, encoding, csv_options, limits, report, news_format),
-                                 batch_size):
-            written = _write_documents(session, batch, cases, seen, report, segment)
-            if written is None:
-                continue
-            in_flight.append(written)
-            chars += written.chars
-            while in_flight and (in_flight[0].spans.done()
-                                 or (len(in_flight) > 2 * jobs and chars > _MAX_CHARS_IN_FLIGHT)):
-                done = in_flight.popleft()
-                chars -= done.chars
-                report.units += _insert_units(session, done)
-        while in_flight:
-            report.units += _insert_units(session, in_flight.popleft())
+        # A large import into a project with fewer units has the units' key to their documents checked once.
+        with foreign_keys_checked_once(session.connection(), Unit.__table__, len(items) * _UNITS_PER_DOCUMENT):
+            for batch in _batches(_parsed_stream(items, encoding, csv_options, limits, report, news_format),
+                                  batch_size):
+                written = _write_documents(session, batch, cases, seen, report, segment)
+                if written is None:
+                    continue
+                in_flight.append(written)
+                chars += written.chars
+                while in_flight and (in_flight[0].spans.done()
+                                     or (len(in_flight) > 2 * jobs and chars > _MAX_CHARS_IN_FLIGHT)):
+                    done = in_flight.popleft()
+                    chars -= done.chars
+                    report.units += _insert_units(session, done)
+            while in_flight:
+                report.units += _insert_units(session, in_flight.popleft())
         failed = False
     except BrokenProcessPool as exc:
         why = segment.pool.why_broken() if segment.pool is not None else "a worker process ended unexpectedly"
