@@ -31,7 +31,6 @@ between exports: no export time is written, only stored timestamps, and everythi
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -50,6 +49,7 @@ from gripcode.codebook.refi_common import XSI_NS, derived_guid, escape_attr, esc
 from gripcode.codebook.refi_qdc import describe_code
 from gripcode.codebook.sync import current_codebook, latest_version
 from gripcode.db.bulk import IDS_PER_STATEMENT, fetch_rows, set_text_by_id
+from gripcode.db.identity import new_guid
 from gripcode.db.models import COUNTED_STATUSES, Case, Code, Coder, Coding, Document, Memo, status_among
 from gripcode.errors import CodebookError, ExchangeError
 from gripcode.exchange.qdpx_archive import INTERNAL_PREFIX, write_qdpx_streamed
@@ -123,7 +123,7 @@ def _assign(rows: list[Any], used: set[str], make: Any = None) -> int:
             continue
         guid = make(row) if make is not None else None
         if guid is None or guid in used:
-            guid = str(uuid.uuid4())
+            guid = new_guid()
         row.refi_guid = guid
         used.add(guid)
         assigned += 1
