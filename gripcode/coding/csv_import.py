@@ -24,7 +24,7 @@ from gripcode.coding.service import find_code, place
 from gripcode.corpus.decode import decode_bytes
 from gripcode.corpus.documents import find_document
 from gripcode.db.audit import record_event
-from gripcode.db.bulk import foreign_keys_checked_once, insert_rows, refresh_statistics
+from gripcode.db.bulk import insert_rows, refresh_statistics
 from gripcode.db.identity import new_guids, new_versions
 from gripcode.db.models import Coder, Coding, Document, utcnow
 from gripcode.errors import CodingError, GripcodeError
@@ -205,9 +205,8 @@ def _import(session: Session, path: Path, reader: csv.DictReader[str], *, defaul
     session.flush()
     bind = Coding.__table__.c.created_at.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
     now = bind(utcnow()) if bind else utcnow()
-    with foreign_keys_checked_once(connection, Coding.__table__, staged.rows):
-        report.added, report.skipped = staged.copy({coder_numbers[name]: coder.id for name, coder in coders.items()},
-                                                   now)
+    report.added, report.skipped = staged.copy({coder_numbers[name]: coder.id for name, coder in coders.items()},
+                                               now)
     staged.drop()
     refresh_statistics(connection, report.added, Coding.__table__)
     report.coders = sorted(coders)

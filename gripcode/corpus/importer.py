@@ -40,7 +40,7 @@ MANIFEST_COLUMNS = ("path", "title", "case", "kind", "language", "date", "source
 # Texts read ahead of the workers: enough to keep this process busy while a worker starts (loading spaCy
 # takes about a second), little enough that a large corpus never sits in memory whole.
 _MAX_CHARS_IN_FLIGHT = 16_000_000
-# Units a document has, roughly (paragraphs and sentences), to tell whether an import outweighs the units table.
+# Units a document has, roughly (paragraphs and sentences): what a new project's import counts as its units.
 _UNITS_PER_DOCUMENT = 50
 
 
@@ -346,11 +346,14 @@ def default_jobs(n_items: int) -> int:
 def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, encoding: str | None = None,
                  csv_options: CsvOptions | None = None, create_cases: bool = False,
                  batch_size: int = 128, jobs: int | None = None, limits: ReadLimits | None = None,
-                 news_format: str = "auto", segmenter: Segmenter | None = None) -> ImportReport:
+                 news_format: str = "auto", segmenter: Segmenter | None = None,
+                 new_project: bool = False) -> ImportReport:
     """Import ``items`` within the caller's transaction; a file refused by its reader (``limits``: how large
     a document may be) raises, and the caller's rollback leaves nothing of the import. ``news_format``
     ("auto", "nexis", "factiva") says how news-database exports are told apart (``read_file``). ``segmenter``:
-    one the caller started (and closes), in place of ``jobs``."""
+    one the caller started (and closes), in place of ``jobs``. ``new_project``: the caller makes a project
+    nobody works in yet (``import qdpx`` into a project without documents), whose units may then have their key
+    to their documents checked once at the end (``db/bulk.foreign_keys_checked_once``), locking the tables."""
     items = list(items)
     if segmenter is not None:
         segment, jobs, own = segmenter, segmenter.jobs, False
@@ -366,8 +369,9 @@ def import_items(session: Session, items: Iterable[ImportItem], *, actor: str, e
         # are inserted in batch order, so ids come out as if all ran in sequence.
         in_flight: deque[_Written] = deque()
         chars = 0
-        # A large import into a project with fewer units has the units' key to their documents checked once.
-        with foreign_keys_checked_once(session.connection(), Unit.__table__, len(items) * _UNITS_PER_DOCUMENT):
+        # (A project made from a file, which nobody works in yet, may have the units' key checked once.)
+        with foreign_keys_checked_once(session.connection(), Unit.__table__,
+                                       len(items) * _UNITS_PER_DOCUMENT if new_project else 0):
             for batch in _batches(_parsed_stream(items, encoding, csv_options, limits, report, news_format),
                                   batch_size):
                 written = _write_documents(session, batch, cases, seen, report, segment)

@@ -394,7 +394,7 @@ def refresh_statistics(connection: Connection, rows: int, *tables: Table) -> Non
     connection.info.setdefault(PENDING_ANALYZE, set()).update(table.name for table in tables)
 
 
-# Rows from which a load into a PostgreSQL table that holds fewer rows checks its foreign keys once, after it.
+# Rows from which a load into an empty PostgreSQL table may check its foreign keys once, after it.
 CHECK_KEYS_ONCE_FROM = 50_000
 # How long the load waits for the locks that dropping the keys takes before it checks row by row instead.
 KEY_LOCK_WAIT = "1s"
@@ -405,31 +405,37 @@ _LOCK_STATES = {"55P03", "40P01"}
 @contextmanager
 def foreign_keys_checked_once(connection: Connection, table: Table, rows: int) -> Iterator[bool]:
     """A load of ``rows`` rows into ``table`` inside the block has its foreign keys checked once, when the block
-    ends, instead of row by row: on PostgreSQL, when the load is large (``CHECK_KEYS_ONCE_FROM``) and the table
-    holds fewer rows than it brings. Yields whether it does.
+    ends, instead of row by row: on PostgreSQL, when the load is large (``CHECK_KEYS_ONCE_FROM``), the table is
+    empty, and this connection's role owns the table and the tables its keys refer to. Yields whether it does.
 
     PostgreSQL checks a foreign key with a query per inserted row (an internal trigger); for 200,000 codings and
-    their four keys that was more than half the time of the insert (4.7 s of 14 s for an ``import qdpx``). The
-    keys are dropped in the caller's transaction and made again as they were (``pg_get_constraintdef``) at the
-    end of the block, which checks every row of the table in one join, a second or less for a table this size:
-    what PostgreSQL's manual advises for loading a table ("Populating a Database") and what ``pg_restore`` does.
-    Nothing changes for others until the commit: a failure anywhere rolls the drop back with the rest, and a row
-    that breaks a key fails the block as it would have failed its insert.
+    their four keys that was a third of the time of an ``import qdpx`` (4.7 s of 14 s). The keys are dropped in
+    the caller's transaction and made again as they were (``pg_get_constraintdef``) at the end of the block,
+    which checks every row in one join per key: what PostgreSQL's manual advises for loading a table
+    ("Populating a Database") and what ``pg_restore`` does. Nothing changes for others until the commit; a
+    failure anywhere rolls the drop back with the rest (the caller's transaction must roll back when the block
+    fails); a row that breaks a key fails the block as it would have failed its insert.
 
-    Dropping a key locks the table and the tables it refers to against everyone else until the transaction ends
-    (readers included), which is why only a load that outweighs the table takes this way. When others hold one
-    of those tables (an open transaction), the block waits at most ``KEY_LOCK_WAIT`` for it and then checks row
-    by row as usual. On SQLite, rows are checked as they are inserted (and cheaply: in this process)."""
-    if connection.dialect.name != "postgresql" or rows < CHECK_KEYS_ONCE_FROM:
+    Dropping a key locks the table and the tables it refers to against every other session, readers included,
+    until the transaction ends. That is why callers use it only where nobody has anything to read yet (a
+    project made from a .qdpx file: ``import qdpx`` into a project without documents), never for loads into a
+    project people work in; and when another session holds one of those tables even so, the block waits at most
+    ``KEY_LOCK_WAIT`` and then checks row by row. On SQLite, rows are checked as they are inserted (in this
+    process, cheaply)."""
+    if connection.dialect.driver != "psycopg" or rows < CHECK_KEYS_ONCE_FROM:
         yield False
         return
     name = table.name
-    held = connection.exec_driver_sql(f'SELECT count(*) FROM (SELECT 1 FROM "{name}" LIMIT %(n)s) AS held',
-                                      {"n": rows}).scalar()
     keys = connection.exec_driver_sql(
         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = %(t)s::regclass "
-        "AND contype = 'f' ORDER BY conname", {"t": name}).all() if held < rows else []
-    if not keys or not _drop_keys(connection, name, [key for key, _ in keys]):
+        "AND contype = 'f' ORDER BY conname", {"t": name}).all()
+    # Only a table's owner may drop its keys (and make them again on the tables they refer to).
+    owned = connection.exec_driver_sql(
+        "SELECT bool_and(pg_has_role(c.relowner, 'USAGE')) FROM pg_class c WHERE c.oid = %(t)s::regclass "
+        "OR c.oid IN (SELECT confrelid FROM pg_constraint WHERE conrelid = %(t)s::regclass AND contype = 'f')",
+        {"t": name}).scalar()
+    empty = connection.exec_driver_sql(f'SELECT NOT EXISTS (SELECT 1 FROM "{name}")').scalar()
+    if not keys or not owned or not empty or not _drop_keys(connection, name, [key for key, _ in keys]):
         yield False
         return
     yield True

@@ -331,7 +331,8 @@ class _Importer:
                 Document.sha256.in_(ordered[at:at + _CHUNK]))).tuples().all())
         return found
 
-    def import_documents(self, spool: _Spool, case_of: dict[str, str], segmenter: Segmenter | None = None) -> None:
+    def import_documents(self, spool: _Spool, case_of: dict[str, str], segmenter: Segmenter | None = None,
+                         new_project: bool = False) -> None:
         """Import the texts that are not in the project yet, once each, as one import (segmented by
         ``segmenter`` when one was started and the import is large enough for it)."""
         headers = spool.headers
@@ -349,7 +350,8 @@ class _Importer:
                 text=partial(spool.text, header)))
         if items:
             import_items(self.s, items, actor=self.actor,
-                         segmenter=segmenter if segmenter is not None and default_jobs(len(items)) else None)
+                         segmenter=segmenter if segmenter is not None and default_jobs(len(items)) else None,
+                         new_project=new_project)
 
     def documents(self, sources: list[LoadedSource], digests: list[str], case_of: dict[str, str]) -> None:
         """Give a batch of sources their documents (imported or already present) and their fields: the
@@ -660,13 +662,16 @@ def _import_qdpx(session: Session, path: Path, *, actor: str, origin: str, sets_
             report.codes_added, report.codes_reused = merge.added, merge.reused
             report.codebook_version = merge.version.id if merge.version is not None else None
             case_of = work.cases()
-            work.import_documents(spool, case_of, workers.segmenter)
+            # A project made from this file (no documents before it) is one nobody works in yet: its codings may
+            # have their keys checked once at the end (db/bulk.foreign_keys_checked_once), which locks it.
+            new_project = session.scalar(select(Document.id).limit(1)) is None
+            work.import_documents(spool, case_of, workers.segmenter, new_project)
             workers.stop()
             version = latest_version(session)
             version_id = version.id if version is not None else None
             spool_file.seek(0)
             with foreign_keys_checked_once(session.connection(), Coding.__table__,
-                                           sum(header.codings for header in spool.headers)), \
+                                           sum(header.codings for header in spool.headers) if new_project else 0), \
                     CopyBehind(session.connection()) as behind:
                 for batch in spool.batches(spool_file):
                     sources = [source for _header, source in batch]
