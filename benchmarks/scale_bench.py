@@ -16,8 +16,8 @@ and its children):
   PostgreSQL a database named after ``--db``'s with ``_qdpx`` added, which the benchmark drops and creates).
 
 On PostgreSQL each timed command starts after a CHECKPOINT (``settle``), so that it is not charged for flushing
-what the command before it wrote. Each line prints the figure, its aim (issue 21), whether the aim is met, and the ratio to the bare reference
-where there is one. The aims are set for the base size (2,000 documents, 200,000 codings); at another size a
+what the command before it wrote. Each line prints the figure, its aim (issue 21), whether the aim is met, and
+the ratio to the bare reference where there is one. The aims are set for the base size (2,000 documents, 200,000 codings); at another size a
 time aim grows in proportion to the codings (no worse than linear), and memory aims stay as they are. Every
 run writes its figures to ``results.json`` in its folder; ``--against DIR`` names the folder of a run at another
 size and prints each operation's time as a multiple of that run's, beside the size ratio.

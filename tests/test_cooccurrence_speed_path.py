@@ -12,8 +12,7 @@ from conftest import Gripcode
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import aliased
 
-from gripcode.analysis.filters import Filters, coding_conditions, resolve_filters
-from gripcode.analysis.filters import codes_in_scope
+from gripcode.analysis.filters import Filters, codes_in_scope, coding_conditions, resolve_filters
 from gripcode.analysis.matrices import _on, cooccurrence
 from gripcode.db.engine import make_engine, transaction
 from gripcode.db.models import Coding, Document, Unit

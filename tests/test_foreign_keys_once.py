@@ -63,18 +63,16 @@ def _stored(url: str) -> list[tuple[object, ...]]:
         engine.dispose()
 
 
-def _drops(monkeypatch: pytest.MonkeyPatch, url: str, table: str = "codings") -> list[bool]:
-    """Whether each load into ``table`` dropped its keys; others see the keys all the while (until the load
-    commits)."""
-    dropped: list[bool] = []
+def _drops(monkeypatch: pytest.MonkeyPatch, url: str) -> list[tuple[str, bool]]:
+    """(table, whether its keys were dropped) for each load that tried; others see the codings' keys all the
+    while (until the load commits)."""
+    dropped: list[tuple[str, bool]] = []
     drop, before = bulk._drop_keys, _keys(url)
 
     def spy(connection: object, name: str, keys: list[str]) -> bool:
-        done = drop(connection, name, keys)  # type: ignore[arg-type]
-        if name == table:
-            dropped.append(done)
+        dropped.append((name, drop(connection, name, keys)))  # type: ignore[arg-type]
         assert _keys(url) == before
-        return done
+        return dropped[-1][1]
 
     monkeypatch.setattr(bulk, "_drop_keys", spy)
     return dropped
@@ -95,18 +93,6 @@ def _units(url: str) -> tuple[list[tuple[object, ...]], list[tuple[str, str]]]:
         engine.dispose()
 
 
-def _drops_by_table(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, bool]]:
-    dropped: list[tuple[str, bool]] = []
-    drop = bulk._drop_keys
-
-    def spy(connection: object, name: str, keys: list[str]) -> bool:
-        dropped.append((name, drop(connection, name, keys)))  # type: ignore[arg-type]
-        return dropped[-1][1]
-
-    monkeypatch.setattr(bulk, "_drop_keys", spy)
-    return dropped
-
-
 @postgres_only
 def test_a_qdpx_import_into_a_new_project_checks_keys_once_and_stores_what_row_checks_store(
         grip: Gripcode, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -123,9 +109,8 @@ def test_a_qdpx_import_into_a_new_project_checks_keys_once_and_stores_what_row_c
     reset_postgres(grip.url)
     grip.ok("init")
     monkeypatch.setattr(bulk, "CHECK_KEYS_ONCE_FROM", 100)  # (8 documents count as 400 units)
-    by_table = _drops_by_table(monkeypatch)
     grip.ok("import", "qdpx", str(path))
-    assert by_table == [("units", True), ("codings", True)]
+    assert dropped == [("units", True), ("codings", True)]
     assert (_stored(grip.url), _units(grip.url)[0]) == row_checked
     assert (_keys(grip.url), _units(grip.url)[1]) == before
 
@@ -138,7 +123,7 @@ def test_loads_into_a_project_people_work_in_keep_row_checks(grip: Gripcode, tmp
     from qdpx_generated import generate, write_qdpx
 
     monkeypatch.setattr(bulk, "CHECK_KEYS_ONCE_FROM", 1)
-    by_table = _drops_by_table(monkeypatch)
+    by_table = _drops(monkeypatch, grip.url)
     csv_path = _project(grip, tmp_path, 1_200)  # two document imports
     grip.ok("code", "import", str(csv_path))
     grip.ok("import", "qdpx", str(write_qdpx(generate(4), tmp_path / "g.qdpx")))
@@ -221,7 +206,7 @@ def test_a_role_that_does_not_own_the_tables_keeps_row_checks(grip: Gripcode, tm
         conn.execute(text("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO gripcode_test_coder"))
     engine.dispose()
     monkeypatch.setattr(bulk, "CHECK_KEYS_ONCE_FROM", 10)
-    by_table = _drops_by_table(monkeypatch)
+    by_table = _drops(monkeypatch, grip.url)
     coder = Gripcode(make_url(grip.url).set(username="gripcode_test_coder").render_as_string(hide_password=False))
     coder.ok("import", "qdpx", str(write_qdpx(generate(4), tmp_path / "g.qdpx")))
     assert by_table == []

@@ -9,8 +9,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from gripcode.analysis.filters import (Filters, check_names, codes_in_scope, coding_conditions, group_column, join_group,
-                                       resolve_filters)
+from gripcode.analysis.filters import (
+    Filters,
+    check_names,
+    codes_in_scope,
+    coding_conditions,
+    group_column,
+    join_group,
+    resolve_filters,
+)
 from gripcode.db.models import Code, Coding, Document, status_among
 from gripcode.errors import AnalysisError
 from gripcode.export.grid import Grid, grid_frame

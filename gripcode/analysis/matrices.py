@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -27,7 +26,7 @@ from gripcode.analysis.filters import (
     resolve_filters,
 )
 from gripcode.coding.unit_marks import DOCUMENTS_PER_BATCH, marked_units
-from gripcode.db.bulk import fetch_rows
+from gripcode.db.bulk import chunks, fetch_rows
 from gripcode.db.models import Case, Coder, Coding, Document, status_among
 from gripcode.errors import AnalysisError
 
@@ -54,14 +53,10 @@ def cooccurrence(session: Session, filters: Filters | None = None, *, by: str = 
 
 
 def _documents(session: Session, filters: Filters) -> list[int]:
+    """The documents in scope, in id order: co-occurrence reads and counts ``DOCUMENTS_PER_BATCH`` of them at a
+    time, so memory holds one batch's codings however many the project has (a pair of codings or a unit lies in
+    one document)."""
     return list(session.scalars(select(Document.id).where(document_conditions(filters)).order_by(Document.id)))
-
-
-def _batches(documents: list[int]) -> Iterator[list[int]]:
-    """The documents a batch at a time: co-occurrence reads and counts one batch, so memory holds one batch's
-    codings however many the project has (a pair of codings or a unit lies in one document)."""
-    for first in range(0, len(documents), DOCUMENTS_PER_BATCH):
-        yield documents[first:first + DOCUMENTS_PER_BATCH]
 
 
 def _overlap_counts(session: Session, filters: Filters, ids: list[int]) -> np.ndarray:
@@ -71,7 +66,7 @@ def _overlap_counts(session: Session, filters: Filters, ids: list[int]) -> np.nd
     position = {code_id: i for i, code_id in enumerate(ids)}
     counts = np.zeros((len(ids), len(ids)), dtype=np.int64)
     pairs: dict[tuple[int, int], int] = {}
-    for batch in _batches(_documents(session, filters)):
+    for batch in chunks(_documents(session, filters), DOCUMENTS_PER_BATCH):
         rows = fetch_rows(session.connection(), select(Coding.document_id, Coding.start, Coding.end, Coding.code_id)
                           .join(Document, Document.id == Coding.document_id)
                           .where(coding_conditions(filters), Coding.code_id.in_(ids), Coding.document_id.in_(batch))
@@ -103,7 +98,7 @@ def _unit_counts(session: Session, filters: Filters, unit: str, ids: list[int]) 
     lookup = np.zeros(max(ids, default=0) + 1, dtype=np.int64)
     lookup[ids] = np.arange(len(ids))
     conditions = and_(coding_conditions(filters), Coding.code_id.in_(ids))
-    for batch in _batches(_documents(session, filters)):
+    for batch in chunks(_documents(session, filters), DOCUMENTS_PER_BATCH):
         if unit == "document":
             found = set(fetch_rows(session.connection(), select(Coding.document_id, Coding.code_id)
                                    .join(Document, Document.id == Coding.document_id)

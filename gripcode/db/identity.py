@@ -9,8 +9,9 @@ from one it never had.
 
 GUIDs of rows that have a natural key are derived from it (a case's or a coder's name, a code's slug, a
 document's text fingerprint), so that two copies that make the same case, coder, code or document on their own
-give it the same identity; the others are new (``new_guids``: time-ordered, with random bits). A derived GUID that some other row already holds (a case made
-again after one of that name was given another name) is replaced by a random one.
+give it the same identity; the others are new (``new_guids``: time-ordered, with random bits). A derived GUID
+that some other row already holds (a case made again after one of that name was given another name) is replaced
+by a new one.
 """
 
 from __future__ import annotations
